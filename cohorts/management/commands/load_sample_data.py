@@ -1,0 +1,36 @@
+"""manage.py load_sample_data [--json]: load the bundled real 1-minute bars."""
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from cohorts.management.progress import ProgressBar
+from cohorts.services.market import bars_import_files
+from neolight.errors import ApplicationError
+
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the bundled real 1-minute bars (BTC, ETH, DOGE, LTC, XRP, ADA vs USDT for 14 days of May 2021; "
+        "SPY for January 2011; origin and licences in cohorts/sample_data/README.md). Safe to run again."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true", dest="as_json", help="print one JSON object per symbol")
+
+    def handle(self, *args, as_json: bool, **options):
+        progress = ProgressBar("loading sample data")
+        try:
+            reports = bars_import_files(paths=sorted(SAMPLE_DIR.glob("*.csv")), progress=progress)
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from None
+        finally:
+            progress.close()
+        for r in reports:
+            row = {"symbol": r.symbol, "rows": r.rows, "inserted": r.inserted,
+                   "first": f"{r.first_ts:%Y-%m-%dT%H:%M:%SZ}", "last": f"{r.last_ts:%Y-%m-%dT%H:%M:%SZ}"}
+            self.stdout.write(json.dumps(row) if as_json else
+                              f"{r.symbol:<10} {r.rows:>7} rows  {row['first']} .. {row['last']}")
+

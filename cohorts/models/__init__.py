@@ -1,0 +1,3 @@
+from cohorts.models.market import Bar, Instrument
+
+__all__ = ["Bar", "Instrument"]

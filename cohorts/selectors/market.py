@@ -1,0 +1,166 @@
+"""Reads of market data: aligned float arrays for the engine, exact rows for the API."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+from django.db import connection
+from django.db.models import Count, Max, Min, QuerySet
+
+from cohorts.models import Bar, Instrument
+from neolight.errors import ApplicationError
+
+FIELDS = ("open", "high", "low", "close", "volume")
+TIMEFRAMES = {"1m": "1min", "5m": "5min", "15m": "15min", "1h": "1h"}
+AGGREGATION = {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
+
+
+@dataclass(frozen=True)
+class BarWindow:
+    """Bars of S symbols over T aligned times, as float64 arrays of shape (T, S) for the engine.
+
+    A symbol without a bar at a time the others have gets a flat bar at its previous close (its
+    first open before its first bar) with zero volume; `present` is False there.
+    """
+
+    symbols: tuple[str, ...]
+    timestamps: np.ndarray  # (T,) datetime64[ns], UTC bar open times
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    present: np.ndarray  # (T, S) bool
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.close.shape
+
+
+def instrument_overview() -> QuerySet[Instrument]:
+    """Every instrument with its bar count and first/last bar time."""
+    return Instrument.objects.annotate(
+        bar_count=Count("bars"), first_bar_at=Min("bars__ts"), last_bar_at=Max("bars__ts")
+    ).order_by("symbol")
+
+
+def instruments_by_symbol(symbols: list[str]) -> dict[str, Instrument]:
+    """The instruments named, in order; ApplicationError naming any symbol that is not known."""
+    found = {i.symbol: i for i in Instrument.objects.filter(symbol__in=symbols)}
+    unknown = [s for s in symbols if s not in found]
+    if unknown:
+        raise ApplicationError(f"Unknown symbol(s): {', '.join(unknown)}.", field="symbols")
+    return {s: found[s] for s in symbols}
+
+
+def bar_window(*, symbols: list[str], start: datetime, end: datetime, timeframe: str = "1m") -> BarWindow:
+    """Bars of `symbols` in [start, end) as aligned float64 arrays, resampled to `timeframe`."""
+    timeframe_check(timeframe)
+    instruments = instruments_by_symbol(list(symbols))
+    ids = [i.pk for i in instruments.values()]
+    frame = pd.DataFrame(_float_rows(ids, start, end), columns=["instrument_id", "epoch", *FIELDS])
+    frame["ts"] = pd.to_datetime(frame.pop("epoch"), unit="s", utc=True)
+    return _align(frame, ids, tuple(instruments), timeframe)
+
+
+# The engine's read path skips the ORM's per-value Decimal and datetime conversion: the database
+# hands back epoch seconds and float8 directly (about 8x faster for a day of 6 symbols).
+_EPOCH = {"postgresql": "EXTRACT(EPOCH FROM ts)::bigint", "sqlite": "CAST(strftime('%%s', ts) AS INTEGER)"}
+_FLOAT = {"postgresql": "{}::float8", "sqlite": "CAST({} AS REAL)"}
+
+
+def _float_rows(ids: list[int], start: datetime, end: datetime) -> list[tuple]:
+    vendor = connection.vendor
+    columns = ", ".join(_FLOAT[vendor].format(f) for f in FIELDS)
+    marks = ", ".join(["%s"] * len(ids))
+    sql = (
+        f"SELECT instrument_id, {_EPOCH[vendor]}, {columns} FROM {Bar._meta.db_table} "
+        f"WHERE instrument_id IN ({marks}) AND ts >= %s AND ts < %s"
+    )
+    params = [*ids, connection.ops.adapt_datetimefield_value(start), connection.ops.adapt_datetimefield_value(end)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _align(frame: pd.DataFrame, ids: list[int], symbols: tuple[str, ...], timeframe: str) -> BarWindow:
+    if frame.empty:
+        empty = np.empty((0, len(ids)))
+        return BarWindow(symbols, np.empty(0, "datetime64[ns]"), *(empty.copy() for _ in FIELDS), empty.astype(bool))
+    wide = frame.pivot(index="ts", columns="instrument_id").sort_index()
+    wide = wide.reindex(columns=pd.MultiIndex.from_product([FIELDS, ids]))
+    if timeframe != "1m":
+        wide = pd.concat({f: wide[f].resample(TIMEFRAMES[timeframe], label="left", closed="left").agg(AGGREGATION[f])
+                          for f in FIELDS}, axis=1)
+        wide["volume"] = wide["volume"].where(wide["close"].notna())
+        wide = wide[wide["close"].notna().any(axis=1)]
+    present = wide["close"].notna().to_numpy()
+    close = wide["close"].ffill().bfill()
+    first_open = wide["open"].bfill().iloc[0]
+    prev_close = close.shift(1).fillna(first_open)
+    filled = {
+        "close": close,
+        "open": wide["open"].fillna(prev_close),
+        "high": wide["high"].fillna(close),
+        "low": wide["low"].fillna(close),
+        "volume": wide["volume"].fillna(0.0),
+    }
+    # A gap bar is flat: open = high = low = close = the previous close.
+    for f in ("high", "low"):
+        filled[f] = filled[f].where(present, prev_close)
+    filled["close"] = filled["close"].where(present, prev_close)
+    return BarWindow(
+        symbols=symbols,
+        timestamps=wide.index.tz_convert(None).to_numpy(dtype="datetime64[ns]"),
+        **{f: np.ascontiguousarray(filled[f].to_numpy(dtype=np.float64)) for f in FIELDS},
+        present=present,
+    )
+
+
+def timeframe_check(timeframe: str) -> str:
+    if timeframe not in TIMEFRAMES:
+        raise ApplicationError(
+            f"Unknown timeframe {timeframe!r}: use one of {', '.join(TIMEFRAMES)}.", field="timeframe"
+        )
+    return timeframe
+
+
+def resample_ohlcv(frame: pd.DataFrame, timeframe: str) -> pd.DataFrame:
+    """OHLCV rows indexed by UTC open time, aggregated to `timeframe` (left-labelled, empty bins dropped).
+
+    Works on floats and on exact Decimal (object) columns alike.
+    """
+    timeframe_check(timeframe)
+    if timeframe == "1m" or frame.empty:
+        return frame
+    buckets = frame.index.floor(TIMEFRAMES[timeframe])
+    return frame.groupby(buckets).agg(AGGREGATION)
+
+
+def bar_page(*, instrument: Instrument, start: datetime, end: datetime, timeframe: str, limit: int) -> tuple[pd.DataFrame, datetime | None]:
+    """Up to `limit` exact (Decimal) bars of one instrument in [start, end), and where the next page starts.
+
+    Resampled pages always end on a bucket boundary, so a bucket is never split across pages.
+    """
+    step = pd.Timedelta(TIMEFRAMES[timeframe_check(timeframe)]).to_pytimedelta()
+    minutes_per_bucket = int(step / timedelta(minutes=1))
+    rows = list(
+        Bar.objects.filter(instrument=instrument, ts__gte=start, ts__lt=end)
+        .order_by("ts")
+        .values_list("ts", *FIELDS)[: limit * minutes_per_bucket + 1]
+    )
+    capacity = limit * minutes_per_bucket
+    has_more = len(rows) > capacity
+    frame = pd.DataFrame.from_records(rows[:capacity], columns=["ts", *FIELDS])
+    if frame.empty:
+        return frame, None
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+    frame = resample_ohlcv(frame.set_index("ts"), timeframe)
+    if has_more and len(frame) > 1:
+        frame = frame.iloc[:-1]  # the last bucket may continue past what was read
+    if len(frame) > limit:
+        frame, has_more = frame.iloc[:limit], True
+    next_start = frame.index[-1].to_pydatetime() + step if has_more else None
+    return frame, next_start

@@ -1,0 +1,306 @@
+"""Writes of market data: validated, all-or-nothing, idempotent CSV imports of 1-minute bars."""
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import pandas as pd
+from django.db import connection, transaction
+
+from cohorts import synthetic
+from cohorts.models import Bar, Instrument
+from cohorts.models.market import AssetClass
+from neolight.errors import ApplicationError
+from neolight.money import MONEY_PLACES
+
+COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
+PRICE_COLUMNS = ("open", "high", "low", "close")
+SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-/]{0,31}$")
+PLAIN_NUMBER_RE = r"^[+-]?(?:\d+\.?\d*|\.\d+)$"
+TOO_PRECISE_RE = r"\.\d{%d,}$" % (MONEY_PLACES + 1)
+MAX_PROBLEMS_SHOWN = 5
+WRITE_CHUNK = 10_000
+TS_DTYPE = "datetime64[ns, UTC]"
+
+Progress = Callable[[int, int], None]  # (rows just written, rows to write in all)
+
+
+class BarFileError(ApplicationError):
+    """A CSV file that cannot be imported; `problems` are (line, reason) pairs, first one first."""
+
+    def __init__(self, file: str, problems: list[tuple[int, str]]):
+        problems = sorted(problems)
+        line, reason = problems[0]
+        more = len(problems) - 1
+        message = f"{file}:{line}: {reason}" + (f" (and {more} more problem(s))" if more else "")
+        super().__init__(message, field="file")
+        self.file = file
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class ParsedBars:
+    """A validated file: exact text values (for storage) and UTC timestamps, in file order."""
+
+    file: str
+    symbol: str
+    frame: pd.DataFrame  # columns ts (datetime64[ns, UTC]) + the five value columns as text
+    lines: np.ndarray  # (N,) file line number of each row
+
+    @property
+    def rows(self) -> int:
+        return len(self.frame)
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    file: str
+    symbol: str
+    rows: int
+    inserted: int
+    already_present: int
+    first_ts: datetime | None
+    last_ts: datetime | None
+
+
+def symbol_from_filename(path: str | Path) -> str:
+    """`BTC-USDT_1m.csv` → `BTC-USDT`; `spy.csv` → `SPY`."""
+    return Path(path).stem.split("_")[0].upper()
+
+
+def symbol_normalise(symbol: str) -> str:
+    """Upper-cases a symbol and refuses anything but letters, digits and . - /."""
+    cleaned = symbol.strip().upper()
+    if not SYMBOL_RE.match(cleaned):
+        raise ApplicationError(f"Invalid symbol {symbol!r}: use letters, digits, '.', '-' or '/'.", field="symbol")
+    return cleaned
+
+
+def bars_parse_csv(source: str | Path | IO, *, symbol: str, name: str | None = None) -> ParsedBars:
+    """Reads and validates one CSV file of 1-minute bars; raises BarFileError naming file and line."""
+    file = name or str(source)
+    try:
+        frame = pd.read_csv(source, dtype=str, keep_default_na=False, skip_blank_lines=False)
+    except pd.errors.EmptyDataError:
+        raise BarFileError(file, [(1, "the file is empty; expected a header " + ",".join(COLUMNS))]) from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise BarFileError(file, [(_line_from_parser_error(exc), f"unreadable CSV: {exc}")]) from None
+    header = [c.strip().lower() for c in frame.columns]
+    if tuple(header) != COLUMNS:
+        raise BarFileError(file, [(1, f"header must be {','.join(COLUMNS)}, found {','.join(frame.columns)}")])
+    frame.columns = list(COLUMNS)
+    if frame.empty:
+        raise BarFileError(file, [(2, "no bars after the header")])
+    frame = frame.fillna("").apply(lambda col: col.str.strip())
+    lines = np.arange(len(frame)) + 2  # line 1 is the header
+    problems = _row_problems(frame, lines)
+    if problems:
+        raise BarFileError(file, problems)
+    parsed = frame.drop(columns="timestamp")
+    parsed.insert(0, "ts", pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601").astype(TS_DTYPE))
+    return ParsedBars(file=file, symbol=symbol, frame=parsed, lines=lines)
+
+
+def _line_from_parser_error(exc: Exception) -> int:
+    found = re.search(r"line (\d+)", str(exc))
+    return int(found.group(1)) if found else 1
+
+
+def _row_problems(frame: pd.DataFrame, lines: np.ndarray) -> list[tuple[int, str]]:
+    """Every rule, vectorised; returns up to a few (line, reason) pairs per rule."""
+    problems: list[tuple[int, str]] = []
+
+    def flag(mask: np.ndarray, reason: Callable[[int], str]) -> None:
+        for index in np.flatnonzero(mask)[:MAX_PROBLEMS_SHOWN]:
+            problems.append((int(lines[index]), reason(int(index))))
+
+    empty = (frame == "").to_numpy()
+    flag(empty.any(axis=1), lambda i: f"empty value in column {COLUMNS[int(np.argmax(empty[i]))]}")
+    bad_rows = empty.any(axis=1)
+
+    ts = pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601", errors="coerce")
+    unparsed = ts.isna().to_numpy() & ~bad_rows
+    flag(unparsed, lambda i: f"timestamp {frame['timestamp'].iat[i]!r} is not an ISO-8601 date and time")
+    ns = ts.to_numpy(dtype="datetime64[ns]").astype("int64")
+    valid_ts = ~ts.isna().to_numpy()
+    flag(valid_ts & (ns % 60_000_000_000 != 0), lambda i: f"timestamp {frame['timestamp'].iat[i]} is not on a whole minute")
+    step = np.diff(ns)
+    both = valid_ts[1:] & valid_ts[:-1]
+    flag(np.r_[False, both & (step == 0)], lambda i: f"duplicate timestamp {frame['timestamp'].iat[i]}")
+    flag(np.r_[False, both & (step < 0)], lambda i: f"timestamp {frame['timestamp'].iat[i]} is earlier than the row before")
+
+    values = {}
+    for column in COLUMNS[1:]:
+        text = frame[column]
+        not_number = ~text.str.match(PLAIN_NUMBER_RE).to_numpy() & (text != "").to_numpy()
+        flag(not_number, lambda i, c=column: f"{c} {frame[c].iat[i]!r} is not a number")
+        flag(text.str.contains(TOO_PRECISE_RE).to_numpy() & ~not_number,
+             lambda i, c=column: f"{c} {frame[c].iat[i]} has more than {MONEY_PLACES} decimal places")
+        values[column] = pd.to_numeric(text.where(~not_number & (text != "").to_numpy(), "nan")).to_numpy(float)
+    o, h, lo, c, v = (values[k] for k in COLUMNS[1:])
+    for column in PRICE_COLUMNS:
+        flag(values[column] <= 0, lambda i, k=column: f"{k} must be above 0, found {frame[k].iat[i]}")
+    flag(v < 0, lambda i: f"volume must not be negative, found {frame['volume'].iat[i]}")
+    flag(h < np.maximum(o, c), lambda i: f"high {frame['high'].iat[i]} is below max(open, close)")
+    flag(lo > np.minimum(o, c), lambda i: f"low {frame['low'].iat[i]} is above min(open, close)")
+    return problems
+
+
+def instrument_ensure(*, symbol: str, name: str = "", asset_class: str | None = None) -> Instrument:
+    """Returns the instrument for `symbol`, creating it (class guessed from the symbol) if new."""
+    symbol = symbol_normalise(symbol)
+    if asset_class is None:
+        asset_class = AssetClass.CRYPTO if re.search(r"-(USDT|USD|BTC|ETH)$", symbol) else AssetClass.EQUITY
+    quote = symbol.split("-")[1] if "-" in symbol else "USD"
+    instrument, _ = Instrument.objects.get_or_create(
+        symbol=symbol, defaults={"name": name or symbol, "asset_class": asset_class, "quote_currency": quote}
+    )
+    return instrument
+
+
+def bars_import_files(
+    *, paths: Iterable[str | Path], symbol: str | None = None, progress: Progress | None = None
+) -> list[ImportReport]:
+    """Validates every file first, then writes them all in one transaction (nothing if any fails)."""
+    paths = [Path(p) for p in paths]
+    if symbol and len(paths) > 1:
+        raise ApplicationError("--symbol applies to one file only; name each file after its symbol.", field="symbol")
+    parsed = []
+    for path in paths:
+        if not path.is_file():
+            raise ApplicationError(f"{path}: no such file", field="file")
+        sym = symbol_normalise(symbol or symbol_from_filename(path))
+        parsed.append(bars_parse_csv(path, symbol=sym, name=str(path)))
+    return bars_store(parsed=parsed, progress=progress)
+
+
+def bars_import_upload(*, upload: IO[bytes], name: str, symbol: str | None = None) -> ImportReport:
+    """The admin's upload: same validation and guarantees as the command, for one file."""
+    sym = symbol_normalise(symbol or symbol_from_filename(name))
+    text = io.TextIOWrapper(upload, encoding="utf-8")
+    return bars_store(parsed=[bars_parse_csv(text, symbol=sym, name=name)])[0]
+
+
+@transaction.atomic
+def bars_store(*, parsed: list[ParsedBars], progress: Progress | None = None) -> list[ImportReport]:
+    """Writes validated files; bars already stored with equal values are skipped, different ones refused."""
+    reports = []
+    advance = _counting(progress, total=sum(b.rows for b in parsed))
+    for bars in parsed:
+        instrument = instrument_ensure(symbol=bars.symbol)
+        new = _new_rows(instrument, bars)
+        _insert(instrument, new, advance)
+        if advance and bars.rows > len(new):
+            advance(bars.rows - len(new))  # rows already stored count as done
+        frame = bars.frame
+        reports.append(
+            ImportReport(
+                file=bars.file, symbol=instrument.symbol, rows=bars.rows, inserted=len(new),
+                already_present=bars.rows - len(new),
+                first_ts=frame["ts"].iat[0].to_pydatetime(), last_ts=frame["ts"].iat[-1].to_pydatetime(),
+            )
+        )
+    return reports
+
+
+def _counting(progress: Progress | None, *, total: int) -> Callable[[int], None] | None:
+    if progress is None:
+        return None
+    progress(0, total)
+    return lambda rows: progress(rows, total)
+
+
+def _new_rows(instrument: Instrument, bars: ParsedBars) -> pd.DataFrame:
+    """The rows not yet stored; a row that differs from the stored bar of its minute is an error."""
+    frame = bars.frame
+    stored = pd.DataFrame.from_records(
+        list(
+            Bar.objects.filter(
+                instrument=instrument,
+                ts__gte=frame["ts"].iat[0].to_pydatetime(),
+                ts__lte=frame["ts"].iat[-1].to_pydatetime(),
+            ).values_list("ts", *COLUMNS[1:])
+        ),
+        columns=["ts", *COLUMNS[1:]],
+    )
+    if stored.empty:
+        return frame
+    stored["ts"] = pd.to_datetime(stored["ts"], utc=True).astype(TS_DTYPE)
+    merged = frame.merge(stored, on="ts", how="left", suffixes=("", "_stored"), indicator=True)
+    is_new = (merged["_merge"] == "left_only").to_numpy()
+    old = merged[~is_new]
+    differs = np.zeros(len(old), dtype=bool)
+    for column in COLUMNS[1:]:
+        differs |= old[column].map(Decimal).to_numpy() != old[f"{column}_stored"].to_numpy()
+    if differs.any():
+        problems = []
+        for index in np.flatnonzero(~is_new)[np.flatnonzero(differs)][:MAX_PROBLEMS_SHOWN]:
+            row = merged.iloc[index]
+            column = next(c for c in COLUMNS[1:] if Decimal(row[c]) != row[f"{c}_stored"])
+            problems.append((int(bars.lines[index]), f"{column} {row[column]} differs from the stored bar of "
+                             f"{row['ts']:%Y-%m-%dT%H:%MZ} ({row[column + '_stored']}); nothing was imported"))
+        raise BarFileError(bars.file, problems)
+    return frame[is_new]
+
+
+def _insert(instrument: Instrument, frame: pd.DataFrame, progress: Callable[[int], None] | None) -> None:
+    if connection.vendor == "postgresql":
+        _copy_postgres(instrument, frame, progress)
+        return
+    for start in range(0, len(frame), WRITE_CHUNK):
+        chunk = frame.iloc[start:start + WRITE_CHUNK]
+        Bar.objects.bulk_create(
+            Bar(instrument=instrument, ts=ts.to_pydatetime(), open=Decimal(o), high=Decimal(h), low=Decimal(lo),
+                close=Decimal(c), volume=Decimal(v))
+            for ts, o, h, lo, c, v in chunk.itertuples(index=False)
+        )
+        if progress:
+            progress(len(chunk))
+
+
+def _copy_postgres(instrument: Instrument, frame: pd.DataFrame, progress: Callable[[int], None] | None) -> None:
+    """COPY … FROM STDIN: the exact text values go straight into NUMERIC columns."""
+    table = Bar._meta.db_table
+    sql = f"COPY {table} (instrument_id, ts, open, high, low, close, volume) FROM STDIN"
+    out = frame.copy()
+    out.insert(0, "instrument_id", instrument.pk)
+    out["ts"] = out["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for start in range(0, len(out), WRITE_CHUNK):
+            chunk = out.iloc[start:start + WRITE_CHUNK]
+            copy.write(chunk.to_csv(sep="\t", header=False, index=False))
+            if progress:
+                progress(len(chunk))
+
+
+def bars_generate(
+    *, symbols: int, days: int, seed: int, start: datetime, prefix: str = "SYN", regimes: bool = False,
+    jumps: bool = False, progress: Progress | None = None,
+) -> list[ImportReport]:
+    """Stores seeded synthetic bars for symbols PREFIX001…, through the same validation as a CSV import."""
+    data = synthetic.generate(symbols=symbols, days=days, seed=seed, regimes=regimes, jumps=jumps)
+    parsed = []
+    for column in range(symbols):
+        symbol = symbol_normalise(f"{prefix}{column + 1:03d}")
+        text = synthetic_csv(data, column, start)
+        parsed.append(bars_parse_csv(io.StringIO(text), symbol=symbol, name=f"{symbol} (synthetic, seed {seed})"))
+    for bars in parsed:
+        instrument_ensure(symbol=bars.symbol, asset_class=AssetClass.SYNTHETIC)
+    return bars_store(parsed=parsed, progress=progress)
+
+
+def synthetic_csv(data: synthetic.SyntheticBars, column: int, start: datetime) -> str:
+    """One symbol of synthetic bars as CSV text in the import format."""
+    timestamps = pd.Timestamp(start).tz_convert("UTC") + pd.to_timedelta(data.minutes, unit="min")
+    frame = pd.DataFrame({
+        "timestamp": timestamps.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **{f: getattr(data, f)[:, column] for f in COLUMNS[1:]},
+    })
+    return frame.to_csv(index=False, float_format="%.8f")

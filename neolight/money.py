@@ -1,0 +1,44 @@
+"""Money: Decimal everywhere, one field definition, one rounding rule, one crossing from floats.
+
+Amounts are US dollars with 8 decimal places (crypto quantities need them); values shown to
+people are rounded to cents with `to_cents`. Engine floats enter the ledger only through
+`money_from_float`.
+"""
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from django.db import models
+
+MONEY_DIGITS = 20
+MONEY_PLACES = 8
+QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)  # 0.00000001
+CENT = Decimal("0.01")
+
+
+def MoneyField(**kwargs) -> models.DecimalField:  # noqa: N802 (reads as a field class)
+    """The one model field for amounts, prices and quantities: NUMERIC(20, 8)."""
+    return models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, **kwargs)
+
+
+def quantize(value: Decimal) -> Decimal:
+    """Rounds to the stored precision (8 places, banker's rounding)."""
+    return value.quantize(QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+def to_cents(value: Decimal) -> Decimal:
+    """Rounds to whole cents for display and reconciliation."""
+    return value.quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+def money_from_float(value: float) -> Decimal:
+    """Converts an engine float to Decimal money at the stored precision.
+
+    Goes through the float's shortest round-trip text (`repr`), so 0.1 becomes 0.1 and not
+    0.1000000000000000055…; refuses NaN and infinities, which are never money.
+    """
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"not a finite amount: {value!r}")
+    return quantize(Decimal(repr(number)))

@@ -1,0 +1,34 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import JsonResponse
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from cohorts.urls import api_urlpatterns as cohorts_api
+
+
+@login_not_required
+def healthz(request):
+    """Liveness for load balancers: answers 200 when the database answers."""
+    connection.ensure_connection()
+    return JsonResponse({"status": "ok"})
+
+
+api_urlpatterns = [
+    *cohorts_api,
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="market-overview"), name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/", include(api_urlpatterns)),
+    path("healthz", healthz, name="healthz"),
+    path("", include("cohorts.urls")),
+]
