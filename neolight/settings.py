@@ -16,7 +16,7 @@ environ.Env.read_env(BASE_DIR / ".env")  # optional local overrides; absent by d
 
 # --- core -------------------------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)  # never True in production
-SECRET_KEY = env.str("SECRET_KEY", default="neolight-insecure-development-key-change-me-in-production")  # set in production
+SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-neolight-development-key-set-SECRET_KEY-in-production")  # set in production
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])  # host names served
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])  # e.g. https://neolight.example.com
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")  # display time zone; bars are always stored in UTC
@@ -166,6 +166,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Multi-agent paper-trading cohorts on a shared bankroll.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

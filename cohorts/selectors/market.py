@@ -158,8 +158,8 @@ def bar_page(*, instrument: Instrument, start: datetime, end: datetime, timefram
         return frame, None
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
     frame = resample_ohlcv(frame.set_index("ts"), timeframe)
-    if has_more and len(frame) > 1:
-        frame = frame.iloc[:-1]  # the last bucket may continue past what was read
+    if has_more and pd.Timestamp(rows[capacity][0]).floor(TIMEFRAMES[timeframe]) == frame.index[-1]:
+        frame = frame.iloc[:-1]  # the last bucket continues past what was read: it starts the next page
     if len(frame) > limit:
         frame, has_more = frame.iloc[:limit], True
     next_start = frame.index[-1].to_pydatetime() + step if has_more else None

@@ -36,7 +36,7 @@ class BarFileError(ApplicationError):
     """A CSV file that cannot be imported; `problems` are (line, reason) pairs, first one first."""
 
     def __init__(self, file: str, problems: list[tuple[int, str]]):
-        problems = sorted(problems)
+        problems = sorted(problems, key=lambda problem: problem[0])  # stable: rule order within a line
         line, reason = problems[0]
         more = len(problems) - 1
         message = f"{file}:{line}: {reason}" + (f" (and {more} more problem(s))" if more else "")
@@ -143,7 +143,7 @@ def _row_problems(frame: pd.DataFrame, lines: np.ndarray) -> list[tuple[int, str
         flag(not_number, lambda i, c=column: f"{c} {frame[c].iat[i]!r} is not a number")
         flag(text.str.contains(TOO_PRECISE_RE).to_numpy() & ~not_number,
              lambda i, c=column: f"{c} {frame[c].iat[i]} has more than {MONEY_PLACES} decimal places")
-        values[column] = pd.to_numeric(text.where(~not_number & (text != "").to_numpy(), "nan")).to_numpy(float)
+        values[column] = pd.to_numeric(text.where(~not_number, ""), errors="coerce").to_numpy(float)
     o, h, lo, c, v = (values[k] for k in COLUMNS[1:])
     for column in PRICE_COLUMNS:
         flag(values[column] <= 0, lambda i, k=column: f"{k} must be above 0, found {frame[k].iat[i]}")

@@ -1,0 +1,55 @@
+"""Fixtures shared by every test: users, API clients, small slices of the bundled market data."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the browser tests' sync API shares the test thread
+
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "cohorts" / "sample_data"
+CRYPTO = ["BTC-USDT", "ETH-USDT", "DOGE-USDT", "LTC-USDT", "XRP-USDT", "ADA-USDT"]
+
+
+@pytest.fixture
+def maker(django_user_model):
+    """An operator who launches cohorts."""
+    return django_user_model.objects.create_user("maker", "maker@example.com", "maker-password-1")
+
+
+@pytest.fixture
+def outsider(django_user_model):
+    """A logged-in user with no special rights."""
+    return django_user_model.objects.create_user("outsider", "outsider@example.com", "outsider-password-1")
+
+
+@pytest.fixture
+def api(maker) -> APIClient:
+    """An API client authenticated by token, as a script would be."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=maker).key}")
+    return client
+
+
+@pytest.fixture
+def anonymous_api() -> APIClient:
+    return APIClient()
+
+
+def sample_slice(tmp_path: Path, symbol: str, minutes: int) -> Path:
+    """The first `minutes` bars of a bundled file, as a CSV file of its own."""
+    lines = (SAMPLE_DIR / f"{symbol}_1m.csv").read_text().splitlines()[: minutes + 1]
+    path = tmp_path / f"{symbol}_1m.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def crypto_day(db, tmp_path):
+    """The six bundled crypto pairs' first day (2021-05-06 UTC), imported through the real service."""
+    from cohorts.services.market import bars_import_files
+
+    return bars_import_files(paths=[sample_slice(tmp_path, s, 1440) for s in CRYPTO])

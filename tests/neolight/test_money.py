@@ -1,0 +1,34 @@
+"""The one crossing from engine floats to Decimal money."""
+from decimal import Decimal
+
+import pytest
+
+from neolight.money import money_from_float, quantize, to_cents
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (0.1, Decimal("0.1")),
+        (1000.0, Decimal("1000")),
+        (-12.345678915, Decimal("-12.34567892")),  # 9th place rounds, half to even
+        (57445.5, Decimal("57445.5")),
+        (1e-9, Decimal("0")),
+        (123456789012.12345678, Decimal("123456789012.12346")),  # a float holds ~16 digits; no invented ones
+    ],
+)
+def test_money_from_float_uses_the_shortest_text_of_the_float(value, expected):
+    assert money_from_float(value) == expected
+    assert money_from_float(value).as_tuple().exponent == -8
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_money_from_float_refuses_non_finite_values(bad):
+    with pytest.raises(ValueError, match="not a finite amount"):
+        money_from_float(bad)
+
+
+def test_rounding_helpers():
+    assert quantize(Decimal("1.000000005")) == Decimal("1.00000000")  # half to even
+    assert quantize(Decimal("1.000000015")) == Decimal("1.00000002")
+    assert to_cents(Decimal("10.005")) == Decimal("10.00") and to_cents(Decimal("10.015")) == Decimal("10.02")
