@@ -32,19 +32,51 @@ def rolling_mean(x: np.ndarray, w: int) -> np.ndarray:
     return _window_sums(x - base, w) / w + base
 
 
+@njit(cache=True)
+def _exact_window(x, t, s, w):
+    mean = 0.0
+    for u in range(t - w + 1, t + 1):
+        mean += x[u, s]
+    mean /= w
+    m2 = 0.0
+    for u in range(t - w + 1, t + 1):
+        m2 += (x[u, s] - mean) ** 2
+    return mean, m2
+
+
+@njit(cache=True)
+def _rolling_var_kernel(x: np.ndarray, w: int) -> np.ndarray:
+    t_len, s_len = x.shape
+    out = np.full(x.shape, np.nan)
+    for s in range(s_len):
+        mean, m2 = 0.0, 0.0
+        for t in range(w - 1, t_len):
+            if (t - w + 1) % w == 0:  # exact two-pass restart bounds the sliding error
+                mean, m2 = _exact_window(x, t, s, w)
+            else:
+                x_in, x_out = x[t, s], x[t - w, s]
+                new_mean = mean + (x_in - x_out) / w
+                m2 += (x_in - x_out) * (x_in - new_mean + x_out - mean)
+                mean = new_mean
+            out[t, s] = max(m2, 0.0) / w
+    return out
+
+
 def rolling_std(x: np.ndarray, w: int) -> np.ndarray:
-    """Population standard deviation (ddof=0) over the last ``w`` rows."""
-    c = x - x[:1]
-    mean = _window_sums(c, w) / w
-    var = _window_sums(c * c, w) / w - mean * mean
-    return np.sqrt(np.maximum(var, 0.0))
+    """Population standard deviation (ddof=0) over the last ``w`` rows; exactly 0 on flat
+    windows. Welford's sliding update, restarted exactly every ``w`` rows."""
+    if w < 1 or w > x.shape[0]:
+        return np.full(x.shape, np.nan)
+    var = _rolling_var_kernel(np.ascontiguousarray(x, dtype=np.float64), int(w))
+    flat = rolling_max(x, w) == rolling_min(x, w)
+    return np.where(flat, 0.0, np.sqrt(var))
 
 
 def _block_extreme(x: np.ndarray, w: int, ufunc: np.ufunc, pad: float) -> np.ndarray:
     """Rolling ``ufunc`` (maximum or minimum) over the last ``w`` rows (van Herk / Gil-Werman)."""
     t_len, s_len = x.shape
     out = np.full(x.shape, np.nan)
-    if w < 1 or w > t_len:
+    if w < 1 or w > t_len or s_len == 0:
         return out
     n_blocks = -(-t_len // w)
     padded = np.full((n_blocks * w, s_len), pad)

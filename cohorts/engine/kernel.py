@@ -1,217 +1,244 @@
 """The compiled per-bar loop: orders at the open, marking and rules at the close.
 
 Time is the only loop that causality demands; within a bar every pass runs over
-all agents and symbols. The kernel knows arrays only (see ``simulation.py`` for
-what each holds). Accounting identity, exact up to float rounding per fill:
-``cash -= side·qty·price + fee`` and ``equity = Σ_s cash + position·close``.
+all agents and symbols. The kernel knows arrays only (``codes`` gives their
+layout; ``simulation`` what each holds).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from . import limits
+from .book import event, marks, reduce, scale_agent
+from .codes import (
+    BARS_PER_DAY,
+    BREAKER_K,
+    COOLDOWN,
+    CUR_DAY,
+    DAY_START_P,
+    EQ_LAST,
+    EQ_REF,
+    EV_BREAKER_LOSS_LIMIT,
+    EV_BREAKER_LOSSES,
+    EV_DAILY_STOP,
+    EV_LEVERAGE_BREACH,
+    EV_LIQUIDITY,
+    EV_RESUME,
+    FIRST_MINUTE,
+    FLATTEN,
+    GROSS_CAP,
+    HALTED,
+    LAST_P,
+    LOSS_LIMIT,
+    MARKET_CAP,
+    NEVER,
+    PAUSED,
+    POS,
+    RESERVE,
+    STOP_LOSS,
+    STREAK,
+    TARGET,
+    TOL,
+    VOL_FRAC,
+    jit,
+)
 from .signals import ENTER_LONG, ENTER_SHORT, EXIT_LONG, EXIT_SHORT
 
-# float parameters (fp)
-FEE, SLIP, IMPACT, VOL_FRAC, GROSS_CAP, MARKET_CAP = 0, 1, 2, 3, 4, 5
-STOP_FRAC, STOP_AMOUNT, LOSS_LIMIT, RESERVE, POS_FRAC = 6, 7, 8, 9, 10
-N_FP = 11
-# int parameters (ip)
-BREAKER_K, COOLDOWN, SHARED, BARS_PER_DAY, FIRST_MINUTE = 0, 1, 2, 3, 4
-N_IP = 5
-# misc state
-DAY_START_P, HALTED, CUR_DAY, LAST_P = 0, 1, 2, 3
-N_MISC = 4
-# fill kinds
-OPEN, REDUCE, CLOSE = 1, -1, -2
-# event rules (names in simulation.RULES)
-(EV_DAILY_STOP, EV_BREAKER_LOSSES, EV_BREAKER_LOSS_LIMIT, EV_RESUME, EV_LEVERAGE_BREACH,
- EV_LEVERAGE_REDUCE, EV_LEVERAGE_ENTRY, EV_MARKET_REDUCE, EV_MARKET_ENTRY,
- EV_GROSS_REDUCE, EV_GROSS_ENTRY, EV_LIQUIDITY) = range(12)
 
-TOL = 1e-9  # relative slack before a cap is said to bite (float rounding of exact fits)
-NEVER = np.iinfo(np.int64).max
-
-
-@njit(cache=True)
-def _event(ei, ef, counts, t, a, rule, s, v0, v1):
-    k = counts[1]
-    ei[k, 0], ei[k, 1], ei[k, 2], ei[k, 3] = t, a, rule, s
-    ef[k, 0], ef[k, 1] = v0, v1
-    counts[1] = k + 1
-
-
-@njit(cache=True)
-def _record(fi, ff, counts, t, a, s, side, kind, q, px, fee_amt, pnl):
-    k = counts[0]
-    fi[k, 0], fi[k, 1], fi[k, 2], fi[k, 3], fi[k, 4] = a, t, s, side, kind
-    ff[k, 0], ff[k, 1], ff[k, 2], ff[k, 3] = q, px, fee_amt, pnl
-    counts[0] = k + 1
-
-
-@njit(cache=True)
-def _slip(q, vol, fp):
-    """Price move against the order, as a fraction: fixed slippage plus volume impact."""
-    if fp[IMPACT] > 0.0 and vol > 0.0:
-        return fp[SLIP] + fp[IMPACT] * np.sqrt(q / vol)
-    return fp[SLIP]
-
-
-@njit(cache=True)
-def _cost_rate(e, fp):
-    """Upper bound of the equity lost per unit of gross traded at the open."""
-    return e + fp[FEE] * (1.0 + e)
-
-
-@njit(cache=True)
-def _reduce(st, out, t, a, s, q, op, vol, fp):
-    """Buy back / sell ``q`` of the position at the open; books realised P&L."""
-    cash, pos, basis, trip, streak = st[0], st[1], st[2], st[3], st[4]
-    p = pos[a, s]
-    side = 1 if p < 0 else -1
-    px = op * (1.0 + side * _slip(q, vol, fp))
-    notional = q * px
-    fee_amt = notional * fp[FEE]
-    flow = -side * notional - fee_amt
-    cash[a, s] += flow
-    if q >= abs(p):
-        q = abs(p)
-        part = basis[a, s]
-        pos[a, s] = 0.0
-        basis[a, s] = 0.0
-    else:
-        part = basis[a, s] * (q / abs(p))
-        pos[a, s] = p + side * q
-        basis[a, s] -= part
-    pnl = flow + part
-    trip[a, s] += pnl
-    kind = REDUCE
-    if pos[a, s] == 0.0:
-        kind = CLOSE
-        streak[a] = streak[a] + 1 if trip[a, s] < 0.0 else 0
-        trip[a, s] = 0.0
-    _record(out[0], out[1], out[4], t, a, s, side, kind, q, px, fee_amt, pnl)
-
-
-@njit(cache=True)
-def _enter(st, out, t, a, s, side, q, op, vol, fp):
-    """Open a position of ``q`` on ``side`` at the open (the sleeve is flat)."""
-    cash, pos, basis, trip = st[0], st[1], st[2], st[3]
-    px = op * (1.0 + side * _slip(q, vol, fp))
-    notional = q * px
-    fee_amt = notional * fp[FEE]
-    flow = -side * notional - fee_amt
-    cash[a, s] += flow
-    pos[a, s] = side * q
-    basis[a, s] = flow
-    trip[a, s] = 0.0
-    _record(out[0], out[1], out[4], t, a, s, side, OPEN, q, px, fee_amt, 0.0)
-
-
-@njit(cache=True)
-def _marks(st, prices, eq, gross):
-    """Per-agent equity and gross exposure at ``prices`` (S,)."""
-    cash, pos = st[0], st[1]
-    n_agents, n_sym = pos.shape
-    for a in range(n_agents):
-        e = 0.0
-        g = 0.0
-        for s in range(n_sym):
-            e += cash[a, s] + pos[a, s] * prices[s]
-            g += abs(pos[a, s]) * prices[s]
-        eq[a] = e
-        gross[a] = g
-
-
-@njit(cache=True)
-def _scale_agent(st, out, t, a, frac, op, vol, fp):
-    pos = st[1]
-    for s in range(pos.shape[1]):
-        if pos[a, s] != 0.0:
-            q = abs(pos[a, s]) if frac >= 1.0 else abs(pos[a, s]) * frac
-            _reduce(st, out, t, a, s, q, op[s], vol[s], fp)
-
-
-@njit(cache=True)
-def _position_cost(pos, a0, a1, s0, s1, op, vol, fp):
-    c = 0.0
-    for a in range(a0, a1):
-        for s in range(s0, s1):
-            if pos[a, s] != 0.0:
-                c = max(c, _cost_rate(_slip(abs(pos[a, s]), vol[s], fp), fp))
-    return c
-
-
-@njit(cache=True)
-def _leverage_reduce(st, out, t, op, vol, fp, ceil, eq, gross):
-    pos = st[1]
-    n_sym = pos.shape[1]
+@jit
+def _flatten_all(st, out, t, op, vol, fp):
+    pos = st[POS]
     for a in range(pos.shape[0]):
-        e, g, cap = eq[a], gross[a], ceil[a]
-        if g <= 0.0 or (e > 0.0 and g <= cap * e * (1.0 + TOL)):
-            continue
-        denom = 1.0 - cap * _position_cost(pos, a, a + 1, 0, n_sym, op, vol, fp)
-        frac = 1.0
-        if e > 0.0 and denom > 0.0:
-            frac = min(1.0, (g - cap * e) / denom / g)
-        _event(out[2], out[3], out[4], t, a, EV_LEVERAGE_REDUCE, -1, g / e if e > 0 else np.inf, cap)
-        _scale_agent(st, out, t, a, frac, op, vol, fp)
+        scale_agent(st, out, t, a, 1.0, op, vol, fp)
 
 
-@njit(cache=True)
-def _market_reduce(st, out, t, op, vol, fp, eq, gross):
-    pos = st[1]
-    n_agents, n_sym = pos.shape
-    cap = fp[MARKET_CAP]
-    p_eq = eq.sum() + fp[RESERVE]
-    c = _position_cost(pos, 0, n_agents, 0, n_sym, op, vol, fp)
-    g_s = np.zeros(n_sym)
-    for s in range(n_sym):
-        for a in range(n_agents):
-            g_s[s] += abs(pos[a, s]) * op[s]
-    # markets above cap·(P - c·R) must shed their excess; R grows with each one added
-    hit = np.zeros(n_sym, dtype=np.bool_)
-    r_tot = 0.0
-    for _ in range(n_sym + 1):
-        changed = False
-        for s in range(n_sym):
-            if not hit[s] and g_s[s] > cap * (p_eq - c * r_tot) * (1.0 + TOL):
-                hit[s] = True
-                changed = True
-        if not changed:
-            break
-        k = hit.sum()
-        excess = 0.0
-        for s in range(n_sym):
-            if hit[s]:
-                excess += g_s[s] - cap * p_eq
-        denom = 1.0 - k * cap * c
-        r_tot = excess / denom if denom > 0.0 else np.inf
-    for s in range(n_sym):
-        if not hit[s]:
-            continue
-        frac = min(1.0, (g_s[s] - cap * p_eq + cap * c * r_tot) / g_s[s]) if p_eq > 0 else 1.0
-        _event(out[2], out[3], out[4], t, -1, EV_MARKET_REDUCE, s, g_s[s] / p_eq, cap)
-        for a in range(n_agents):
-            if pos[a, s] != 0.0:
-                q = abs(pos[a, s]) if frac >= 1.0 else abs(pos[a, s]) * frac
-                _reduce(st, out, t, a, s, q, op[s], vol[s], fp)
+@jit
+def _exits(st, out, t, op, vol, fp):
+    """Close positions whose target side changed; the liquidity screen may leave a rest."""
+    pos, target = st[POS], st[TARGET]
+    cap_frac = fp[VOL_FRAC]
+    for a in range(pos.shape[0]):
+        for s in range(pos.shape[1]):
+            p = pos[a, s]
+            if p == 0.0 or (p > 0.0 and target[a, s] == 1) or (p < 0.0 and target[a, s] == -1):
+                continue
+            q = abs(p)
+            cap = cap_frac * vol[s]
+            if q > cap:
+                event(out[2], out[3], out[4], t, a, EV_LIQUIDITY, s, q, cap)
+                q = cap
+            if q > 0.0:
+                reduce(st, out, t, a, s, q, op[s], vol[s], fp)
 
 
-@njit(cache=True)
-def _gross_reduce(st, out, t, op, vol, fp, eq, gross):
-    pos = st[1]
-    n_agents, n_sym = pos.shape
-    cap = fp[GROSS_CAP]
-    p_eq = eq.sum() + fp[RESERVE]
-    g = gross.sum()
-    if g <= 0.0 or (p_eq > 0.0 and g <= cap * p_eq * (1.0 + TOL)):
+@jit
+def _open_phase(st, out, t, op, vol, fp, ip, lev, ceil, misc, eq, gross, want, rate):
+    paused = st[PAUSED]
+    if misc[FLATTEN] == 1.0:  # the daily stop: forced, whatever the liquidity screen says
+        _flatten_all(st, out, t, op, vol, fp)
+        misc[FLATTEN] = 0.0
+    if misc[HALTED] == 1.0:
         return
-    denom = 1.0 - cap * _position_cost(pos, 0, n_agents, 0, n_sym, op, vol, fp)
-    frac = 1.0
-    if p_eq > 0.0 and denom > 0.0:
-        frac = min(1.0, (g - cap * p_eq) / denom / g)
-    _event(out[2], out[3], out[4], t, -1, EV_GROSS_REDUCE, -1, g / p_eq if p_eq > 0 else np.inf, cap)
+    _exits(st, out, t, op, vol, fp)
+    has_ceiling = np.any(ceil < np.inf)
+    if has_ceiling:
+        marks(st, op, eq, gross)
+        limits.leverage_reduce(st, out, t, op, vol, fp, ceil, eq, gross)
+    if fp[MARKET_CAP] < np.inf:
+        marks(st, op, eq, gross)
+        limits.market_reduce(st, out, t, op, vol, fp, eq, gross)
+    if fp[GROSS_CAP] < np.inf:
+        marks(st, op, eq, gross)
+        limits.gross_reduce(st, out, t, op, vol, fp, eq, gross)
+    marks(st, op, eq, gross)
+    limits.size_entries(st, out, t, op, vol, fp, ip, lev, eq, gross, paused, want, rate)
+    if has_ceiling:
+        limits.cap_agents(out, t, op, want, rate, ceil, eq, gross)
+    if fp[MARKET_CAP] < np.inf:
+        limits.cap_markets(st, out, t, op, fp, want, rate, eq)
+    if fp[GROSS_CAP] < np.inf:
+        limits.cap_gross(out, t, op, fp, want, rate, eq, gross)
+    limits.fill_entries(st, out, t, op, vol, fp, want)
+
+
+@jit
+def _pause(st, out, t, a, rule, v0, v1, cooldown):
+    st[PAUSED][a] = NEVER if cooldown < 0 else t + cooldown
+    st[TARGET][a, :] = 0
+    event(out[2], out[3], out[4], t, a, rule, -1, v0, v1)
+
+
+@jit
+def _breakers(st, out, t, fp, ip, eq):
+    """Pause agents on K consecutive losing round trips or on the loss limit; resume them."""
+    streak, paused, eq_ref = st[STREAK], st[PAUSED], st[EQ_REF]
+    k, cooldown = ip[BREAKER_K], ip[COOLDOWN]
+    for a in range(eq.shape[0]):
+        if paused[a] >= 0:
+            if t >= paused[a]:
+                event(out[2], out[3], out[4], t, a, EV_RESUME, -1, eq[a], eq_ref[a])
+                paused[a] = -1
+                streak[a] = 0
+                eq_ref[a] = eq[a]
+        elif k > 0 and streak[a] >= k:
+            _pause(st, out, t, a, EV_BREAKER_LOSSES, streak[a], k, cooldown)
+        elif fp[LOSS_LIMIT] < np.inf and eq[a] <= eq_ref[a] * (1.0 - fp[LOSS_LIMIT]):
+            _pause(st, out, t, a, EV_BREAKER_LOSS_LIMIT, eq[a], eq_ref[a], cooldown)
+
+
+@jit
+def _read_signals(st, t, sig, gidx):
+    """Move each target side by the bits of bar t (see ``signals`` for their meaning)."""
+    target, paused = st[TARGET], st[PAUSED]
+    for a in range(target.shape[0]):
+        if paused[a] >= 0:
+            continue
+        row = sig[gidx[a], t]
+        for s in range(target.shape[1]):
+            b = row[s]
+            if b == 0:
+                continue
+            d = target[a, s]
+            if d == 0:
+                if b & ENTER_LONG:
+                    target[a, s] = 1
+                elif b & ENTER_SHORT:
+                    target[a, s] = -1
+            elif d == 1:
+                if b & EXIT_LONG:
+                    target[a, s] = -1 if b & ENTER_SHORT else 0
+            elif b & EXIT_SHORT:
+                target[a, s] = 1 if b & ENTER_LONG else 0
+
+
+@jit
+def _close_phase(st, out, t, close, sig, gidx, fp, ip, ceil, misc, eq, gross, equity, exposure):
+    marks(st, close, eq, gross)
+    p_eq = fp[RESERVE]
+    for a in range(eq.shape[0]):
+        equity[a, t] = eq[a]
+        exposure[a, t] = gross[a]
+        st[EQ_LAST][a] = eq[a]
+        p_eq += eq[a]
+        if ceil[a] < np.inf and gross[a] > max(ceil[a] * eq[a] * (1.0 + TOL), 0.0):
+            ratio = gross[a] / eq[a] if eq[a] > 0.0 else np.inf
+            event(out[2], out[3], out[4], t, a, EV_LEVERAGE_BREACH, -1, ratio, ceil[a])
+    misc[LAST_P] = p_eq
+    if misc[HALTED] == 0.0:
+        start = misc[DAY_START_P]
+        if start - p_eq >= fp[STOP_LOSS]:
+            misc[HALTED] = 1.0
+            misc[FLATTEN] = 1.0
+            st[TARGET][:, :] = 0
+            event(out[2], out[3], out[4], t, -1, EV_DAILY_STOP, -1, p_eq, start)
+            return
+        _breakers(st, out, t, fp, ip, eq)
+        _read_signals(st, t, sig, gidx)
+
+
+@jit
+def _new_day(st, t, ip, misc):
+    day = (t + ip[FIRST_MINUTE]) // ip[BARS_PER_DAY]
+    if day != misc[CUR_DAY]:
+        misc[CUR_DAY] = day
+        misc[HALTED] = 0.0
+        misc[DAY_START_P] = misc[LAST_P]
+        st[EQ_REF][:] = st[EQ_LAST][:]
+
+
+@jit
+def close_out(t, closes, volumes, fp, st, misc, out, equity, exposure):
+    """Close every position at the close of bar t (forced) and mark that bar again."""
+    pos = st[POS]
+    n_agents, n_sym = pos.shape
     for a in range(n_agents):
-        _scale_agent(st, out, t, a, frac, op, vol, fp)
+        for s in range(n_sym):
+            if pos[a, s] != 0.0:
+                reduce(st, out, t, a, s, abs(pos[a, s]), closes[t, s], volumes[t, s], fp)
+    eq = np.empty(n_agents)
+    gross = np.empty(n_agents)
+    marks(st, closes[t], eq, gross)
+    for a in range(n_agents):
+        equity[a, t] = eq[a]
+        exposure[a, t] = gross[a]
+        st[EQ_LAST][a] = eq[a]
+    misc[LAST_P] = eq.sum() + fp[RESERVE]
+
+
+@jit
+def fill_room_per_bar(n_agents, n_sym):
+    """Most fills one bar can make: a forced flatten, exits, three kinds of cuts, entries."""
+    return 6 * n_agents * n_sym
+
+
+@jit
+def event_room_per_bar(n_agents, n_sym):
+    """Most events one bar can raise."""
+    return 2 * n_agents * n_sym + 5 * n_agents + 3 * n_sym + 4
+
+
+@jit
+def run_bars(t0, t1, opens, closes, volumes, sig, gidx, lev, ceil, fp, ip, st, misc, out,
+             equity, exposure):
+    """Simulate bars t0 .. t1-1 in place; returns the next bar to simulate.
+
+    Stops early (returning that bar) when the fill or event buffers in ``out`` lack
+    room for one more bar, so the caller can grow them and call again.
+    """
+    n_agents, n_sym = st[POS].shape
+    eq = np.empty(n_agents)
+    gross = np.empty(n_agents)
+    want = np.zeros((n_agents, n_sym))
+    rate = np.zeros((n_agents, n_sym))
+    fill_room = fill_room_per_bar(n_agents, n_sym)
+    event_room = event_room_per_bar(n_agents, n_sym)
+    for t in range(t0, t1):
+        if out[4][0] + fill_room > out[0].shape[0] or out[4][1] + event_room > out[2].shape[0]:
+            return t
+        _new_day(st, t, ip, misc)
+        vol = volumes[max(t - 1, 0)]
+        _open_phase(st, out, t, opens[t], vol, fp, ip, lev, ceil, misc, eq, gross, want, rate)
+        _close_phase(st, out, t, closes[t], sig, gidx, fp, ip, ceil, misc, eq, gross,
+                     equity, exposure)
+    return t1

@@ -13,7 +13,7 @@ where a strategy's indicators are not yet defined (at t and t-1) carry no bits.
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -137,6 +137,8 @@ def pairs_zscore(market: Market, p: Mapping[str, object], memo: Memo) -> np.ndar
     entry, exit_ = float(p["entry_z"]), float(p["exit_z"])  # type: ignore[arg-type]
     logc = memo.get(("log",), lambda: np.log(market.close))
     pairs = market.n_symbols // 2
+    if pairs == 0:
+        return np.zeros(market.close.shape, dtype=np.int8)
     spread = logc[:, 0 : 2 * pairs : 2] - logc[:, 1 : 2 * pairs : 2]
     z = ind.zscore(spread, n)
     out = np.zeros(market.close.shape, dtype=np.int8)

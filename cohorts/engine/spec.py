@@ -41,8 +41,9 @@ class ParentRules:
     - ``max_market_exposure``: per symbol, Σ over agents of |position|·price ≤ this ×
       parent equity.
     - ``max_leverage``: every agent's gross exposure ≤ this × its own equity.
-    - ``daily_stop`` (fraction of the day's opening parent equity) or
-      ``daily_stop_amount`` (currency): when the parent's loss on the day reaches it,
+    - ``daily_stop`` (a fraction of the bankroll) or ``daily_stop_amount`` (currency;
+      the smaller applies if both are set): when the parent's equity at a close is
+      that much below its equity at the day's start (the previous day's last close),
       everything is flattened at the next open and trading halts until the next day.
     - ``breaker_losses`` (K consecutive losing round trips) or ``breaker_loss_limit``
       (fraction of the agent's equity at the day's start or its last resume): the
@@ -73,6 +74,11 @@ class CohortSpec:
     agent; each entry sized to ``position_fraction`` × leverage × agent equity,
     default fraction 1/S). ``parent_capital`` is the bankroll (default Σ capital);
     any part not drawn by agents stays idle in the parent's equity.
+    ``flatten_at_end``: a replay that reaches the market's last bar closes every
+    position at that bar's close (costs as usual, no liquidity screen) and marks
+    the bar again, so the run ends in cash. It is meant for replays: a live run
+    leaves it False (its market ends at every new bar) and calls
+    ``Simulation.close_out`` when its session ends.
     """
 
     agents: tuple[AgentSpec, ...]
@@ -85,6 +91,7 @@ class CohortSpec:
     rules: ParentRules = field(default_factory=ParentRules)
     parent_capital: float | None = None
     bars_per_day: int = 1440
+    flatten_at_end: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "agents", tuple(self.agents))

@@ -1,0 +1,305 @@
+"""The stepping simulation (replay and live share it) and its results.
+
+Accounting. Per agent and symbol the engine keeps ``cash`` and a signed position
+(``qty`` > 0 long, < 0 short). A fill of ``qty`` at ``price`` with ``fee`` moves
+cash by ``-(qty·price + fee)`` on a buy and ``+(qty·price - fee)`` on a sell, and
+nothing else ever moves cash, so ``equity = Σ_s cash + position·close`` at every
+bar, exactly as a ledger rebuilt from the fills (float rounding aside, far below
+a cent). A short sale credits its proceeds to cash and the short is marked
+against them; there is no separate margin account: the leverage ceiling (gross
+exposure / equity) is the margin requirement.
+
+Within bar t: orders from the signals of bar t-1 fill at ``open[t]`` (exits, then
+rule-forced reductions, then entries capped by the rules), the book is marked at
+``close[t]``, the rules that watch equity run, and bar t's signals set the orders
+for t+1. Liquidity and impact read the volume of the signal bar t-1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import codes, kernel
+from .genomes import build_signals
+from .market import FIELDS, Market
+from .spec import CohortSpec
+
+RULES = (
+    "daily_stop", "breaker_losses", "breaker_loss_limit", "resume", "leverage_breach",
+    "leverage_reduce", "leverage_entry_cap", "market_exposure_reduce",
+    "market_exposure_entry_cap", "gross_exposure_reduce", "gross_exposure_entry_cap",
+    "liquidity_cap",
+)
+VALUE_NAMES = {
+    "daily_stop": ("parent_equity", "day_start_equity"),
+    "breaker_losses": ("losing_streak", "limit"),
+    "breaker_loss_limit": ("equity", "reference_equity"),
+    "resume": ("equity", "reference_equity"),
+    "leverage_breach": ("leverage", "ceiling"),
+    "leverage_reduce": ("leverage", "ceiling"),
+    "leverage_entry_cap": ("requested_gross", "allowed_gross"),
+    "market_exposure_reduce": ("exposure_multiple", "cap"),
+    "market_exposure_entry_cap": ("requested_gross", "allowed_gross"),
+    "gross_exposure_reduce": ("exposure_multiple", "cap"),
+    "gross_exposure_entry_cap": ("requested_gross", "allowed_gross"),
+    "liquidity_cap": ("requested_qty", "allowed_qty"),
+}
+FILL_KINDS = {codes.OPEN: "open", codes.REDUCE: "reduce", codes.CLOSE: "close"}
+_BOOK = ("cash", "pos", "basis", "trip", "streak", "target", "paused", "eq_ref", "eq_last")
+_BOOK_DTYPES = (np.float64,) * 4 + (np.int64, np.int8, np.int64, np.float64, np.float64)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A rule that bit: at ``bar``, for ``agent`` (-1: the parent wallet), with its values."""
+
+    bar: int
+    agent: int
+    rule: str
+    values: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class Fills:
+    """All fills in time order, as columns of length F.
+
+    ``side`` +1 buy / -1 sell; ``kind`` 1 opens a position, -1 reduces it, -2 closes
+    it; ``pnl`` is the realised P&L of a reduce/close (net of both sides' fees).
+    """
+
+    agent: np.ndarray
+    bar: np.ndarray
+    symbol: np.ndarray
+    side: np.ndarray
+    kind: np.ndarray
+    qty: np.ndarray
+    price: np.ndarray
+    fee: np.ndarray
+    pnl: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.agent.shape[0])
+
+    def entries_per_agent(self, n_agents: int) -> np.ndarray:
+        """Number of opening fills (trades) per agent, (A,) int64."""
+        return np.bincount(self.agent[self.kind == codes.OPEN], minlength=n_agents)
+
+
+@dataclass(frozen=True)
+class Result:
+    """A run's outputs. ``equity``/``exposure`` (A, T): equity and gross exposure at each
+    close; ``cash``/``positions`` (A, S) at the end (in ``shared`` sizing only a row's
+    sum of cash is meaningful); ``capital`` (A,); ``bankroll`` the parent capital."""
+
+    equity: np.ndarray
+    exposure: np.ndarray
+    cash: np.ndarray
+    positions: np.ndarray
+    fills: Fills
+    events: tuple[Event, ...]
+    capital: np.ndarray
+    bankroll: float
+
+    @property
+    def final_equity(self) -> np.ndarray:
+        """Equity at the last simulated close, (A,)."""
+        return self.equity[:, -1] if self.equity.shape[1] else self.capital.copy()
+
+    @property
+    def parent_equity(self) -> np.ndarray:
+        """The parent wallet's equity at each close (agents + idle capital), (T,)."""
+        return self.equity.sum(axis=0) + (self.bankroll - self.capital.sum())
+
+
+def _params(spec: CohortSpec, n_symbols: int, first_minute: int) -> tuple[np.ndarray, np.ndarray]:
+    def val(x: float | None, scale: float = 1.0) -> float:
+        return np.inf if x is None else float(x) * scale
+
+    r = spec.rules
+    fp = np.zeros(codes.N_FP)
+    fp[codes.FEE], fp[codes.SLIP] = spec.fee_bps / 1e4, spec.slippage_bps / 1e4
+    fp[codes.IMPACT] = spec.impact or 0.0
+    fp[codes.VOL_FRAC] = val(spec.max_volume_pct, 0.01)
+    fp[codes.GROSS_CAP], fp[codes.MARKET_CAP] = val(r.max_gross_exposure), val(r.max_market_exposure)
+    fp[codes.STOP_LOSS] = min(val(r.daily_stop, spec.bankroll), val(r.daily_stop_amount))
+    fp[codes.LOSS_LIMIT], fp[codes.RESERVE] = val(r.breaker_loss_limit), spec.reserve
+    fp[codes.POS_FRAC] = spec.position_fraction or 1.0 / n_symbols
+    ip = np.zeros(codes.N_IP, dtype=np.int64)
+    ip[codes.BREAKER_K] = r.breaker_losses or 0
+    ip[codes.COOLDOWN] = -1 if r.breaker_cooldown is None else int(r.breaker_cooldown)
+    ip[codes.SHARED] = int(spec.sizing == "shared")
+    ip[codes.BARS_PER_DAY], ip[codes.FIRST_MINUTE] = spec.bars_per_day, first_minute
+    return fp, ip
+
+
+def initial_state(spec: CohortSpec, n_symbols: int) -> dict[str, np.ndarray]:
+    """The state of a cohort before its first bar (see ``Simulation.state``)."""
+    n = spec.n_agents
+    capital = spec.capital()
+    zeros = np.zeros((n, n_symbols))
+    misc = np.zeros(codes.N_MISC)
+    misc[codes.DAY_START_P] = misc[codes.LAST_P] = spec.bankroll
+    misc[codes.CUR_DAY] = -1.0
+    return {
+        "bar": np.array(0, dtype=np.int64),
+        "cash": np.repeat((capital / n_symbols)[:, None], n_symbols, axis=1),
+        "pos": zeros.copy(), "basis": zeros.copy(), "trip": zeros.copy(),
+        "streak": np.zeros(n, dtype=np.int64), "target": np.zeros((n, n_symbols), dtype=np.int8),
+        "paused": np.full(n, -1, dtype=np.int64), "eq_ref": capital.copy(),
+        "eq_last": capital.copy(), "misc": misc,
+        "equity": np.zeros((n, 0)), "exposure": np.zeros((n, 0)),
+        "fills_int": np.zeros((0, 5), dtype=np.int64), "fills_float": np.zeros((0, 4)),
+        "events_int": np.zeros((0, 4), dtype=np.int64), "events_float": np.zeros((0, 2)),
+    }
+
+
+def _grown(arr: np.ndarray, rows: int) -> np.ndarray:
+    out = np.zeros((rows,) + arr.shape[1:], dtype=arr.dtype)
+    out[: arr.shape[0]] = arr
+    return out
+
+
+class Simulation:
+    """A cohort stepping over bars. Replay: ``advance()`` over a known window; live:
+    ``step(bar)`` per new bar. ``state()`` / ``Simulation(..., state=...)`` save and
+    resume: a run cut at any bar and resumed equals the uninterrupted run."""
+
+    def __init__(self, market: Market, spec: CohortSpec, state: Mapping[str, np.ndarray] | None = None):
+        self.spec = spec
+        self._fp, self._ip = _params(spec, market.n_symbols, market.first_minute)
+        self._lev = np.array([a.leverage for a in spec.agents], dtype=np.float64)
+        self._ceil = spec.leverage_ceilings()
+        self._set_market(market)
+        self._load(state if state is not None else initial_state(spec, market.n_symbols))
+
+    @property
+    def market(self) -> Market:
+        """The bars known so far."""
+        return self._market
+
+    @property
+    def bar(self) -> int:
+        """The next bar to simulate (bars 0 .. bar-1 are done)."""
+        return self._bar
+
+    def _set_market(self, market: Market) -> None:
+        self._market = market
+        self._sig, self._gidx = build_signals(market, [a.genome for a in self.spec.agents])
+
+    def _load(self, state: Mapping[str, np.ndarray]) -> None:
+        a, s = self.spec.n_agents, self._market.n_symbols
+        if np.shape(state["pos"]) != (a, s):
+            raise ValueError(f"state is for positions {np.shape(state['pos'])}, not {(a, s)}")
+        self._bar = int(state["bar"])
+        self._book = tuple(np.array(state[name], dtype=dtype, order="C")
+                           for name, dtype in zip(_BOOK, _BOOK_DTYPES, strict=True))
+        self._misc = np.array(state["misc"], dtype=np.float64)
+        self._n_fills, self._n_events = len(state["fills_int"]), len(state["events_int"])
+        self._counts = np.array([self._n_fills, self._n_events], dtype=np.int64)
+        room = kernel.fill_room_per_bar(a, s) + kernel.event_room_per_bar(a, s) + 1024
+        self._fi = _grown(np.asarray(state["fills_int"]), self._n_fills + room)
+        self._ff = _grown(np.asarray(state["fills_float"]), self._n_fills + room)
+        self._ei = _grown(np.asarray(state["events_int"]), self._n_events + room)
+        self._ef = _grown(np.asarray(state["events_float"]), self._n_events + room)
+        t_cap = max(self._market.n_bars, self._bar)
+        self._equity = _grown(np.asarray(state["equity"]).T, t_cap).T.copy()
+        self._exposure = _grown(np.asarray(state["exposure"]).T, t_cap).T.copy()
+
+    def _ensure_room(self) -> None:
+        a, s = self.spec.n_agents, self._market.n_symbols
+        if self._counts[0] + kernel.fill_room_per_bar(a, s) > self._fi.shape[0]:
+            rows = 2 * self._fi.shape[0]
+            self._fi, self._ff = _grown(self._fi, rows), _grown(self._ff, rows)
+        if self._counts[1] + kernel.event_room_per_bar(a, s) > self._ei.shape[0]:
+            rows = 2 * self._ei.shape[0]
+            self._ei, self._ef = _grown(self._ei, rows), _grown(self._ef, rows)
+        if self._equity.shape[1] < self._market.n_bars:
+            t_cap = max(self._market.n_bars, 2 * self._equity.shape[1])
+            self._equity = _grown(self._equity.T, t_cap).T.copy()
+            self._exposure = _grown(self._exposure.T, t_cap).T.copy()
+
+    def advance(self, n: int | None = None) -> int:
+        """Simulate the next ``n`` known bars (all of them if None); returns bars done.
+
+        With ``spec.flatten_at_end``, reaching the market's last bar closes every position.
+        """
+        start = self._bar
+        self._run_to(self._market.n_bars if n is None else min(self._market.n_bars, start + n))
+        if self.spec.flatten_at_end and self._bar == self._market.n_bars and self._bar > start:
+            self.close_out()
+        return self._bar - start
+
+    def close_out(self) -> None:
+        """Close every position at the close of the last simulated bar and mark it again."""
+        if self._bar == 0:
+            return
+        self._ensure_room()
+        m = self._market
+        out = (self._fi, self._ff, self._ei, self._ef, self._counts)
+        kernel.close_out(self._bar - 1, m.close, m.volume, self._fp, self._book, self._misc, out,
+                         self._equity, self._exposure)
+
+    def _run_to(self, stop: int) -> None:
+        m = self._market
+        while self._bar < stop:
+            self._ensure_room()
+            out = (self._fi, self._ff, self._ei, self._ef, self._counts)
+            self._bar = kernel.run_bars(self._bar, stop, m.open, m.close, m.volume, self._sig,
+                                   self._gidx, self._lev, self._ceil, self._fp, self._ip,
+                                   self._book, self._misc, out, self._equity, self._exposure)
+
+    def step(self, bar: Mapping[str, np.ndarray]) -> None:
+        """Live: append one bar (open, high, low, close, volume, each (S,)) and simulate it.
+
+        Signals are rebuilt over the whole history; being causal, the earlier bars'
+        signals are unchanged, so fills equal a replay of the same bars.
+        """
+        self._set_market(self._market.extended({name: bar[name] for name in FIELDS}))
+        self._run_to(self._bar + 1)
+
+    def state(self) -> dict[str, np.ndarray]:
+        """A copy of everything needed to resume, as a dict of numpy arrays."""
+        nf, ne, t = int(self._counts[0]), int(self._counts[1]), self._bar
+        state = {name: arr.copy() for name, arr in zip(_BOOK, self._book, strict=True)}
+        state.update(
+            bar=np.array(t, dtype=np.int64), misc=self._misc.copy(),
+            equity=self._equity[:, :t].copy(), exposure=self._exposure[:, :t].copy(),
+            fills_int=self._fi[:nf].copy(), fills_float=self._ff[:nf].copy(),
+            events_int=self._ei[:ne].copy(), events_float=self._ef[:ne].copy(),
+        )
+        return state
+
+    def result(self) -> Result:
+        """The outputs of the bars simulated so far."""
+        nf, ne, t = int(self._counts[0]), int(self._counts[1]), self._bar
+        fi, ff = self._fi[:nf], self._ff[:nf]
+        fills = Fills(fi[:, 0].copy(), fi[:, 1].copy(), fi[:, 2].copy(),
+                      fi[:, 3].astype(np.int8), fi[:, 4].astype(np.int8),
+                      ff[:, 0].copy(), ff[:, 1].copy(), ff[:, 2].copy(), ff[:, 3].copy())
+        return Result(
+            equity=self._equity[:, :t].copy(), exposure=self._exposure[:, :t].copy(),
+            cash=self._book[0].copy(), positions=self._book[1].copy(), fills=fills,
+            events=_events(self._ei[:ne], self._ef[:ne]), capital=self.spec.capital(),
+            bankroll=self.spec.bankroll,
+        )
+
+
+def _events(ei: np.ndarray, ef: np.ndarray) -> tuple[Event, ...]:
+    events = []
+    for (bar, agent, rule, symbol), (v0, v1) in zip(ei.tolist(), ef.tolist(), strict=True):
+        name = RULES[rule]
+        values = dict(zip(VALUE_NAMES[name], (v0, v1), strict=True))
+        if symbol >= 0:
+            values["symbol"] = symbol
+        events.append(Event(bar, agent, name, values))
+    return tuple(events)
+
+
+def run(market: Market, spec: CohortSpec) -> Result:
+    """Replay ``spec`` over every bar of ``market`` (the same stepping code as live)."""
+    sim = Simulation(market, spec)
+    sim.advance()
+    return sim.result()
