@@ -6,7 +6,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from cohorts.models import Bar, Instrument
+from cohorts.models import Account, Agent, Bankroll, Bar, Cohort, Entry, Instrument, LedgerTransaction
 from cohorts.services.market import bars_import_upload
 from neolight.errors import ApplicationError
 
@@ -68,3 +68,79 @@ class BarAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by services: visible, never edited or deleted here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AgentInline(admin.TabularInline):
+    model = Agent
+    fields = ("index", "family", "capital", "final_equity", "roi", "sharpe", "max_drawdown", "trades", "confidence")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Cohort)
+class CohortAdmin(ReadOnlyAdmin):
+    list_display = ("id", "status", "bankroll", "window_start", "day_number", "roi", "is_ledger_balanced",
+                    "is_reconciled", "runtime_seconds", "created_at")
+    list_filter = ("status", "wallet__policy")
+    list_select_related = ("wallet",)
+    date_hierarchy = "window_start"
+    exclude = ("equity_curves",)
+    inlines = [AgentInline]
+
+    @admin.display(ordering="wallet__bankroll")
+    def bankroll(self, obj):
+        return obj.wallet.bankroll
+
+
+@admin.register(Agent)
+class AgentAdmin(ReadOnlyAdmin):
+    list_display = ("cohort", "index", "family", "capital", "final_equity", "roi", "sharpe", "trades", "confidence")
+    list_filter = ("family",)
+    list_select_related = ("cohort",)
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyAdmin):
+    list_display = ("code", "kind", "cohort", "agent")
+    list_filter = ("kind",)
+    search_fields = ("code",)
+
+
+class EntryInline(admin.TabularInline):
+    model = Entry
+    fields = ("account", "amount")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LedgerTransaction)
+class LedgerTransactionAdmin(ReadOnlyAdmin):
+    list_display = ("id", "kind", "idempotency_key", "cohort", "memo", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("idempotency_key",)
+    inlines = [EntryInline]
+
+
+admin.site.register(Bankroll, ReadOnlyAdmin)

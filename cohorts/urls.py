@@ -1,10 +1,19 @@
 from django.urls import path
 
-from cohorts import apis, views
+from cohorts import views
+from cohorts.apis import cohorts as cohort_apis
+from cohorts.apis import market as market_apis
 
 api_urlpatterns = [
-    path("market/instruments", apis.InstrumentListApi.as_view(), name="api-market-instruments"),
-    path("market/bars", apis.BarListApi.as_view(), name="api-market-bars"),
+    path("market/instruments", market_apis.InstrumentListApi.as_view(), name="api-market-instruments"),
+    path("market/bars", market_apis.BarListApi.as_view(), name="api-market-bars"),
+    path("experiments/cohorts", cohort_apis.CohortListApi.as_view(), name="api-cohorts"),
+    path("experiments/cohorts.csv", cohort_apis.CohortListCsvApi.as_view(), name="api-cohorts-csv"),
+    path("experiments/cohorts/<int:cohort_id>", cohort_apis.CohortDetailApi.as_view(), name="api-cohort"),
+    path("experiments/cohorts/<int:cohort_id>/agents.csv", cohort_apis.CohortAgentsCsvApi.as_view(),
+         name="api-cohort-agents-csv"),
+    path("experiments/cohorts/<int:cohort_id>/agents/<int:index>", cohort_apis.AgentDetailApi.as_view(),
+         name="api-cohort-agent"),
 ]
 
 urlpatterns = [

@@ -172,6 +172,31 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- cohorts ----------------------------------------------------------------------------------
+BANKROLL_MIN = env.int("BANKROLL_MIN", default=50)  # smallest cohort bankroll, USD
+BANKROLL_MAX = env.int("BANKROLL_MAX", default=100_000)  # largest cohort bankroll, USD
+BANKROLL_DEFAULT = env.int("BANKROLL_DEFAULT", default=1_000)  # proposed in forms
+HOUSE_BANKROLL_NAME = env.str("HOUSE_BANKROLL_NAME", default="house")  # the bankroll cohorts draw from by default
+HOUSE_BANKROLL_FUNDING = env.int("HOUSE_BANKROLL_FUNDING", default=1_000_000)  # its one-off funding, USD
+COHORT_AGENTS_MIN = 10  # fewest agents in a cohort
+COHORT_AGENTS_MAX = 300  # most agents in a cohort
+COHORT_AGENTS_DEFAULT = env.int("COHORT_AGENTS_DEFAULT", default=30)  # agents when none are asked for
+COHORT_MAX_WINDOW_DAYS = env.int("COHORT_MAX_WINDOW_DAYS", default=7)  # longest execution window
+COHORT_RUN_TIMEOUT_SECONDS = env.int("COHORT_RUN_TIMEOUT_SECONDS", default=1800)  # then a stuck run is failed
+ALLOCATION_LOOKBACK_HOURS = env.int("ALLOCATION_LOOKBACK_HOURS", default=24)  # risk_weighted volatility window
+COHORT_DEFAULTS = {  # the parent-wallet rules and costs of a cohort unless its launch says otherwise
+    "exposure_limit": env.float("COHORT_EXPOSURE_LIMIT", default=1.0),  # gross notional / parent equity
+    "leverage_ceiling": env.float("COHORT_LEVERAGE_CEILING", default=2.0),  # per agent
+    "market_exposure_limit": env.float("COHORT_MARKET_EXPOSURE_LIMIT", default=0.5),  # per symbol / parent equity
+    "daily_stop": env.float("COHORT_DAILY_STOP", default=0.05),  # flatten and halt after this loss on the day
+    "fee_bps": env.float("COHORT_FEE_BPS", default=10.0),
+    "slippage_bps": env.float("COHORT_SLIPPAGE_BPS", default=5.0),
+    "max_volume_pct": env.float("COHORT_MAX_VOLUME_PCT", default=5.0),  # an order takes at most this % of a bar
+    "breaker_losses": env.int("COHORT_BREAKER_LOSSES", default=5),  # pause an agent after K losing trades in a row
+    "breaker_loss_limit": env.float("COHORT_BREAKER_LOSS_LIMIT", default=0.05),  # or after losing this fraction
+    "breaker_cooldown_bars": env.int("COHORT_BREAKER_COOLDOWN_BARS", default=60),  # then resume after this long
+}
+
 # --- market data ------------------------------------------------------------------------------
 BARS_API_MAX_ROWS = env.int("BARS_API_MAX_ROWS", default=5000)  # most bars one /api/market/bars page returns
 

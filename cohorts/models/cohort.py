@@ -1,0 +1,182 @@
+"""Cohorts: one run of N agents on one parent wallet over one window, with their fills and scores."""
+from django.conf import settings
+from django.db import models
+
+from neolight.money import MoneyField
+
+RATIO = {"max_digits": 12, "decimal_places": 6}
+
+
+class AllocationPolicy(models.TextChoices):
+    EQUAL = "equal", "Equal"
+    RISK_WEIGHTED = "risk_weighted", "Risk weighted (inverse volatility)"
+    PERFORMANCE_WEIGHTED = "performance_weighted", "Performance weighted (previous scores)"
+
+
+class CohortStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+
+
+# The only moves a cohort's status makes; services check against it.
+COHORT_TRANSITIONS = {
+    CohortStatus.PENDING: {CohortStatus.RUNNING, CohortStatus.FAILED},
+    CohortStatus.RUNNING: {CohortStatus.COMPLETED, CohortStatus.FAILED},
+    CohortStatus.COMPLETED: set(),
+    CohortStatus.FAILED: set(),
+}
+
+
+class Cohort(models.Model):
+    status = models.CharField(max_length=10, choices=CohortStatus.choices, default=CohortStatus.PENDING)
+    status_reason = models.TextField(blank=True)
+    source = models.ForeignKey("cohorts.Bankroll", on_delete=models.PROTECT, related_name="cohorts")
+    launched_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="cohorts")
+    symbols = models.JSONField(help_text="symbols traded, in column order")
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    seed = models.BigIntegerField(default=7)
+    day_number = models.PositiveIntegerField(null=True, blank=True, help_text="Day N of a campaign")
+    compliance_notes = models.TextField(blank=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="percent of bars simulated")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    runtime_seconds = models.FloatField(null=True, blank=True)
+    # Scores, filled in when the cohort completes.
+    final_equity = MoneyField(null=True, blank=True)
+    roi = models.FloatField(null=True, blank=True)
+    max_drawdown = models.FloatField(null=True, blank=True)
+    utilisation = models.FloatField(null=True, blank=True)
+    breaches = models.PositiveIntegerField(default=0)
+    failed_agents = models.PositiveIntegerField(default=0)
+    is_ledger_balanced = models.BooleanField(null=True)
+    is_reconciled = models.BooleanField(null=True)
+    summary = models.JSONField(default=dict, blank=True, help_text="rollups, leaderboard, alerts, correlation")
+    equity_curves = models.BinaryField(null=True, blank=True, editable=False,
+                                       help_text="compressed npz: timestamps, parent (T,), agents (A, T)")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status"]), models.Index(fields=["window_start"])]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(window_end__gt=models.F("window_start")),
+                                   name="cohort_window_ordered"),
+            models.CheckConstraint(condition=models.Q(status__in=CohortStatus.values), name="cohort_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Cohort {self.pk} ({self.status})"
+
+
+class ParentWallet(models.Model):
+    """The cohort's bankroll and the rules every agent trades under."""
+
+    cohort = models.OneToOneField(Cohort, on_delete=models.CASCADE, related_name="wallet")
+    bankroll = MoneyField()
+    policy = models.CharField(max_length=24, choices=AllocationPolicy.choices, default=AllocationPolicy.EQUAL)
+    exposure_limit = models.DecimalField(**RATIO, help_text="gross notional / parent equity")
+    leverage_ceiling = models.DecimalField(**RATIO, help_text="per agent: gross notional / agent equity")
+    market_exposure_limit = models.DecimalField(**RATIO, null=True, blank=True,
+                                                help_text="per symbol, all agents: notional / parent equity")
+    daily_stop = models.DecimalField(**RATIO, help_text="loss on the day, as a fraction of the day's opening equity")
+    fee_bps = models.DecimalField(max_digits=8, decimal_places=3)
+    slippage_bps = models.DecimalField(max_digits=8, decimal_places=3)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(bankroll__gt=0), name="wallet_bankroll_positive")]
+
+    def __str__(self) -> str:
+        return f"wallet of cohort {self.cohort_id}: {self.bankroll}"
+
+
+class Agent(models.Model):
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="agents")
+    index = models.PositiveIntegerField(help_text="position in the cohort, 0-based")
+    family = models.CharField(max_length=32)
+    params = models.JSONField()
+    is_short_horizon = models.BooleanField(default=True)
+    capital = MoneyField(help_text="capital drawn from the parent wallet")
+    # Scores from the engine's metrics.
+    final_equity = MoneyField(null=True, blank=True)
+    realised_pnl = MoneyField(null=True, blank=True)
+    unrealised_pnl = MoneyField(null=True, blank=True)
+    roi = models.FloatField(null=True, blank=True)
+    variance = models.FloatField(null=True, blank=True)
+    sharpe = models.FloatField(null=True, blank=True)
+    sortino = models.FloatField(null=True, blank=True)
+    max_drawdown = models.FloatField(null=True, blank=True)
+    max_drawdown_vs_parent = models.FloatField(null=True, blank=True)
+    utilisation = models.FloatField(null=True, blank=True)
+    leverage_breaches = models.PositiveIntegerField(default=0)
+    trades = models.PositiveIntegerField(default=0)
+    win_rate = models.FloatField(null=True, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["cohort", "index"]
+        constraints = [models.UniqueConstraint(fields=["cohort", "index"], name="agent_unique_index")]
+
+    def __str__(self) -> str:
+        return f"agent {self.index} of cohort {self.cohort_id} ({self.family})"
+
+
+class Side(models.TextChoices):
+    BUY = "buy", "Buy"
+    SELL = "sell", "Sell"
+
+
+class Fill(models.Model):
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="fills")
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="fills")
+    instrument = models.ForeignKey("cohorts.Instrument", on_delete=models.PROTECT)
+    ts = models.DateTimeField(help_text="open time of the bar filled at")
+    side = models.CharField(max_length=4, choices=Side.choices)
+    qty = MoneyField()
+    price = MoneyField()
+    fee = MoneyField()
+    transaction = models.OneToOneField("cohorts.LedgerTransaction", on_delete=models.PROTECT, related_name="fill")
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["agent", "ts"])]
+        constraints = [models.CheckConstraint(condition=models.Q(qty__gt=0, price__gt=0, fee__gte=0),
+                                              name="fill_amounts_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.qty} {self.instrument_id} @ {self.price}"
+
+
+class CohortEvent(models.Model):
+    """A rule that bit during the run (breach, pause, stop), from the engine's event list."""
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="events")
+    agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    ts = models.DateTimeField()
+    rule = models.CharField(max_length=40)
+    values = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["ts", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.rule} at {self.ts:%H:%M}"
+
+
+class AgentHour(models.Model):
+    """An agent's ROI over one clock hour of the window (equity at the hour's last bar vs the one before)."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="hours")
+    hour = models.DateTimeField()
+    roi = models.FloatField()
+    equity = MoneyField(help_text="equity at the hour's last bar")
+
+    class Meta:
+        ordering = ["agent", "hour"]
+        constraints = [models.UniqueConstraint(fields=["agent", "hour"], name="agent_hour_unique")]
+
+    def __str__(self) -> str:
+        return f"agent {self.agent_id} {self.hour:%H}:00 {self.roi:+.4%}"

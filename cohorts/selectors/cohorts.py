@@ -1,0 +1,82 @@
+"""Reads of cohorts: visibility, lists, details, curves and summaries."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from django.db.models import Count, QuerySet
+from django.shortcuts import get_object_or_404
+
+from cohorts.models import Agent, Cohort, Entry, Fill
+from neolight.money import to_cents
+
+
+def cohort_brief(cohort: Cohort) -> dict:
+    """The headline of a cohort run, JSON-ready (amounts as strings)."""
+    summary = cohort.summary or {}
+    return {
+        "cohort": cohort.pk,
+        "status": cohort.status,
+        "reason": cohort.status_reason,
+        "bankroll": str(cohort.wallet.bankroll),
+        "policy": cohort.wallet.policy,
+        "symbols": cohort.symbols,
+        "window": [cohort.window_start.isoformat(), cohort.window_end.isoformat()],
+        "agents": cohort.agents.count(),
+        "final_equity": str(to_cents(cohort.final_equity)) if cohort.final_equity is not None else None,
+        "roi": cohort.roi,
+        "max_drawdown": cohort.max_drawdown,
+        "utilisation": cohort.utilisation,
+        "breaches": cohort.breaches,
+        "leaderboard": summary.get("leaderboard", []),
+        "ledger_balanced": cohort.is_ledger_balanced,
+        "reconciled": cohort.is_reconciled,
+        "runtime_seconds": cohort.runtime_seconds,
+    }
+
+
+def cohort_visible(user) -> QuerySet[Cohort]:
+    """Cohorts `user` may see: all with the view permission (ops, risk, staff), else the ones they launched."""
+    cohorts = Cohort.objects.select_related("wallet", "source", "launched_by")
+    if user.has_perm("cohorts.view_cohort"):
+        return cohorts
+    return cohorts.filter(launched_by=user)
+
+
+def cohort_list(*, user, date=None, bankroll=None, status=None) -> QuerySet[Cohort]:
+    """Visible cohorts, newest first, filtered by window day (UTC), bankroll amount and status."""
+    cohorts = cohort_visible(user).annotate(agent_count=Count("agents"))
+    if date is not None:
+        cohorts = cohorts.filter(window_start__date=date)
+    if bankroll is not None:
+        cohorts = cohorts.filter(wallet__bankroll=bankroll)
+    if status:
+        cohorts = cohorts.filter(status=status)
+    return cohorts.order_by("-created_at", "-id")
+
+
+def cohort_get(*, user, cohort_id: int) -> Cohort:
+    """One visible cohort (with its agent count), or Http404."""
+    return get_object_or_404(cohort_visible(user).annotate(agent_count=Count("agents")), pk=cohort_id)
+
+
+def agent_get(*, cohort: Cohort, index: int) -> Agent:
+    return get_object_or_404(Agent.objects.select_related("cohort"), cohort=cohort, index=index)
+
+
+def agent_fills(agent: Agent) -> QuerySet[Fill]:
+    return agent.fills.select_related("instrument").order_by("ts", "id")
+
+
+def agent_entries(agent: Agent) -> QuerySet[Entry]:
+    """Every ledger entry on the agent's accounts, oldest first."""
+    return (Entry.objects.filter(account__agent=agent).select_related("account", "transaction")
+            .order_by("transaction_id", "id"))
+
+
+def cohort_curves(cohort: Cohort) -> dict[str, np.ndarray] | None:
+    """The stored full-resolution curves: timestamps (epoch s), parent (T,), agents (A, T), exposure (A, T)."""
+    if not cohort.equity_curves:
+        return None
+    with np.load(io.BytesIO(bytes(cohort.equity_curves))) as data:
+        return {name: data[name] for name in data.files}

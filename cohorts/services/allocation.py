@@ -1,0 +1,61 @@
+"""How a cohort's bankroll is split over its agents: equal, inverse volatility, or by past scores."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+import numpy as np
+from django.conf import settings
+
+from cohorts import engine
+from cohorts.models import AllocationPolicy, Cohort, CohortStatus
+from cohorts.selectors.market import bar_window
+
+MIN_LOOKBACK_BARS = 120
+
+
+def weights(*, policy: str, genomes: Sequence[engine.Genome], data) -> tuple[np.ndarray, str]:
+    """Positive weights, one per genome, and a note for the cohort's compliance record."""
+    if policy == AllocationPolicy.RISK_WEIGHTED:
+        return _inverse_volatility(genomes, data)
+    if policy == AllocationPolicy.PERFORMANCE_WEIGHTED:
+        return _previous_scores(genomes)
+    return np.ones(len(genomes)), "Allocation: equal shares."
+
+
+def _inverse_volatility(genomes: Sequence[engine.Genome], data) -> tuple[np.ndarray, str]:
+    """Each agent's weight is 1 / the volatility of its returns, replayed over the lookback before the window."""
+    hours = settings.ALLOCATION_LOOKBACK_HOURS
+    window = bar_window(symbols=list(data.symbols), start=data.start - timedelta(hours=hours), end=data.start)
+    if window.shape[0] < MIN_LOOKBACK_BARS:
+        return np.ones(len(genomes)), f"Allocation: equal shares (fewer than {MIN_LOOKBACK_BARS} bars in the " \
+                                      f"{hours} h before the window, so no volatility to weigh by)."
+    market = engine.Market(open=window.open, high=window.high, low=window.low, close=window.close,
+                           volume=window.volume, symbols=window.symbols)
+    spec = engine.cohort(list(genomes), bankroll=float(data.bankroll))
+    result = engine.run(market, spec)
+    volatility = engine.metrics.returns(result.equity, result.capital).std(axis=1)
+    active = volatility > 0
+    if not active.any():
+        return np.ones(len(genomes)), "Allocation: equal shares (no agent traded in the lookback)."
+    floor = np.median(volatility[active])
+    weight = 1.0 / np.where(active, np.maximum(volatility, floor * 0.1), floor)
+    return weight, f"Allocation: inverse volatility of each agent's returns over the {hours} h before the window."
+
+
+def _previous_scores(genomes: Sequence[engine.Genome]) -> tuple[np.ndarray, str]:
+    """Weight ∝ exp(Sharpe) of the same genome in the latest completed cohort; unseen genomes get the median."""
+    previous = Cohort.objects.filter(status=CohortStatus.COMPLETED).order_by("-finished_at").first()
+    if previous is None:
+        return np.ones(len(genomes)), "Allocation: equal shares (no completed cohort to learn from yet)."
+    scores = {}
+    for agent in previous.agents.all():
+        params = dict(agent.params)
+        side = params.pop("side", "long")
+        scores[engine.Genome(agent.family, params, side).key()] = agent.sharpe or 0.0
+    known = np.array([scores.get(g.key(), np.nan) for g in genomes])
+    if np.isnan(known).all():
+        return np.ones(len(genomes)), f"Allocation: equal shares (no genome of cohort {previous.pk} is in this one)."
+    filled = np.where(np.isnan(known), np.nanmedian(known), known)
+    weight = np.exp(np.clip(filled, -5.0, 5.0) - np.clip(filled, -5.0, 5.0).max())
+    return weight, f"Allocation: weighted by exp(Sharpe) in cohort {previous.pk}."

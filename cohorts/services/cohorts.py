@@ -1,0 +1,346 @@
+"""Cohorts on a shared bankroll: validate and launch (capital drawn under a lock), run through the
+engine, then persist fills, ledger, scores and the reconciliation in one transaction."""
+from __future__ import annotations
+
+import io
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from cohorts import engine
+from cohorts.models import (
+    COHORT_TRANSITIONS,
+    Agent,
+    AllocationPolicy,
+    Bankroll,
+    Bar,
+    Cohort,
+    CohortStatus,
+    ParentWallet,
+)
+from cohorts.selectors.market import BarWindow, bar_window, instruments_by_symbol
+from cohorts.services import allocation
+from cohorts.services.ledger import bankroll_cash_account, bankroll_ensure
+from cohorts.services.ledger_postings import (
+    cohort_accounts_create,
+    cohort_post_draws,
+    cohort_post_fills,
+    cohort_post_returns,
+)
+from neolight.errors import ApplicationError
+from neolight.money import CENT, money_from_float, quantize, to_cents
+from neolight.realtime import broadcast
+
+log = logging.getLogger(__name__)
+PROGRESS_CHUNK_BARS = 60
+
+
+@dataclass(frozen=True)
+class LaunchInput:
+    """A validated request for a cohort; build it with `cohort_input`."""
+
+    bankroll: Decimal
+    agents: int
+    policy: str
+    symbols: tuple[str, ...]
+    start: datetime
+    end: datetime
+    seed: int = 7
+    exposure_limit: Decimal = field(default_factory=lambda: Decimal(str(settings.COHORT_DEFAULTS["exposure_limit"])))
+    leverage_ceiling: Decimal = field(default_factory=lambda: Decimal(str(settings.COHORT_DEFAULTS["leverage_ceiling"])))
+    daily_stop: Decimal = field(default_factory=lambda: Decimal(str(settings.COHORT_DEFAULTS["daily_stop"])))
+    compliance_notes: str = ""
+
+
+def cohort_input(
+    *, bankroll, agents=None, policy=None, symbols, start, end, seed=None, exposure_limit=None,
+    leverage_ceiling=None, daily_stop=None, compliance_notes: str = "",
+) -> LaunchInput:
+    """Checks a launch request field by field; raises ApplicationError naming the first bad field."""
+    amount = _decimal(bankroll, "bankroll")
+    low, high = Decimal(settings.BANKROLL_MIN), Decimal(settings.BANKROLL_MAX)
+    if not low <= amount <= high:
+        raise ApplicationError(f"Bankroll must be between ${low:,} and ${high:,}; got ${amount:,}.", field="bankroll")
+    if amount != amount.quantize(CENT):
+        raise ApplicationError("Bankroll must be in whole cents.", field="bankroll")
+    count = _integer(settings.COHORT_AGENTS_DEFAULT if agents is None else agents, "agents")
+    if not settings.COHORT_AGENTS_MIN <= count <= settings.COHORT_AGENTS_MAX:
+        raise ApplicationError(
+            f"Agents must be between {settings.COHORT_AGENTS_MIN} and {settings.COHORT_AGENTS_MAX}; got {count}.",
+            field="agents")
+    policy = policy or AllocationPolicy.EQUAL
+    if policy not in AllocationPolicy.values:
+        raise ApplicationError(f"Unknown policy {policy!r}: use one of {', '.join(AllocationPolicy.values)}.",
+                               field="policy")
+    names = tuple(dict.fromkeys(s.strip().upper() for s in _symbol_list(symbols) if s.strip()))
+    if not names:
+        raise ApplicationError("Name at least one symbol.", field="symbols")
+    instruments_by_symbol(list(names))
+    start, end = _aware(start, "start"), _aware(end, "end")
+    if end <= start:
+        raise ApplicationError("The window must end after it starts.", field="end")
+    if end - start > timedelta(days=settings.COHORT_MAX_WINDOW_DAYS):
+        raise ApplicationError(f"The window may span at most {settings.COHORT_MAX_WINDOW_DAYS} days.", field="end")
+    empty = [s for s in names if not Bar.objects.filter(instrument__symbol=s, ts__gte=start, ts__lt=end).exists()]
+    if empty:
+        raise ApplicationError(f"No bars for {', '.join(empty)} between {start:%Y-%m-%d %H:%M} and "
+                               f"{end:%Y-%m-%d %H:%M} UTC.", field="start")
+    limits = {
+        name: _ratio(value, name, default) for name, value, default in [
+            ("exposure_limit", exposure_limit, settings.COHORT_DEFAULTS["exposure_limit"]),
+            ("leverage_ceiling", leverage_ceiling, settings.COHORT_DEFAULTS["leverage_ceiling"]),
+            ("daily_stop", daily_stop, settings.COHORT_DEFAULTS["daily_stop"]),
+        ]
+    }
+    if limits["daily_stop"] >= 1:
+        raise ApplicationError("The daily stop is a fraction of equity below 1 (0.05 = 5%).", field="daily_stop")
+    return LaunchInput(bankroll=amount, agents=count, policy=policy, symbols=names, start=start, end=end,
+                       seed=_integer(7 if seed is None else seed, "seed"), compliance_notes=compliance_notes, **limits)
+
+
+def _decimal(value, name: str) -> Decimal:
+    try:
+        number = Decimal(str(value).replace(",", "").replace("$", "").strip())
+    except (InvalidOperation, ValueError):
+        raise ApplicationError(f"{name.capitalize()} must be a number, not {value!r}.", field=name) from None
+    if not number.is_finite():
+        raise ApplicationError(f"{name.capitalize()} must be a finite number.", field=name)
+    return number
+
+
+def _integer(value, name: str) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ApplicationError(f"{name.capitalize()} must be a whole number, not {value!r}.", field=name) from None
+
+
+def _ratio(value, name: str, default: float) -> Decimal:
+    number = _decimal(default if value is None else value, name)
+    if number <= 0:
+        raise ApplicationError(f"{name.replace('_', ' ').capitalize()} must be above 0.", field=name)
+    return number
+
+
+def _symbol_list(symbols) -> list[str]:
+    return symbols.split(",") if isinstance(symbols, str) else [str(s) for s in symbols]
+
+
+def _aware(value, name: str) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ApplicationError(f"{name.capitalize()} must be an ISO-8601 date and time, not {value!r}.",
+                                   field=name) from None
+    if not isinstance(value, datetime):
+        raise ApplicationError(f"{name.capitalize()} must be a date and time.", field=name)
+    return value if timezone.is_aware(value) else value.replace(tzinfo=timezone.UTC)
+
+
+def house_bankroll() -> Bankroll:
+    """The desk's default bankroll, funded once with HOUSE_BANKROLL_FUNDING."""
+    return bankroll_ensure(name=settings.HOUSE_BANKROLL_NAME, funding=Decimal(settings.HOUSE_BANKROLL_FUNDING))
+
+
+@transaction.atomic
+def cohort_launch(
+    *, data: LaunchInput, user=None, source: Bankroll | None = None, day_number: int | None = None,
+    genomes: Sequence[engine.Genome] | None = None, run: bool = True,
+) -> Cohort:
+    """Creates a pending cohort and draws its bankroll from `source` (the house bankroll by default).
+
+    The source row is locked while its cash is checked and drawn, so concurrent launches never
+    draw more than it holds. The run is queued after commit (`run=False` leaves it pending).
+    """
+    source = source or house_bankroll()
+    Bankroll.objects.select_for_update().get(pk=source.pk)
+    genomes = list(genomes) if genomes is not None else engine.default_roster(data.agents, seed=data.seed)
+    if len(genomes) != data.agents:
+        raise ApplicationError(f"{len(genomes)} genomes given for {data.agents} agents.", field="agents")
+    weights, policy_note = allocation.weights(policy=data.policy, genomes=genomes, data=data)
+    cohort = Cohort.objects.create(
+        source=source, launched_by=user, symbols=list(data.symbols), window_start=data.start, window_end=data.end,
+        seed=data.seed, day_number=day_number,
+        compliance_notes="\n".join(n for n in [data.compliance_notes, policy_note] if n),
+    )
+    defaults = settings.COHORT_DEFAULTS
+    ParentWallet.objects.create(
+        cohort=cohort, bankroll=data.bankroll, policy=data.policy, exposure_limit=data.exposure_limit,
+        leverage_ceiling=data.leverage_ceiling, daily_stop=data.daily_stop,
+        market_exposure_limit=Decimal(str(defaults["market_exposure_limit"])),
+        fee_bps=Decimal(str(defaults["fee_bps"])), slippage_bps=Decimal(str(defaults["slippage_bps"])),
+    )
+    capitals = split_capital(data.bankroll, weights)
+    agents = Agent.objects.bulk_create(
+        Agent(cohort=cohort, index=i, family=g.family, params={**g.params, "side": g.side},
+              is_short_horizon=engine.family(g.family).is_short_horizon, capital=c)
+        for i, (g, c) in enumerate(zip(genomes, capitals))
+    )
+    accounts = cohort_accounts_create(cohort=cohort, agents=agents, symbols=data.symbols)
+    cohort_post_draws(cohort=cohort, accounts=accounts, source_cash=bankroll_cash_account(source),
+                      bankroll=data.bankroll, capitals=capitals)
+    if run:
+        from cohorts.tasks import cohort_run_task
+
+        transaction.on_commit(lambda: cohort_run_task.delay(cohort.pk))
+    transaction.on_commit(lambda: broadcast("cohorts", "cohort.created", {"cohort": cohort.pk}))
+    return cohort
+
+
+def split_capital(bankroll: Decimal, weights: np.ndarray) -> list[Decimal]:
+    """Whole-cent capital per agent, proportional to `weights`, summing exactly to `bankroll`."""
+    shares = [(bankroll * Decimal(repr(float(w)))).quantize(CENT, rounding=ROUND_DOWN) for w in weights / weights.sum()]
+    shares[int(np.argmax(weights))] += bankroll - sum(shares)
+    return shares
+
+
+def _transition(cohort_id: int, to: str, **fields) -> Cohort | None:
+    """Moves a cohort's status along COHORT_TRANSITIONS under a row lock; None if the move is not allowed."""
+    with transaction.atomic():
+        cohort = Cohort.objects.select_for_update().get(pk=cohort_id)
+        if to not in COHORT_TRANSITIONS[cohort.status]:
+            return None
+        cohort.status = to
+        for name, value in fields.items():
+            setattr(cohort, name, value)
+        cohort.save(update_fields=["status", *fields])
+    return cohort
+
+
+def cohort_run(*, cohort_id: int, progress: Callable[[int], None] | None = None) -> Cohort:
+    """Runs a pending cohort to completion; a cohort in any other state is returned untouched.
+
+    Everything the run writes (fills, ledger postings, scores, returns of capital) commits together;
+    on any error nothing of that is kept: the cohort is marked failed with the reason and its
+    capital goes back to the bankroll.
+    """
+    began = time.perf_counter()
+    cohort = _transition(cohort_id, CohortStatus.RUNNING, started_at=timezone.now())
+    if cohort is None:
+        return Cohort.objects.get(pk=cohort_id)
+    _announce(cohort, "cohort.started", progress=0)
+    try:
+        window = bar_window(symbols=cohort.symbols, start=cohort.window_start, end=cohort.window_end)
+        result = _simulate(cohort, window, progress)
+        _persist(cohort, window, result, began)
+    except Exception as exc:
+        log.exception("cohort %s failed", cohort_id)
+        reason = exc.message if isinstance(exc, ApplicationError) else f"{type(exc).__name__}: {exc}"
+        return cohort_fail(cohort_id=cohort_id, reason=reason) or Cohort.objects.get(pk=cohort_id)
+    cohort.refresh_from_db()
+    _announce(cohort, "cohort.finished", progress=100, status=cohort.status, roi=cohort.roi)
+    return cohort
+
+
+def _announce(cohort: Cohort, event: str, **payload) -> None:
+    body = {"cohort": cohort.pk, **payload}
+    broadcast(f"cohort-{cohort.pk}", event, body)
+    broadcast("cohorts", event, body)
+
+
+def engine_spec(cohort: Cohort) -> engine.CohortSpec:
+    """The engine's view of a cohort: its agents, costs and parent-wallet rules (floats from here on)."""
+    wallet = cohort.wallet
+    defaults = settings.COHORT_DEFAULTS
+    agents = []
+    for agent in cohort.agents.order_by("index"):
+        params = dict(agent.params)
+        side = params.pop("side", "long")
+        agents.append(engine.AgentSpec(engine.Genome(agent.family, params, side), capital=float(agent.capital)))
+    rules = engine.ParentRules(
+        max_gross_exposure=float(wallet.exposure_limit),
+        max_market_exposure=float(wallet.market_exposure_limit) if wallet.market_exposure_limit else None,
+        max_leverage=float(wallet.leverage_ceiling),
+        daily_stop=float(wallet.daily_stop),
+        breaker_losses=defaults["breaker_losses"], breaker_loss_limit=defaults["breaker_loss_limit"],
+        breaker_cooldown=defaults["breaker_cooldown_bars"],
+    )
+    return engine.CohortSpec(
+        agents=tuple(agents), fee_bps=float(wallet.fee_bps), slippage_bps=float(wallet.slippage_bps),
+        max_volume_pct=defaults["max_volume_pct"], rules=rules, parent_capital=float(wallet.bankroll),
+        flatten_at_end=True,
+    )
+
+
+def _simulate(cohort: Cohort, window: BarWindow, progress: Callable[[int], None] | None) -> engine.Result:
+    if window.shape[0] < 2:
+        raise ApplicationError("The window holds fewer than two bars; nothing can be traded.", field="start")
+    first = window.timestamps[0].astype("datetime64[m]").astype(np.int64)
+    market = engine.Market(open=window.open, high=window.high, low=window.low, close=window.close,
+                           volume=window.volume, symbols=window.symbols, first_minute=int(first % 1440))
+    simulation = engine.Simulation(market, engine_spec(cohort))
+    reported = 0
+    while simulation.advance(PROGRESS_CHUNK_BARS):
+        percent = int(99 * simulation.bar / market.n_bars)
+        if percent >= reported + 5:
+            reported = percent
+            Cohort.objects.filter(pk=cohort.pk).update(progress=percent)
+            _announce(cohort, "cohort.progress", progress=percent)
+            if progress:
+                progress(percent)
+    return simulation.result()
+
+
+@transaction.atomic
+def _persist(cohort: Cohort, window: BarWindow, result: engine.Result, began: float) -> None:
+    from cohorts.services.scoring import cohort_scores_save
+
+    agents = list(cohort.agents.order_by("index"))
+    accounts = cohort_accounts_create(cohort=cohort, agents=agents, symbols=cohort.symbols)
+    ledger_equity = cohort_post_fills(cohort=cohort, agents=agents, accounts=accounts, window=window, fills=result.fills)
+    engine_equity = [money_from_float(v) for v in result.final_equity]
+    differences = [abs(a - b) for a, b in zip(ledger_equity, engine_equity)]
+    is_reconciled = all(to_cents(d) == 0 for d in differences)
+    if not is_reconciled:
+        worst = int(np.argmax(differences))
+        raise ApplicationError(f"Reconciliation failed: agent {worst} has {ledger_equity[worst]} in the ledger "
+                               f"but {engine_equity[worst]} in the engine.")
+    cohort_post_returns(cohort=cohort, accounts=accounts, source_cash=bankroll_cash_account(cohort.source))
+    from cohorts.selectors.ledger import ledger_unbalanced_transactions
+
+    cohort_scores_save(cohort=cohort, agents=agents, window=window, result=result,
+                       reconciliation={"max_difference": str(quantize(max(differences, default=Decimal(0))))})
+    Cohort.objects.filter(pk=cohort.pk).update(
+        status=CohortStatus.COMPLETED, finished_at=timezone.now(), progress=100,
+        runtime_seconds=round(time.perf_counter() - began, 3), is_reconciled=is_reconciled,
+        is_ledger_balanced=not ledger_unbalanced_transactions(cohort=cohort),
+        equity_curves=_pack_curves(window, result),
+    )
+
+
+def _pack_curves(window: BarWindow, result: engine.Result) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, timestamps=window.timestamps.astype("datetime64[s]").astype(np.int64),
+                        parent=result.parent_equity, agents=result.equity, exposure=result.exposure)
+    return buffer.getvalue()
+
+
+def cohort_fail(*, cohort_id: int, reason: str) -> Cohort | None:
+    """Marks a pending or running cohort failed and returns its drawn capital to the bankroll."""
+    from cohorts.services.ledger_postings import cohort_post_refund
+
+    with transaction.atomic():
+        cohort = _transition(cohort_id, CohortStatus.FAILED, status_reason=reason[:2000], finished_at=timezone.now())
+        if cohort is None:
+            return None
+        cohort_post_refund(cohort=cohort, source_cash=bankroll_cash_account(cohort.source))
+    _announce(cohort, "cohort.failed", status=CohortStatus.FAILED, reason=reason[:200])
+    return cohort
+
+
+def cohort_recover_stale(*, older_than: timedelta | None = None) -> list[int]:
+    """Fails cohorts left running or pending past the run timeout (their worker died); returns their ids."""
+    limit = timezone.now() - (older_than or timedelta(seconds=settings.COHORT_RUN_TIMEOUT_SECONDS))
+    stale = list(
+        Cohort.objects.filter(status=CohortStatus.RUNNING, started_at__lt=limit).values_list("pk", flat=True)
+    ) + list(Cohort.objects.filter(status=CohortStatus.PENDING, created_at__lt=limit).values_list("pk", flat=True))
+    return [pk for pk in stale if cohort_fail(cohort_id=pk, reason="The run did not finish in time; its worker stopped.")]

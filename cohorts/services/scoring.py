@@ -1,0 +1,105 @@
+"""Scores of a finished cohort, from the engine's metrics: per agent, per hour, and the summary."""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from cohorts import engine
+from cohorts.models import Agent, AgentHour, Cohort, CohortEvent
+from cohorts.selectors.market import BarWindow
+from neolight.money import money_from_float, to_cents
+
+LEADERBOARD_SIZE = 5
+AGENT_SCORE_FIELDS = ["final_equity", "realised_pnl", "unrealised_pnl", "roi", "variance", "sharpe", "sortino",
+                      "max_drawdown", "max_drawdown_vs_parent", "utilisation", "leverage_breaches", "trades",
+                      "win_rate", "confidence"]
+
+
+def _finite(value: float) -> float:
+    return float(value) if np.isfinite(value) else 0.0
+
+
+def cohort_scores_save(*, cohort: Cohort, agents: Sequence[Agent], window: BarWindow, result: engine.Result,
+                       reconciliation: dict) -> None:
+    """Writes every agent's scores, its hourly ROI rows, the rule events and the cohort's summary."""
+    metrics = engine.compute_metrics(result)
+    for i, agent in enumerate(agents):
+        agent.final_equity = money_from_float(result.final_equity[i])
+        agent.realised_pnl = money_from_float(metrics.realised_pnl[i])
+        agent.unrealised_pnl = money_from_float(metrics.unrealised_pnl[i])
+        for name in ["roi", "variance", "sharpe", "sortino", "max_drawdown", "max_drawdown_vs_parent",
+                     "utilisation", "win_rate", "confidence"]:
+            setattr(agent, name, _finite(getattr(metrics, name)[i]))
+        agent.leverage_breaches = int(metrics.leverage_breaches[i])
+        agent.trades = int(metrics.trades[i])
+    Agent.objects.bulk_update(agents, AGENT_SCORE_FIELDS)
+    _save_hours(agents, window, result, metrics)
+    _save_events(cohort, agents, window, result)
+    parent = result.parent_equity
+    bankroll = float(cohort.wallet.bankroll)
+    final = money_from_float(parent[-1])
+    cohort.final_equity = final
+    cohort.roi = _finite(parent[-1] / bankroll - 1.0)
+    cohort.max_drawdown = _finite(engine.max_drawdown(parent[None, :])[0])
+    utilisation = np.where(parent > 0, result.exposure.sum(axis=0) / parent, 0.0)
+    cohort.utilisation = _finite(utilisation.mean() * 100.0)
+    cohort.breaches = sum(1 for e in result.events if e.rule.endswith(("breach", "stop")) or e.rule.startswith("breaker"))
+    cohort.summary = _summary(cohort, agents, metrics, result, final, reconciliation)
+    cohort.save(update_fields=["final_equity", "roi", "max_drawdown", "utilisation", "breaches", "summary"])
+
+
+def _save_hours(agents, window: BarWindow, result: engine.Result, metrics: engine.Metrics) -> None:
+    bars = result.equity.shape[1]
+    starts = np.arange(0, bars, 60)
+    ends = np.minimum(starts + 59, bars - 1)
+    hours = pd.to_datetime(window.timestamps[starts], utc=True).to_pydatetime()
+    AgentHour.objects.bulk_create(
+        AgentHour(agent=agent, hour=hour, roi=_finite(metrics.hourly_returns[i, h]),
+                  equity=money_from_float(result.equity[i, ends[h]]))
+        for i, agent in enumerate(agents) for h, hour in enumerate(hours)
+    )
+
+
+def _save_events(cohort: Cohort, agents, window: BarWindow, result: engine.Result) -> None:
+    stamps = pd.to_datetime(window.timestamps, utc=True).to_pydatetime()
+    symbols = list(window.symbols)
+    CohortEvent.objects.bulk_create(
+        CohortEvent(cohort=cohort, agent=agents[e.agent] if e.agent >= 0 else None, ts=stamps[min(e.bar, len(stamps) - 1)],
+                    rule=e.rule, values={k: (symbols[int(v)] if k == "symbol" else _finite(v)) for k, v in e.values.items()})
+        for e in result.events
+    )
+
+
+def _summary(cohort, agents, metrics, result, final, reconciliation) -> dict:
+    order = np.lexsort((-metrics.sharpe, -metrics.roi))
+    leaderboard = [
+        {"agent": int(i), "family": agents[i].family, "roi": round(_finite(metrics.roi[i]), 6),
+         "sharpe": round(_finite(metrics.sharpe[i]), 3), "max_drawdown": round(_finite(metrics.max_drawdown[i]), 6),
+         "trades": int(metrics.trades[i]), "confidence": round(_finite(metrics.confidence[i]), 4)}
+        for i in order[:LEADERBOARD_SIZE]
+    ]
+    wallet = cohort.wallet
+    fees = money_from_float(float(result.fills.fee.sum())) if len(result.fills) else money_from_float(0.0)
+    return {
+        "bankroll": str(wallet.bankroll), "policy": wallet.policy,
+        "limits": {"exposure_limit": str(wallet.exposure_limit), "leverage_ceiling": str(wallet.leverage_ceiling),
+                   "market_exposure_limit": str(wallet.market_exposure_limit), "daily_stop": str(wallet.daily_stop),
+                   "fee_bps": str(wallet.fee_bps), "slippage_bps": str(wallet.slippage_bps)},
+        "window": {"start": cohort.window_start.isoformat(), "end": cohort.window_end.isoformat(),
+                   "bars": int(result.equity.shape[1])},
+        "genomes": [{"agent": a.index, "family": a.family, "params": a.params, "capital": str(a.capital)} for a in agents],
+        "rollups": {"final_equity": str(to_cents(final)), "fees": str(to_cents(fees)),
+                    "realised_pnl": str(to_cents(money_from_float(float(metrics.realised_pnl.sum())))),
+                    "trades": int(metrics.trades.sum()), "fills": len(result.fills),
+                    "mean_agent_roi": round(_finite(metrics.roi.mean()), 6),
+                    "mean_win_rate": round(_finite(metrics.win_rate.mean()), 4),
+                    "agents_profitable": int((metrics.roi > 0).sum())},
+        "leaderboard": leaderboard,
+        "alerts": dict(Counter(e.rule for e in result.events)),
+        "correlation": np.round(metrics.correlation, 4).tolist(),
+        "reconciliation": reconciliation,
+        "compliance_notes": cohort.compliance_notes,
+    }
