@@ -107,6 +107,9 @@ CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is redelivered
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {  # written into the database schedule by beat at start; editable in the admin
+    "cohorts-recover-stale": {"task": "cohorts.tasks.cohort_recover_stale_task", "schedule": 300.0},
+}
 
 # --- auth -------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

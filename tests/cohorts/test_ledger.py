@@ -160,7 +160,7 @@ def test_posted_fills_keep_every_ledger_invariant(pending_cohort, steps):
                     assert balances.get(accounts.position[(agent, symbol)].pk, D(0)) == 0
         flat_gain = D(0)
         for agent in (0, 1):
-            for symbol_index, symbol in enumerate(cohort.symbols):
+            for symbol_index in range(len(cohort.symbols)):
                 pair = (fills.agent == agent) & (fills.symbol == symbol_index)
                 if pair.any() and fills.kind[pair][-1] == -2:
                     flat_gain += sum((money_from_float(q * p) * (1 if s < 0 else -1) for q, p, s in

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
 
@@ -16,7 +16,7 @@ from cohorts.selectors.market import bar_window
 from neolight.errors import ApplicationError
 from tests.conftest import CRYPTO
 
-UTC = timezone.utc
+UTC = UTC
 DAY1 = datetime(2021, 5, 6, tzinfo=UTC)
 
 

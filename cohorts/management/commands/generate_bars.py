@@ -1,5 +1,5 @@
 """manage.py generate_bars --symbols N --days D --seed S: seeded synthetic bars for scale tests."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -9,7 +9,7 @@ from neolight.errors import ApplicationError
 
 
 def _utc_day(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 class Command(BaseCommand):

@@ -1,5 +1,7 @@
 """manage.py run_intraday_cohort: launch a cohort on the bundled (or imported) bars and run it now."""
 import json
+import time
+from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -33,6 +35,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", dest="as_json", help="print the summary as JSON")
 
     def handle(self, *args, as_json, **o):
+        began = time.perf_counter()
         try:
             data = cohort_input(bankroll=o["bankroll"], agents=o["agents"], policy=o["policy"], symbols=o["symbols"],
                                 start=o["start"], end=o["end"], seed=o["seed"], exposure_limit=o["exposure_limit"],
@@ -44,7 +47,7 @@ class Command(BaseCommand):
         with tqdm(total=100, desc=f"cohort {cohort.pk}", unit="%", disable=None) as bar:
             cohort = cohort_run(cohort_id=cohort.pk, progress=lambda p: bar.update(p - bar.n))
             bar.update(100 - bar.n)
-        brief = cohort_brief(cohort)
+        brief = {**cohort_brief(cohort), "elapsed_seconds": round(time.perf_counter() - began, 3)}
         if as_json:
             self.stdout.write(json.dumps(brief))
         else:
@@ -53,10 +56,11 @@ class Command(BaseCommand):
             raise CommandError(f"Cohort {cohort.pk} {cohort.status}: {cohort.status_reason}")
 
     def _print(self, b: dict) -> None:
-        self.stdout.write(f"Cohort {b['cohort']} {b['status']}: bankroll ${b['bankroll']} → ${b['final_equity']} "
+        self.stdout.write(f"Cohort {b['cohort']} {b['status']}: bankroll ${Decimal(b['bankroll']):,.2f} → "
+                          f"${Decimal(b['final_equity'] or 0):,.2f} "
                           f"(ROI {b['roi'] or 0:+.4%}, max drawdown {b['max_drawdown'] or 0:.4%}, "
                           f"utilisation {b['utilisation'] or 0:.1f}%, {b['breaches']} breaches, "
-                          f"{b['runtime_seconds']} s)")
+                          f"run {b['runtime_seconds']} s, launch to summary {b['elapsed_seconds']} s)")
         self.stdout.write(f"Ledger balanced: {b['ledger_balanced']}; reconciled with the engine: {b['reconciled']}")
         for rank, row in enumerate(b["leaderboard"], 1):
             self.stdout.write(f"  {rank}. agent {row['agent']:>3} {row['family']:<18} ROI {row['roi']:+.4%} "
