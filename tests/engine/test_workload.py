@@ -11,7 +11,7 @@ import pytest
 from cohorts.engine import Market, bench_engine, generate_market, run_workload
 
 ROOT = Path(__file__).resolve().parents[2]
-NPZ = ROOT.parent / "shared" / "bench" / "cohort_day_s10_d1.npz"
+NPZ = Path(__file__).resolve().parent / "data" / "cohort_day_s10_d1.npz"  # the workload's published arrays
 
 
 def test_generator_matches_the_workload_fingerprint():
@@ -34,7 +34,6 @@ def test_reference_checksums(days, agents, expected):
     assert run_workload(generate_market(10, days), agents) == expected
 
 
-@pytest.mark.skipif(not NPZ.exists(), reason="shared benchmark data not present")
 def test_shared_arrays_give_the_same_checksum():
     with np.load(NPZ) as arrays:
         market = Market.from_arrays(arrays)
