@@ -47,8 +47,11 @@ def cohort_scores_save(*, cohort: Cohort, agents: Sequence[Agent], window: BarWi
     utilisation = np.where(parent > 0, result.exposure.sum(axis=0) / parent, 0.0)
     cohort.utilisation = _finite(utilisation.mean() * 100.0)
     cohort.breaches = sum(1 for e in result.events if e.rule.endswith(("breach", "stop")) or e.rule.startswith("breaker"))
+    # An agent "failed" when its circuit breaker had to pause it at least once during the run.
+    cohort.failed_agents = len({e.agent for e in result.events if e.rule.startswith("breaker") and e.agent >= 0})
     cohort.summary = _summary(cohort, agents, metrics, result, final, reconciliation)
-    cohort.save(update_fields=["final_equity", "roi", "max_drawdown", "utilisation", "breaches", "summary"])
+    cohort.save(update_fields=["final_equity", "roi", "max_drawdown", "utilisation", "breaches", "failed_agents",
+                               "summary"])
 
 
 def _save_hours(agents, window: BarWindow, result: engine.Result, metrics: engine.Metrics) -> None:
