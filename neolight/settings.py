@@ -7,6 +7,7 @@ switches the cache, the channel layer and the Celery broker to Redis. The README
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "guardian",
     "cohorts",
+    "knowledge",
 ]
 
 MIDDLEWARE = [
@@ -109,7 +111,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {  # written into the database schedule by beat at start; editable in the admin
     "cohorts-recover-stale": {"task": "cohorts.tasks.cohort_recover_stale_task", "schedule": 300.0},
-}
+}  # the learning entries are added with their settings below
 
 # --- auth -------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -199,6 +201,29 @@ COHORT_DEFAULTS = {  # the parent-wallet rules and costs of a cohort unless its 
     "breaker_loss_limit": env.float("COHORT_BREAKER_LOSS_LIMIT", default=0.05),  # or after losing this fraction
     "breaker_cooldown_bars": env.int("COHORT_BREAKER_COOLDOWN_BARS", default=60),  # then resume after this long
 }
+
+# --- learning and campaigns -------------------------------------------------------------------
+LEARNING_TRIALS = env.int("LEARNING_TRIALS", default=200)  # optuna trials per genome family in a cycle
+LEARNING_LOOKBACK_HOURS = env.int("LEARNING_LOOKBACK_HOURS", default=24)  # daily: tune 2L..L h back, score last L h
+LEARNING_INTRADAY_LOOKBACK_HOURS = env.int("LEARNING_INTRADAY_LOOKBACK_HOURS", default=6)  # the same, intraday
+LEARNING_INTRADAY_EVERY_HOURS = env.int("LEARNING_INTRADAY_EVERY_HOURS", default=3)  # intraday cycle period, 2–4
+LEARNING_KEEP_FRACTION = env.float("LEARNING_KEEP_FRACTION", default=0.5)  # top share of agents kept unchanged
+LEARNING_MUTATION_RATE = env.float("LEARNING_MUTATION_RATE", default=0.3)  # chance each parameter of a child moves
+LEARNING_MIN_TRADES = env.int("LEARNING_MIN_TRADES", default=5)  # fewer trades than this scores below any trader
+LEARNING_DRAWDOWN_PENALTY = env.float("LEARNING_DRAWDOWN_PENALTY", default=1.0)  # score points per 1% drawdown
+LEARNING_BANDIT_FLOOR = env.float("LEARNING_BANDIT_FLOOR", default=0.5)  # share of capital split equally
+LEARNING_STUDY_STORAGE = env.str("LEARNING_STUDY_STORAGE", default="")  # optuna RDB URL shared by workers; empty = in memory
+LEARNING_STUDY_HELPERS = env.int("LEARNING_STUDY_HELPERS", default=0)  # extra workers joining each study (needs storage)
+LEARNING_CYCLE_TIMEOUT_SECONDS = env.int("LEARNING_CYCLE_TIMEOUT_SECONDS", default=1800)  # then a stuck cycle is redone
+CAMPAIGN_MAX_DAYS = env.int("CAMPAIGN_MAX_DAYS", default=30)  # longest campaign
+CAMPAIGN_TICK_SECONDS = env.int("CAMPAIGN_TICK_SECONDS", default=300)  # how often live campaigns are advanced
+CELERY_BEAT_SCHEDULE.update({
+    # Live campaigns: launch each day once its window has passed, then run its daily learning cycle.
+    "knowledge-campaign-tick": {"task": "knowledge.tasks.campaign_tick_task", "schedule": float(CAMPAIGN_TICK_SECONDS)},
+    # The intraday cycle (short-horizon genomes of running campaigns), on the hour every few hours.
+    "knowledge-intraday-cycle": {"task": "knowledge.tasks.learning_intraday_task",
+                                 "schedule": crontab(minute=0, hour=f"*/{LEARNING_INTRADAY_EVERY_HOURS}")},
+})
 
 # --- market data ------------------------------------------------------------------------------
 BARS_API_MAX_ROWS = env.int("BARS_API_MAX_ROWS", default=5000)  # most bars one /api/market/bars page returns

@@ -31,4 +31,5 @@ urlpatterns = [
     path("api/", include(api_urlpatterns)),
     path("healthz", healthz, name="healthz"),
     path("", include("cohorts.urls")),
+    path("", include("knowledge.urls")),
 ]

@@ -2,9 +2,10 @@
 
 Windows: with a lookback of L hours and a cycle ending at ``end``, the tuner sees
 [end - 2L, end - L) and the winner is scored out of sample on [end - L, end), the window
-the population has just traded. Everything the tuner is given (the window, the incumbent it
-starts from, picked as the family's best member on that window) comes from the past window. A tuned genome is adopted (it replaces a bottom performer)
-only when its out-of-sample score beats the median member of its family on that same window.
+the population has just traded. Everything the tuner is given (the window, and the incumbent
+it starts from: the family's best member on that window) comes from the past window. A tuned
+genome is adopted (it replaces a bottom performer) only when its out-of-sample score beats the
+median member of its family on that same window.
 """
 from __future__ import annotations
 

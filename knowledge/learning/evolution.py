@@ -90,7 +90,10 @@ def crossover(a: engine.Genome, b: engine.Genome, rng: np.random.Generator) -> d
     return {name: (a.params if rng.random() < 0.5 else b.params)[name] for name in engine.family(a.family).space}
 
 
-def evolve(members: Sequence[Member], rng: np.random.Generator, *, breeding: Breeding = Breeding(),
+DEFAULT_BREEDING = Breeding()
+
+
+def evolve(members: Sequence[Member], rng: np.random.Generator, *, breeding: Breeding = DEFAULT_BREEDING,
            immigrants: Sequence[engine.Genome] = ()) -> tuple[list[engine.Genome], list[Change]]:
     """The next population, slot by slot, and the change made to every slot."""
     mutable = [i for i, m in enumerate(members) if m.is_mutable]

@@ -46,8 +46,12 @@ class Setup:
     max_volume_pct: float | None = 5.0
 
 
-def evaluate(market: engine.Market, genomes: list[engine.Genome], *, objective: Objective = Objective(),
-             setup: Setup = Setup()) -> np.ndarray:
+DEFAULT_OBJECTIVE = Objective()
+DEFAULT_SETUP = Setup()
+
+
+def evaluate(market: engine.Market, genomes: list[engine.Genome], *, objective: Objective = DEFAULT_OBJECTIVE,
+             setup: Setup = DEFAULT_SETUP) -> np.ndarray:
     """Scores of ``genomes`` replayed side by side over ``market`` (one engine run), (G,)."""
     if not genomes:
         return np.zeros(0)

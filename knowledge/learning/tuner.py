@@ -16,7 +16,7 @@ import optuna
 
 from cohorts import engine
 
-from .objective import Objective, Setup, evaluate
+from .objective import DEFAULT_OBJECTIVE, DEFAULT_SETUP, Objective, Setup, evaluate
 
 BATCH = 8  # trials asked before the sampler sees their scores; one engine run per batch
 
@@ -60,8 +60,8 @@ def suggest(trial: optuna.Trial, family_name: str) -> dict[str, object]:
 
 
 def tune(market: engine.Market, family_name: str, *, trials: int, seed: int, side: str = "long",
-         start_params: Mapping[str, object] | None = None, objective: Objective = Objective(),
-         setup: Setup = Setup(), storage: str | None = None, study_name: str | None = None) -> TuneResult:
+         start_params: Mapping[str, object] | None = None, objective: Objective = DEFAULT_OBJECTIVE,
+         setup: Setup = DEFAULT_SETUP, storage: str | None = None, study_name: str | None = None) -> TuneResult:
     """TPE search of ``family_name``'s space on ``market``, maximising ``objective``.
 
     ``start_params`` (e.g. the incumbent's) is tried first, so the result is never worse than
@@ -100,7 +100,7 @@ class WalkForwardStep:
 
 def walk_forward(windows: Sequence[engine.Market], family_name: str, *, trials: int, seed: int,
                  side: str = "long", start_params: Mapping[str, object] | None = None,
-                 objective: Objective = Objective(), setup: Setup = Setup()) -> tuple[WalkForwardStep, ...]:
+                 objective: Objective = DEFAULT_OBJECTIVE, setup: Setup = DEFAULT_SETUP) -> tuple[WalkForwardStep, ...]:
     """For each consecutive pair of windows: tune on the first, score the winner on the second.
 
     The tuner of step k is handed window k alone, so nothing of window k+1 can reach it.

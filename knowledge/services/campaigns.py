@@ -1,0 +1,248 @@
+"""Campaigns: Day 1 … Day N of cohorts with a learning cycle after each day, advanced one step at a time.
+
+Every step is decided from what the database holds (the latest day, its cohort's status, the cycle
+after it), so a campaign picks up where it stopped after any restart, and repeating a step is harmless:
+a day is unique per campaign, a cohort only runs from pending, a cycle only once per slot.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from cohorts import engine
+from cohorts.models import AllocationPolicy, Bar, Cohort, CohortStatus
+from cohorts.services.cohorts import cohort_input, cohort_launch, cohort_run
+from knowledge.models import (
+    CAMPAIGN_TRANSITIONS,
+    Campaign,
+    CampaignDay,
+    CampaignMode,
+    CampaignStatus,
+    CycleKind,
+    CycleStatus,
+    EntryKind,
+    KnowledgeEntry,
+)
+from knowledge.selectors import campaign_latest_day, genomes_from_json
+from knowledge.services.cycles import cycle_daily_run
+from knowledge.services.entries import entry_create
+from knowledge.services.launch import cohort_launch_weighted
+from neolight.errors import ApplicationError
+from neolight.money import to_cents
+
+
+@dataclass(frozen=True)
+class CampaignInput:
+    """A validated campaign request; build it with `campaign_input`."""
+
+    bankroll: Decimal
+    days: int
+    start_date: date
+    policy: str
+    symbols: tuple[str, ...]
+    agents: int
+    seed: int
+    lookback_hours: int
+    trials: int
+    mode: str
+    name: str = ""
+
+
+def campaign_input(*, bankroll, days, start, policy=None, symbols=None, agents=None, seed=None, lookback_hours=None,
+                   trials=None, mode=CampaignMode.REPLAY, name: str = "") -> CampaignInput:
+    """Checks a campaign request; raises ApplicationError naming the first bad field. Day 1 (and in replay
+    the last day) must pass every check of a cohort launch."""
+    count = _bounded(days, "days", 1, settings.CAMPAIGN_MAX_DAYS)
+    first = _date(start)
+    lookback = _bounded(settings.LEARNING_LOOKBACK_HOURS if lookback_hours is None else lookback_hours,
+                        "lookback_hours", 1, 72)
+    trial_count = _bounded(settings.LEARNING_TRIALS if trials is None else trials, "trials", 1, 5000)
+    if mode not in CampaignMode.values:
+        raise ApplicationError(f"Mode must be one of {', '.join(CampaignMode.values)}.", field="mode")
+    start_at = datetime.combine(first, time(), tzinfo=UTC)
+    names = symbols or sorted(set(Bar.objects.filter(ts__gte=start_at, ts__lt=start_at + timedelta(days=1))
+                                  .values_list("instrument__symbol", flat=True)))
+    policy = policy or AllocationPolicy.PERFORMANCE_WEIGHTED
+    day1 = cohort_input(bankroll=bankroll, agents=agents, policy=policy, symbols=names or "", seed=seed,
+                        start=start_at, end=start_at + timedelta(days=1))
+    if mode == CampaignMode.REPLAY and count > 1:
+        last = start_at + timedelta(days=count - 1)
+        cohort_input(bankroll=day1.bankroll, agents=day1.agents, policy=policy, symbols=day1.symbols,
+                     start=last, end=last + timedelta(days=1))
+    return CampaignInput(bankroll=day1.bankroll, days=count, start_date=first, policy=policy, symbols=day1.symbols,
+                         agents=day1.agents, seed=day1.seed, lookback_hours=lookback, trials=trial_count, mode=mode,
+                         name=name[:120])
+
+
+def _bounded(value, name: str, low: int, high: int) -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ApplicationError(f"{name.replace('_', ' ').capitalize()} must be a whole number.", field=name) from None
+    if not low <= number <= high:
+        raise ApplicationError(f"{name.replace('_', ' ').capitalize()} must be between {low} and {high}; got {number}.",
+                               field=name)
+    return number
+
+
+def _date(value) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip()[:10])
+    except ValueError:
+        raise ApplicationError(f"Start must be a date (YYYY-MM-DD), not {value!r}.", field="start") from None
+
+
+@transaction.atomic
+def campaign_create(*, data: CampaignInput, user=None) -> Campaign:
+    """Creates a pending campaign and notes it in the knowledge base; nothing runs yet."""
+    campaign = Campaign.objects.create(
+        name=data.name, mode=data.mode, bankroll=data.bankroll, days=data.days, start_date=data.start_date,
+        policy=data.policy, symbols=list(data.symbols), agents=data.agents, seed=data.seed,
+        lookback_hours=data.lookback_hours, trials=data.trials, created_by=user)
+    entry_create(kind=EntryKind.CAMPAIGN, campaign=campaign,
+                 title=f"Campaign {campaign.pk} created: ${data.bankroll:,.2f} over {data.days} days from {data.start_date}",
+                 body=f"{data.agents} agents on {', '.join(data.symbols)}; {data.policy} allocation; learning after each "
+                      f"day on a {data.lookback_hours} h lookback with {data.trials} trials per family ({data.mode}).",
+                 data={"bankroll": str(data.bankroll), "days": data.days, "policy": data.policy})
+    return campaign
+
+
+def day_window(campaign: Campaign, number: int) -> tuple[datetime, datetime]:
+    """Day `number`'s execution window: that UTC calendar day."""
+    start = datetime.combine(campaign.start_date, time(), tzinfo=UTC) + timedelta(days=number - 1)
+    return start, start + timedelta(days=1)
+
+
+def campaign_advance(*, campaign_id: int, now: datetime | None = None) -> str:
+    """Takes the campaign's next step and says which: launched, ran, learned, completed, failed, waiting, finished."""
+    now = now or timezone.now()
+    campaign = Campaign.objects.get(pk=campaign_id)
+    if campaign.status in (CampaignStatus.COMPLETED, CampaignStatus.FAILED):
+        return "finished"
+    if campaign.status == CampaignStatus.PENDING:
+        _transition(campaign, CampaignStatus.RUNNING, started_at=now)
+    day = campaign_latest_day(campaign)
+    if day is None:
+        return _launch_day(campaign, 1, now)
+    cohort = day.cohort
+    if cohort.status == CohortStatus.PENDING and campaign.mode == CampaignMode.REPLAY:
+        cohort_run(cohort_id=cohort.pk)
+        return f"ran day {day.number}"
+    if cohort.status in (CohortStatus.PENDING, CohortStatus.RUNNING):
+        return "waiting"
+    if cohort.status == CohortStatus.FAILED:
+        return _finish(campaign, CampaignStatus.FAILED, f"Day {day.number}'s cohort {cohort.pk} failed: "
+                                                        f"{cohort.status_reason}")
+    cycle = campaign.cycles.filter(kind=CycleKind.DAILY, day_number=day.number).first()
+    if cycle is None or cycle.status != CycleStatus.COMPLETED:
+        _record_day(campaign, day.number, cohort)
+        cycle = cycle_daily_run(campaign_id=campaign.pk, day_number=day.number)
+        if cycle is None:
+            return "waiting"
+        if cycle.status == CycleStatus.FAILED:
+            return _finish(campaign, CampaignStatus.FAILED, f"The learning cycle after day {day.number} failed: "
+                                                            f"{cycle.status_reason}")
+        return f"learned after day {day.number}"
+    if day.number >= campaign.days:
+        return _finish(campaign, CampaignStatus.COMPLETED, "")
+    return _launch_day(campaign, day.number + 1, now)
+
+
+def campaign_replay(*, campaign_id: int, progress: Callable[[str], None] | None = None) -> Campaign:
+    """Advances a replay campaign at full speed until it completes, fails, or must wait."""
+    campaign = Campaign.objects.get(pk=campaign_id)
+    for _ in range(4 * campaign.days + 4):
+        step = campaign_advance(campaign_id=campaign_id)
+        if progress:
+            progress(step)
+        if step in ("finished", "waiting", "completed", "failed"):
+            break
+    campaign.refresh_from_db()
+    return campaign
+
+
+def campaign_tick(*, now: datetime | None = None) -> list[int]:
+    """The ids of the live campaigns that need a step now (running or pending)."""
+    return list(Campaign.objects.filter(mode=CampaignMode.LIVE, status__in=[CampaignStatus.PENDING,
+                                                                              CampaignStatus.RUNNING])
+                .values_list("pk", flat=True))
+
+
+def _launch_day(campaign: Campaign, number: int, now: datetime) -> str:
+    start, end = day_window(campaign, number)
+    if campaign.mode == CampaignMode.LIVE and now < end:
+        return "waiting"
+    try:
+        with transaction.atomic():
+            Campaign.objects.select_for_update().get(pk=campaign.pk)
+            if campaign.campaign_days.filter(number=number).exists():
+                return "waiting"
+            cohort = _launch_cohort(campaign, number, start, end)
+            CampaignDay.objects.create(campaign=campaign, number=number, date=start.date(), cohort=cohort)
+    except ApplicationError as exc:
+        if campaign.mode == CampaignMode.LIVE and exc.field == "start":
+            return "waiting"  # the day's bars have not all arrived yet
+        return _finish(campaign, CampaignStatus.FAILED, f"Day {number} could not start: {exc.message}")
+    return f"launched day {number}"
+
+
+def _launch_cohort(campaign: Campaign, number: int, start: datetime, end: datetime) -> Cohort:
+    previous = campaign.campaign_days.select_related("cohort").filter(number=number - 1).first()
+    bankroll = campaign.bankroll if previous is None else to_cents(previous.cohort.final_equity)
+    data = cohort_input(bankroll=bankroll, agents=campaign.agents, policy=campaign.policy, symbols=campaign.symbols,
+                        start=start, end=end, seed=campaign.seed,
+                        compliance_notes=f"Campaign {campaign.pk}, day {number} of {campaign.days}.")
+    run = campaign.mode == CampaignMode.LIVE
+    cycle = campaign.cycles.filter(status=CycleStatus.COMPLETED).order_by("-slot", "-id").first()
+    genomes = genomes_from_json(cycle.genomes) if cycle else engine.default_roster(campaign.agents, seed=campaign.seed)
+    if campaign.policy != AllocationPolicy.PERFORMANCE_WEIGHTED:
+        return cohort_launch(data=data, genomes=genomes, day_number=number, run=run)
+    if cycle is None:
+        weights, note = np.ones(len(genomes)), "Allocation: equal shares (day 1: no campaign history yet)."
+    else:
+        weights = np.asarray(cycle.weights)
+        note = (f"Allocation: Thompson sampling over the agents' hourly returns in cohort {cycle.source_cohort_id} "
+                f"(learning cycle {cycle.pk}); {settings.LEARNING_BANDIT_FLOOR:.0%} of the bankroll split equally.")
+    return cohort_launch_weighted(data=data, genomes=genomes, weights=weights, note=note, day_number=number, run=run)
+
+
+def _record_day(campaign: Campaign, number: int, cohort: Cohort) -> None:
+    if KnowledgeEntry.objects.filter(kind=EntryKind.CAMPAIGN_DAY, cohort=cohort).exists():
+        return
+    leaders = (cohort.summary or {}).get("leaderboard") or [{}]
+    best = leaders[0]
+    entry_create(kind=EntryKind.CAMPAIGN_DAY, campaign=campaign, cohort=cohort,
+                 title=f"Day {number}: cohort {cohort.pk} ROI {cohort.roi or 0:+.2%}",
+                 body=f"Bankroll ${cohort.wallet.bankroll:,.2f} → ${cohort.final_equity or 0:,.2f}. Best agent "
+                      f"{best.get('agent')} ({best.get('family')}), ROI {best.get('roi', 0):+.2%}, "
+                      f"Sharpe {best.get('sharpe', 0):.2f}.",
+                 data={"day": number, "roi": cohort.roi, "best_agent": best})
+
+
+def _transition(campaign: Campaign, to: str, **fields) -> bool:
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if to not in CAMPAIGN_TRANSITIONS[locked.status]:
+            return False
+        Campaign.objects.filter(pk=campaign.pk).update(status=to, **fields)
+    campaign.refresh_from_db()
+    return True
+
+
+def _finish(campaign: Campaign, status: str, reason: str) -> str:
+    if _transition(campaign, status, status_reason=reason[:2000], finished_at=timezone.now()):
+        title = (f"Campaign {campaign.pk} completed its {campaign.days} days" if status == CampaignStatus.COMPLETED
+                 else f"Campaign {campaign.pk} failed")
+        entry_create(kind=EntryKind.CAMPAIGN, campaign=campaign, title=title, body=reason, data={"status": status})
+    return status

@@ -1,0 +1,29 @@
+"""Pages of the knowledge base: campaign history, learning cycles and decisions; one campaign day by day."""
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from knowledge.models import CycleKind, EntryKind
+from knowledge.selectors import campaign_days_with_cycles, campaign_get, campaign_list, cycle_list, entry_list
+
+
+def knowledge_index(request):
+    """Campaigns, recent cycles, and the entries filtered by kind, campaign and text."""
+    kind, q = request.GET.get("kind", ""), request.GET.get("q", "").strip()
+    campaign_id = request.GET.get("campaign", "")
+    campaign_id = int(campaign_id) if campaign_id.isdigit() else None
+    entries = entry_list(user=request.user, kind=kind or None, campaign_id=campaign_id, q=q)
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    return render(request, "knowledge/index.html", {
+        "campaigns": list(campaign_list(user=request.user)[:50]), "cycles": list(cycle_list(user=request.user)[:20]),
+        "entries": page, "kinds": EntryKind.choices, "filters": {"kind": kind, "q": q, "campaign": campaign_id},
+    })
+
+
+def campaign_detail(request, campaign_id: int):
+    """One campaign: day-by-day results, the cycles after each day, and its entries."""
+    campaign = campaign_get(user=request.user, campaign_id=campaign_id)
+    return render(request, "knowledge/campaign_detail.html", {
+        "campaign": campaign, "days": campaign_days_with_cycles(campaign),
+        "cycles": list(cycle_list(user=request.user, campaign=campaign)), "daily": CycleKind.DAILY,
+        "entries": list(entry_list(user=request.user, campaign_id=campaign.pk)[:200]),
+    })
