@@ -18,4 +18,8 @@ api_urlpatterns = [
 
 urlpatterns = [
     path("market/", views.market_overview, name="market-overview"),
+    path("trading/cohorts", views.cohort_list_page, name="cohort-list"),
+    path("trading/cohorts/launch", views.cohort_launch_page, name="cohort-launch"),
+    path("trading/cohorts/<int:cohort_id>/", views.cohort_detail_page, name="cohort-detail"),
+    path("trading/cohorts/<int:cohort_id>/agents/<int:index>/", views.agent_detail_page, name="agent-detail"),
 ]

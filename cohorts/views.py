@@ -1,9 +1,71 @@
-"""Pages of the cohorts app."""
-from django.shortcuts import render
+"""Pages of the cohorts app: market data, the cohort list, the guided launch, cohort and agent detail."""
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
 
+from cohorts.selectors import charts
+from cohorts.forms import AdvancedLaunchForm, EasyLaunchForm
+from cohorts.selectors.cohorts import (
+    LEADERBOARD_SORTS,
+    agent_entries,
+    agent_fills,
+    agent_get,
+    cohort_get,
+    cohort_leaderboard,
+    cohort_list,
+)
 from cohorts.selectors.market import instrument_overview
+from cohorts.services.cohorts import cohort_launch
+from cohorts.apis.cohorts import ListQuerySerializer
+
+PAGE_SIZE = 25
 
 
 def market_overview(request):
     """The instruments stored, with their bar counts and time spans (or how to load some)."""
     return render(request, "cohorts/market_overview.html", {"instruments": list(instrument_overview())})
+
+
+def cohort_list_page(request):
+    """Cohorts with filters (day, bankroll, status) and pages; an empty state says how to start."""
+    query = ListQuerySerializer(data={k: v for k, v in request.GET.items() if v and k != "page"})
+    filters = query.validated_data if query.is_valid() else {}
+    cohorts = cohort_list(user=request.user, **filters).select_related("wallet")
+    page = Paginator(cohorts, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "cohorts/list.html", {
+        "page": page, "filters": request.GET, "filter_errors": query.errors, "statuses": ["pending", "running",
+                                                                                         "completed", "failed"]})
+
+
+@permission_required("cohorts.add_cohort", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def cohort_launch_page(request):
+    """The guided launch: Easy (bankroll and day) or Advanced (every knob); errors beside the fields."""
+    mode = request.POST.get("mode") or request.GET.get("mode", "easy")
+    form_class = AdvancedLaunchForm if mode == "advanced" else EasyLaunchForm
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        cohort = cohort_launch(data=form.launch_input, user=request.user)
+        return redirect("cohort-detail", cohort_id=cohort.pk)
+    return render(request, "cohorts/launch.html", {"form": form, "mode": mode}, status=400 if form.errors else 200)
+
+
+def cohort_detail_page(request, cohort_id: int):
+    """A cohort: curves, utilisation, leaderboard, risk gauges, alerts, correlations; live while it runs."""
+    cohort = cohort_get(user=request.user, cohort_id=cohort_id)
+    sort = request.GET.get("sort", "roi")
+    return render(request, "cohorts/detail.html", {
+        "cohort": cohort, "agents": cohort_leaderboard(cohort, sort), "sort": sort, "sorts": list(LEADERBOARD_SORTS),
+        "events": cohort.events.select_related("agent")[:200], "gauges": charts.risk_gauges(cohort),
+        "chart": charts.cohort_chart_data(cohort), "heatmap": charts.correlation_cells(cohort)})
+
+
+def agent_detail_page(request, cohort_id: int, index: int):
+    """One agent: candles of a symbol marked with its fills, its trades, its ledger and its equity."""
+    cohort = cohort_get(user=request.user, cohort_id=cohort_id)
+    agent = agent_get(cohort=cohort, index=index)
+    symbol = request.GET.get("symbol") if request.GET.get("symbol") in cohort.symbols else cohort.symbols[0]
+    return render(request, "cohorts/agent.html", {
+        "cohort": cohort, "agent": agent, "symbol": symbol, "fills": agent_fills(agent),
+        "entries": agent_entries(agent), "chart": charts.agent_chart_data(cohort, agent, symbol)})

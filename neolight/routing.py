@@ -1,2 +1,4 @@
 """Websocket routes of every app, gathered in one list for the ASGI router."""
-websocket_urlpatterns: list = []
+from cohorts.routing import websocket_urlpatterns as cohort_routes
+
+websocket_urlpatterns = [*cohort_routes]

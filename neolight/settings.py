@@ -73,6 +73,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "cohorts.context_processors.header",
             ],
         },
     },
@@ -84,6 +85,11 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'neolight.sqlite3'}"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)  # keep 0 under ASGI
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Embedded mode: a background run writes while pages read; WAL and a patient lock keep both going.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, channel layer, Celery broker ------------------------------------------------
@@ -105,6 +111,7 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://
 CELERY_RESULT_BACKEND = None  # results live in the database, not in Celery
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)  # run tasks in-process
 CELERY_TASK_EAGER_PROPAGATES = True
+TASKS_IN_THREADS = env.bool("TASKS_IN_THREADS", default=not REDIS_URL)  # embedded: run queued tasks in a thread
 CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is redelivered
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
@@ -176,6 +183,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+TRADING_MODE = env.str("TRADING_MODE", default="PAPER")  # TEST, PAPER or LIVE; shown on every page
 
 # --- cohorts ----------------------------------------------------------------------------------
 BANKROLL_MIN = env.int("BANKROLL_MIN", default=50)  # smallest cohort bankroll, USD

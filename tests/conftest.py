@@ -53,3 +53,10 @@ def crypto_day(db, tmp_path):
     from cohorts.services.market import bars_import_files
 
     return bars_import_files(paths=[sample_slice(tmp_path, s, 1440) for s in CRYPTO])
+
+
+@pytest.fixture(autouse=True)
+def tasks_in_process(settings):
+    """Queued tasks go to Celery (eager in the embedded default) rather than to background threads,
+    so a test sees their effects when the call that queued them returns."""
+    settings.TASKS_IN_THREADS = False

@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import io
 
+from decimal import Decimal
+
 import numpy as np
-from django.db.models import Count, QuerySet
+from django.conf import settings
+from django.db.models import Count, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
-from cohorts.models import Agent, Cohort, Entry, Fill
+from cohorts.models import Account, Agent, Bankroll, Cohort, CohortStatus, Entry, Fill
+from cohorts.selectors.ledger import account_balances
 from neolight.money import to_cents
 
 
@@ -80,3 +84,24 @@ def cohort_curves(cohort: Cohort) -> dict[str, np.ndarray] | None:
         return None
     with np.load(io.BytesIO(bytes(cohort.equity_curves))) as data:
         return {name: data[name] for name in data.files}
+
+
+def bankroll_badge() -> dict | None:
+    """The house bankroll's available cash and what running cohorts hold, for the page header."""
+    bankroll = Bankroll.objects.filter(name=settings.HOUSE_BANKROLL_NAME).first()
+    if bankroll is None:
+        return None
+    cash = Account.objects.filter(code=f"bankroll:{bankroll.pk}:cash").first()
+    available = account_balances([cash.pk]).get(cash.pk, Decimal(0)) if cash else Decimal(0)
+    at_work = Cohort.objects.filter(source=bankroll, status__in=[CohortStatus.PENDING, CohortStatus.RUNNING]).aggregate(
+        total=Sum("wallet__bankroll"))["total"] or Decimal(0)
+    return {"name": bankroll.name, "available": to_cents(available), "at_work": to_cents(at_work)}
+
+
+LEADERBOARD_SORTS = {"roi": "-roi", "sharpe": "-sharpe", "drawdown": "max_drawdown", "trades": "-trades",
+                     "confidence": "-confidence", "agent": "index"}
+
+
+def cohort_leaderboard(cohort: Cohort, sort: str = "roi") -> QuerySet[Agent]:
+    """The cohort's agents ordered by a leaderboard column (ROI by default)."""
+    return cohort.agents.order_by(LEADERBOARD_SORTS.get(sort, "-roi"), "index")

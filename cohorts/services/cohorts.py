@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 import numpy as np
@@ -35,6 +35,7 @@ from cohorts.services.ledger_postings import (
     cohort_post_fills,
     cohort_post_returns,
 )
+from neolight.celery import enqueue
 from neolight.errors import ApplicationError
 from neolight.money import CENT, money_from_float, quantize, to_cents
 from neolight.realtime import broadcast
@@ -143,7 +144,7 @@ def _aware(value, name: str) -> datetime:
                                    field=name) from None
     if not isinstance(value, datetime):
         raise ApplicationError(f"{name.capitalize()} must be a date and time.", field=name)
-    return value if timezone.is_aware(value) else value.replace(tzinfo=timezone.UTC)
+    return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
 
 
 def house_bankroll() -> Bankroll:
@@ -191,7 +192,7 @@ def cohort_launch(
     if run:
         from cohorts.tasks import cohort_run_task
 
-        transaction.on_commit(lambda: cohort_run_task.delay(cohort.pk))
+        transaction.on_commit(lambda: enqueue(cohort_run_task, cohort.pk))
     transaction.on_commit(lambda: broadcast("cohorts", "cohort.created", {"cohort": cohort.pk}))
     return cohort
 

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 @pytest.mark.django_db
 def test_pages_redirect_anonymous_users_to_login(client):
-    for url in ["/", "/market/", "/admin/"]:
+    for url in ["/", "/market/", "/trading/cohorts", "/trading/cohorts/launch", "/trading/cohorts/1/", "/admin/"]:
         response = client.get(url, follow=True)
         assert response.redirect_chain, url
         assert "login" in response.redirect_chain[-1][0], url
@@ -20,8 +20,10 @@ def test_login_page_renders_and_logs_in(client, maker):
     assert b"didn't match" in bad.content
 
     response = client.post(reverse("login"), {"username": "maker", "password": "maker-password-1"}, follow=True)
-    assert response.redirect_chain[-1][0] == reverse("market-overview")
-    assert b"No market data yet" in response.content  # the empty state says how to load data
+    assert response.redirect_chain[-1][0] == reverse("cohort-list")
+    assert b"No cohorts yet" in response.content  # the empty state says how to start
+    market = client.get(reverse("market-overview"))
+    assert b"No market data yet" in market.content and b"load_sample_data" in market.content
 
 
 @pytest.mark.django_db

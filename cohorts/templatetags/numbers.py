@@ -1,0 +1,12 @@
+"""Formatting filters for trading figures."""
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def percent(value, places: int = 2) -> str:
+    """0.01234 → '+1.23%'; None → '—'."""
+    if value is None or value == "":
+        return "—"
+    return f"{float(value) * 100:+.{int(places)}f}%"
