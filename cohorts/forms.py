@@ -10,7 +10,6 @@ from decimal import Decimal
 
 from django import forms
 from django.conf import settings
-from django.utils import timezone
 
 from cohorts.models import AllocationPolicy
 from cohorts.selectors.market import instrument_overview

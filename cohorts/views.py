@@ -4,8 +4,9 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from cohorts.selectors import charts
+from cohorts.apis.cohorts import ListQuerySerializer
 from cohorts.forms import AdvancedLaunchForm, EasyLaunchForm
+from cohorts.selectors import charts
 from cohorts.selectors.cohorts import (
     LEADERBOARD_SORTS,
     agent_entries,
@@ -17,7 +18,6 @@ from cohorts.selectors.cohorts import (
 )
 from cohorts.selectors.market import instrument_overview
 from cohorts.services.cohorts import cohort_launch
-from cohorts.apis.cohorts import ListQuerySerializer
 
 PAGE_SIZE = 25
 

@@ -60,3 +60,11 @@ def tasks_in_process(settings):
     """Queued tasks go to Celery (eager in the embedded default) rather than to background threads,
     so a test sees their effects when the call that queued them returns."""
     settings.TASKS_IN_THREADS = False
+
+
+@pytest.fixture
+def eager(monkeypatch):
+    """Celery runs tasks in-process as they are queued (a worker's job, done here), even with REDIS_URL set."""
+    from neolight.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-
 from decimal import Decimal
 
 import numpy as np

@@ -12,17 +12,10 @@ from rest_framework.test import APIClient
 
 from cohorts.apis.cohorts import AGENT_CSV_COLUMNS, COHORT_CSV_COLUMNS
 from cohorts.models import Cohort
-from neolight.celery import app as celery_app
 from tests.cohorts.test_cohorts import SHORT, launch_and_run
 
 URL = "/api/experiments/cohorts"
 LAUNCH = {"bankroll": "1000", "agents": 10, "symbols": ["BTC-USDT", "ETH-USDT"], **SHORT}
-
-
-@pytest.fixture
-def eager(monkeypatch):
-    """Tasks run in-process as they are queued after commit (a worker's job, done here)."""
-    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from cohorts.models import Cohort
-from tests.cohorts.test_cohort_api import eager  # noqa: F401 (fixture)
 from tests.cohorts.test_cohorts import launch_and_run
 
 
