@@ -41,5 +41,8 @@ class CohortLiveConsumer(WebsocketConsumer):
                   .filter(pk=cohort_id).first())
         if cohort is None:
             return
+        payload = message["payload"]
+        cohort.progress = payload.get("progress", cohort.progress)  # newer than the row while a run writes
         self.send(text_data=render_to_string("cohorts/_live.html", {
-            "cohort": cohort, "c": cohort, "event": message["event"], "on_list": self.group == "cohorts"}))
+            "cohort": cohort, "c": cohort, "event": message["event"], "stage": payload.get("stage", ""),
+            "on_list": self.group == "cohorts"}))

@@ -138,9 +138,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- static files -----------------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")  # collectstatic target
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=False)  # hashed names; needs collectstatic first
+# collectstatic's target; only used with STATIC_MANIFEST (otherwise files are served from the app folders)
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles") if STATIC_MANIFEST else None
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -42,6 +42,7 @@ from neolight.realtime import broadcast
 
 log = logging.getLogger(__name__)
 PROGRESS_CHUNK_BARS = 60
+SIMULATION_SHARE = 60  # percent of the progress bar for the simulation; the rest is writing the results
 
 
 @dataclass(frozen=True)
@@ -155,19 +156,27 @@ def house_bankroll() -> Bankroll:
 @transaction.atomic
 def cohort_launch(
     *, data: LaunchInput, user=None, source: Bankroll | None = None, day_number: int | None = None,
-    genomes: Sequence[engine.Genome] | None = None, run: bool = True,
+    genomes: Sequence[engine.Genome] | None = None, weights: Sequence[float] | None = None,
+    weights_note: str = "", run: bool = True,
 ) -> Cohort:
     """Creates a pending cohort and draws its bankroll from `source` (the house bankroll by default).
 
     The source row is locked while its cash is checked and drawn, so concurrent launches never
-    draw more than it holds. The run is queued after commit (`run=False` leaves it pending).
+    draw more than it holds. `weights` (one per genome) override the policy's split, with
+    `weights_note` on the compliance record. The run is queued after commit (`run=False` leaves it
+    pending).
     """
     source = source or house_bankroll()
     Bankroll.objects.select_for_update().get(pk=source.pk)
     genomes = list(genomes) if genomes is not None else engine.default_roster(data.agents, seed=data.seed)
     if len(genomes) != data.agents:
         raise ApplicationError(f"{len(genomes)} genomes given for {data.agents} agents.", field="agents")
-    weights, policy_note = allocation.weights(policy=data.policy, genomes=genomes, data=data)
+    if weights is None:
+        weights, policy_note = allocation.weights(policy=data.policy, genomes=genomes, data=data)
+    else:
+        weights, policy_note = np.asarray(weights, dtype=np.float64), weights_note
+        if weights.shape != (len(genomes),) or not (np.isfinite(weights).all() and (weights > 0).all()):
+            raise ApplicationError("Allocation weights must be positive, one per agent.", field="agents")
     cohort = Cohort.objects.create(
         source=source, launched_by=user, symbols=list(data.symbols), window_start=data.start, window_end=data.end,
         seed=data.seed, day_number=day_number,
@@ -281,7 +290,7 @@ def _simulate(cohort: Cohort, window: BarWindow, progress: Callable[[int], None]
     simulation = engine.Simulation(market, engine_spec(cohort))
     reported = 0
     while simulation.advance(PROGRESS_CHUNK_BARS):
-        percent = int(99 * simulation.bar / market.n_bars)
+        percent = int(SIMULATION_SHARE * simulation.bar / market.n_bars)
         if percent >= reported + 5:
             reported = percent
             Cohort.objects.filter(pk=cohort.pk).update(progress=percent)
@@ -297,6 +306,7 @@ def _persist(cohort: Cohort, window: BarWindow, result: engine.Result, began: fl
 
     agents = list(cohort.agents.order_by("index"))
     accounts = cohort_accounts_create(cohort=cohort, agents=agents, symbols=cohort.symbols)
+    _announce(cohort, "cohort.progress", progress=SIMULATION_SHARE, stage="posting fills to the ledger")
     ledger_equity = cohort_post_fills(cohort=cohort, agents=agents, accounts=accounts, window=window, fills=result.fills)
     engine_equity = [money_from_float(v) for v in result.final_equity]
     differences = [abs(a - b) for a, b in zip(ledger_equity, engine_equity)]
@@ -305,6 +315,7 @@ def _persist(cohort: Cohort, window: BarWindow, result: engine.Result, began: fl
         worst = int(np.argmax(differences))
         raise ApplicationError(f"Reconciliation failed: agent {worst} has {ledger_equity[worst]} in the ledger "
                                f"but {engine_equity[worst]} in the engine.")
+    _announce(cohort, "cohort.progress", progress=90, stage="scoring agents")
     cohort_post_returns(cohort=cohort, accounts=accounts, source_cash=bankroll_cash_account(cohort.source))
     from cohorts.selectors.ledger import ledger_unbalanced_transactions
 
