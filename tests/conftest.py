@@ -81,3 +81,10 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": [
         "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]}
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Browser tests run last: Playwright's sync API keeps an event loop in the main thread for the
+    rest of the session, where Channels' async_to_sync can no longer run."""
+    items.sort(key=lambda item: "tests/browser/" in str(item.path).replace("\\", "/"))

@@ -44,7 +44,9 @@ def test_quickstart_serves_login_with_bundled_data(tmp_path):
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page).group(1)
         form = urllib.parse.urlencode({"username": "demo", "password": password, "csrfmiddlewaretoken": token})
         request = urllib.request.Request(f"{base}/login/", data=form.encode(), headers={"Referer": f"{base}/login/"})
-        market = opener.open(request).read().decode()
+        landing = opener.open(request).read().decode()
+        assert "No cohorts yet" in landing and "Start intraday cohort" in landing  # the demo user may launch
+        market = opener.open(f"{base}/market/").read().decode()
 
         assert "BTC-USDT" in market and "20160" in market and "SPY" in market
         assert "BTC-USDT" in log.read_text()  # the load was reported per symbol

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
 import pytest
+from asgiref.sync import AsyncToSync, SyncToAsync
+from channels.layers import channel_layers
 from channels.testing.live import make_application
 from daphne.testing import DaphneProcess
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
@@ -31,8 +34,10 @@ def asgi_server(transactional_db, settings, monkeypatch):
     monkeypatch.setattr(cohort_services, "PROGRESS_CHUNK_BARS", 15)
     announce = cohort_services._announce
     monkeypatch.setattr(cohort_services, "_announce", lambda *a, **k: (time.sleep(0.08), announce(*a, **k)))
-    connections.close_all()  # the child must not share the parent's database sockets
-    server = DaphneProcess("127.0.0.1", partial(make_application, static_wrapper=ASGIStaticFilesHandler))
+    connections.close_all()  # the child must not share the parent's database sockets…
+    channel_layers.backends.clear()  # …nor a channel layer bound to an event loop of an earlier test
+    server = DaphneProcess("127.0.0.1", partial(make_application, static_wrapper=ASGIStaticFilesHandler),
+                           setup=_fresh_thread_pools)
     server.start()
     if not server.ready.wait(timeout=30):
         server.terminate()
@@ -40,6 +45,13 @@ def asgi_server(transactional_db, settings, monkeypatch):
     yield f"http://127.0.0.1:{server.port.value}"
     server.terminate()
     server.join()
+
+
+def _fresh_thread_pools() -> None:
+    """In the forked server: asgiref's shared executor came from the parent without its thread, so
+    anything handed to it would wait forever; give the child one of its own."""
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+    AsyncToSync.loop_thread_executors.clear()
 
 
 @pytest.fixture
