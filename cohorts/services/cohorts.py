@@ -26,6 +26,7 @@ from cohorts.models import (
     CohortStatus,
     ParentWallet,
 )
+from cohorts.selectors.ledger import ledger_unbalanced_transactions
 from cohorts.selectors.market import BarWindow, bar_window, instruments_by_symbol
 from cohorts.services import allocation
 from cohorts.services.ledger import bankroll_cash_account, bankroll_ensure
@@ -33,8 +34,10 @@ from cohorts.services.ledger_postings import (
     cohort_accounts_create,
     cohort_post_draws,
     cohort_post_fills,
+    cohort_post_refund,
     cohort_post_returns,
 )
+from cohorts.services.scoring import cohort_scores_save
 from neolight.celery import enqueue
 from neolight.errors import ApplicationError
 from neolight.money import CENT, money_from_float, quantize, to_cents
@@ -302,8 +305,6 @@ def _simulate(cohort: Cohort, window: BarWindow, progress: Callable[[int], None]
 
 @transaction.atomic
 def _persist(cohort: Cohort, window: BarWindow, result: engine.Result, began: float) -> None:
-    from cohorts.services.scoring import cohort_scores_save
-
     agents = list(cohort.agents.order_by("index"))
     accounts = cohort_accounts_create(cohort=cohort, agents=agents, symbols=cohort.symbols)
     _announce(cohort, "cohort.progress", progress=SIMULATION_SHARE, stage="posting fills to the ledger")
@@ -317,8 +318,6 @@ def _persist(cohort: Cohort, window: BarWindow, result: engine.Result, began: fl
                                f"but {engine_equity[worst]} in the engine.")
     _announce(cohort, "cohort.progress", progress=90, stage="scoring agents")
     cohort_post_returns(cohort=cohort, accounts=accounts, source_cash=bankroll_cash_account(cohort.source))
-    from cohorts.selectors.ledger import ledger_unbalanced_transactions
-
     cohort_scores_save(cohort=cohort, agents=agents, window=window, result=result,
                        reconciliation={"max_difference": str(quantize(max(differences, default=Decimal(0))))})
     Cohort.objects.filter(pk=cohort.pk).update(
@@ -338,8 +337,6 @@ def _pack_curves(window: BarWindow, result: engine.Result) -> bytes:
 
 def cohort_fail(*, cohort_id: int, reason: str) -> Cohort | None:
     """Marks a pending or running cohort failed and returns its drawn capital to the bankroll."""
-    from cohorts.services.ledger_postings import cohort_post_refund
-
     with transaction.atomic():
         cohort = _transition(cohort_id, CohortStatus.FAILED, status_reason=reason[:2000], finished_at=timezone.now())
         if cohort is None:

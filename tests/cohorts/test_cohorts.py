@@ -116,7 +116,7 @@ def test_run_that_dies_midway_leaves_no_partial_transaction(crypto_day, monkeypa
     def crash(**kwargs):
         raise RuntimeError("worker lost")
 
-    monkeypatch.setattr("cohorts.services.scoring.cohort_scores_save", crash)
+    monkeypatch.setattr(cohort_services, "cohort_scores_save", crash)
     cohort = launch_and_run()
 
     assert cohort.status == CohortStatus.FAILED and "worker lost" in cohort.status_reason
