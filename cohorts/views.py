@@ -12,6 +12,7 @@ from cohorts.selectors.cohorts import (
     agent_entries,
     agent_fills,
     agent_get,
+    cohort_curves,
     cohort_get,
     cohort_leaderboard,
     cohort_list,
@@ -54,11 +55,11 @@ def cohort_launch_page(request):
 def cohort_detail_page(request, cohort_id: int):
     """A cohort: curves, utilisation, leaderboard, risk gauges, alerts, correlations; live while it runs."""
     cohort = cohort_get(user=request.user, cohort_id=cohort_id)
-    sort = request.GET.get("sort", "roi")
+    sort, curves = request.GET.get("sort", "roi"), cohort_curves(cohort)
     return render(request, "cohorts/detail.html", {
         "cohort": cohort, "agents": cohort_leaderboard(cohort, sort), "sort": sort, "sorts": list(LEADERBOARD_SORTS),
-        "events": cohort.events.select_related("agent")[:200], "gauges": charts.risk_gauges(cohort),
-        "chart": charts.cohort_chart_data(cohort), "heatmap": charts.correlation_cells(cohort)})
+        "events": cohort.events.select_related("agent")[:200], "gauges": charts.risk_gauges(cohort, curves),
+        "chart": charts.cohort_chart_data(curves), "heatmap": charts.correlation_cells(cohort)})
 
 
 def agent_detail_page(request, cohort_id: int, index: int):

@@ -8,7 +8,8 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from cohorts import engine
-from cohorts.models import Agent, Cohort
+from cohorts.models import Cohort
+from cohorts.selectors.cohorts import agent_genome
 from cohorts.selectors.market import bar_window
 from knowledge.models import Campaign, CampaignDay, CycleKind, KnowledgeEntry, LearningCycle
 from neolight.money import to_cents
@@ -22,12 +23,6 @@ def learning_market(*, symbols: list[str], start: datetime, end: datetime) -> en
     first = int(window.timestamps[0].astype("datetime64[m]").astype(np.int64))
     return engine.Market(open=window.open, high=window.high, low=window.low, close=window.close,
                          volume=window.volume, symbols=window.symbols, first_minute=first % 1440)
-
-
-def agent_genome(agent: Agent) -> engine.Genome:
-    params = dict(agent.params)
-    side = params.pop("side", "long")
-    return engine.Genome(agent.family, params, side)
 
 
 def cohort_population(cohort: Cohort) -> tuple[list[engine.Genome], list[np.ndarray], list[bool]]:

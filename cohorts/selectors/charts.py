@@ -10,9 +10,8 @@ from cohorts.selectors.market import bar_window
 AGENT_CURVE_STEP = 5  # minutes between points of the per-agent curves (the parent's curve is full resolution)
 
 
-def cohort_chart_data(cohort: Cohort) -> dict | None:
+def cohort_chart_data(curves: dict[str, np.ndarray] | None) -> dict | None:
     """Parent and per-agent equity curves and bankroll utilisation (%), or None before the run ends."""
-    curves = cohort_curves(cohort)
     if curves is None:
         return None
     stamps = (curves["timestamps"] * 1000).tolist()
@@ -26,12 +25,11 @@ def cohort_chart_data(cohort: Cohort) -> dict | None:
     }
 
 
-def risk_gauges(cohort: Cohort) -> list[dict]:
+def risk_gauges(cohort: Cohort, curves: dict[str, np.ndarray] | None) -> list[dict]:
     """Drawdown vs the daily stop, exposure vs its cap, leverage vs the ceiling: value, limit, percent used."""
-    if cohort.status != CohortStatus.COMPLETED:
+    if cohort.status != CohortStatus.COMPLETED or curves is None:
         return []
     wallet = cohort.wallet
-    curves = cohort_curves(cohort)
     parent = curves["parent"]
     gross = curves["exposure"].sum(axis=0)
     agent_leverage = np.where(curves["agents"] > 0, curves["exposure"] / curves["agents"], 0.0)

@@ -9,9 +9,17 @@ from django.conf import settings
 from django.db.models import Count, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
+from cohorts import engine
 from cohorts.models import Account, Agent, Bankroll, Cohort, CohortStatus, Entry, Fill
 from cohorts.selectors.ledger import account_balances
 from neolight.money import to_cents
+
+
+def agent_genome(agent: Agent) -> engine.Genome:
+    """The engine genome an agent was launched with (its side is stored among its params)."""
+    params = dict(agent.params)
+    side = params.pop("side", "long")
+    return engine.Genome(agent.family, params, side)
 
 
 def cohort_brief(cohort: Cohort) -> dict:

@@ -9,6 +9,7 @@ from django.conf import settings
 
 from cohorts import engine
 from cohorts.models import AllocationPolicy, Cohort, CohortStatus
+from cohorts.selectors.cohorts import agent_genome
 from cohorts.selectors.market import bar_window
 
 MIN_LOOKBACK_BARS = 120
@@ -48,11 +49,7 @@ def _previous_scores(genomes: Sequence[engine.Genome]) -> tuple[np.ndarray, str]
     previous = Cohort.objects.filter(status=CohortStatus.COMPLETED).order_by("-finished_at").first()
     if previous is None:
         return np.ones(len(genomes)), "Allocation: equal shares (no completed cohort to learn from yet)."
-    scores = {}
-    for agent in previous.agents.all():
-        params = dict(agent.params)
-        side = params.pop("side", "long")
-        scores[engine.Genome(agent.family, params, side).key()] = agent.sharpe or 0.0
+    scores = {agent_genome(agent).key(): agent.sharpe or 0.0 for agent in previous.agents.all()}
     known = np.array([scores.get(g.key(), np.nan) for g in genomes])
     if np.isnan(known).all():
         return np.ones(len(genomes)), f"Allocation: equal shares (no genome of cohort {previous.pk} is in this one)."

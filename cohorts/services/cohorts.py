@@ -26,6 +26,7 @@ from cohorts.models import (
     CohortStatus,
     ParentWallet,
 )
+from cohorts.selectors.cohorts import agent_genome
 from cohorts.selectors.ledger import ledger_unbalanced_transactions
 from cohorts.selectors.market import BarWindow, bar_window, instruments_by_symbol
 from cohorts.services import allocation
@@ -264,11 +265,8 @@ def engine_spec(cohort: Cohort) -> engine.CohortSpec:
     """The engine's view of a cohort: its agents, costs and parent-wallet rules (floats from here on)."""
     wallet = cohort.wallet
     defaults = settings.COHORT_DEFAULTS
-    agents = []
-    for agent in cohort.agents.order_by("index"):
-        params = dict(agent.params)
-        side = params.pop("side", "long")
-        agents.append(engine.AgentSpec(engine.Genome(agent.family, params, side), capital=float(agent.capital)))
+    agents = [engine.AgentSpec(agent_genome(agent), capital=float(agent.capital))
+              for agent in cohort.agents.order_by("index")]
     rules = engine.ParentRules(
         max_gross_exposure=float(wallet.exposure_limit),
         max_market_exposure=float(wallet.market_exposure_limit) if wallet.market_exposure_limit else None,
