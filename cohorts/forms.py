@@ -13,7 +13,7 @@ from django.conf import settings
 
 from cohorts.models import AllocationPolicy
 from cohorts.selectors.market import instrument_overview
-from cohorts.services.cohorts import LaunchInput, cohort_input
+from cohorts.services.inputs import LaunchInput, cohort_input
 from neolight.errors import ApplicationError
 
 

@@ -21,7 +21,8 @@ from cohorts.selectors.cohorts import (
     cohort_get,
     cohort_list,
 )
-from cohorts.services.cohorts import cohort_input, cohort_launch
+from cohorts.services.cohorts import cohort_launch
+from cohorts.services.inputs import cohort_input
 
 BAD_REQUEST = OpenApiResponse(description="Invalid input: `detail` says what, `errors` names the field.")
 MONEY = {"max_digits": 20, "decimal_places": 8}

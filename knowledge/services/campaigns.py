@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from cohorts import engine
 from cohorts.models import AllocationPolicy, Bar, Cohort, CohortStatus
-from cohorts.services.cohorts import cohort_input, cohort_launch, cohort_run
+from cohorts.services.cohorts import cohort_launch, cohort_run
+from cohorts.services.inputs import cohort_input
 from knowledge.models import (
     CAMPAIGN_TRANSITIONS,
     Campaign,

@@ -5,7 +5,8 @@ from collections.abc import Sequence
 
 from cohorts import engine
 from cohorts.models import Cohort
-from cohorts.services.cohorts import LaunchInput, cohort_launch
+from cohorts.services.cohorts import cohort_launch
+from cohorts.services.inputs import LaunchInput
 
 
 def cohort_launch_weighted(*, data: LaunchInput, genomes: Sequence[engine.Genome], weights: Sequence[float],

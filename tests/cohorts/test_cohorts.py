@@ -15,7 +15,8 @@ from django.utils import timezone
 from cohorts.models import Bankroll, Cohort, CohortStatus, Entry, Fill, LedgerTransaction
 from cohorts.selectors.ledger import account_balance, ledger_total, ledger_unbalanced_transactions
 from cohorts.services import cohorts as cohort_services
-from cohorts.services.cohorts import cohort_input, cohort_launch, cohort_recover_stale, cohort_run
+from cohorts.services.cohorts import cohort_launch, cohort_recover_stale, cohort_run
+from cohorts.services.inputs import cohort_input
 from cohorts.services.ledger import LedgerError, bankroll_cash_account, bankroll_ensure
 from neolight.errors import ApplicationError
 from tests.conftest import CRYPTO

@@ -23,7 +23,8 @@ def connect(path: str, user=None) -> WebsocketCommunicator:
 
 @pytest.fixture
 def pending(crypto_day, maker):
-    from cohorts.services.cohorts import cohort_input, cohort_launch
+    from cohorts.services.cohorts import cohort_launch
+    from cohorts.services.inputs import cohort_input
 
     data = cohort_input(bankroll="1000", agents=10, symbols="BTC-USDT", start="2021-05-06T00:00:00Z",
                         end="2021-05-06T01:00:00Z")

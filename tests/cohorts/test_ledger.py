@@ -92,7 +92,8 @@ def test_database_refuses_an_unbalanced_insert(wallet):
 
 @pytest.fixture
 def pending_cohort(crypto_day):
-    from cohorts.services.cohorts import cohort_input, cohort_launch
+    from cohorts.services.cohorts import cohort_launch
+    from cohorts.services.inputs import cohort_input
 
     data = cohort_input(bankroll="1000", agents=10, symbols="BTC-USDT,ETH-USDT", start="2021-05-06T00:00:00Z",
                         end="2021-05-06T06:00:00Z")

@@ -9,7 +9,8 @@ from django.db import connection, transaction
 from django.test import Client
 
 from cohorts.models import Agent, Cohort, ParentWallet
-from cohorts.services.cohorts import cohort_input, cohort_launch, cohort_run
+from cohorts.services.cohorts import cohort_launch, cohort_run
+from cohorts.services.inputs import cohort_input
 
 
 class Rollback(Exception):

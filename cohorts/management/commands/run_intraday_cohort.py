@@ -9,7 +9,8 @@ from tqdm import tqdm
 
 from cohorts.models import CohortStatus
 from cohorts.selectors.cohorts import cohort_brief
-from cohorts.services.cohorts import cohort_input, cohort_launch, cohort_run
+from cohorts.services.cohorts import cohort_launch, cohort_run
+from cohorts.services.inputs import cohort_input
 from neolight.errors import ApplicationError
 
 
