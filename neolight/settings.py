@@ -198,6 +198,7 @@ COHORT_AGENTS_MAX = 300  # most agents in a cohort
 COHORT_AGENTS_DEFAULT = env.int("COHORT_AGENTS_DEFAULT", default=30)  # agents when none are asked for
 COHORT_MAX_WINDOW_DAYS = env.int("COHORT_MAX_WINDOW_DAYS", default=7)  # longest execution window
 COHORT_RUN_TIMEOUT_SECONDS = env.int("COHORT_RUN_TIMEOUT_SECONDS", default=1800)  # then a stuck run is failed
+COHORT_LEASE_SECONDS = env.int("COHORT_LEASE_SECONDS", default=60)  # a run's lease, renewed while it lives
 ALLOCATION_LOOKBACK_HOURS = env.int("ALLOCATION_LOOKBACK_HOURS", default=24)  # risk_weighted volatility window
 COHORT_DEFAULTS = {  # the parent-wallet rules and costs of a cohort unless its launch says otherwise
     "exposure_limit": env.float("COHORT_EXPOSURE_LIMIT", default=1.0),  # gross notional / parent equity

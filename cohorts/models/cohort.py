@@ -45,6 +45,10 @@ class Cohort(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The run's lease: only the holder of `lease_token` may write the run's results, and only while the
+    # lease is alive; recovery fails a running cohort only once its lease has expired.
+    lease_token = models.UUIDField(null=True, blank=True, editable=False)
+    lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     runtime_seconds = models.FloatField(null=True, blank=True)
     # Scores, filled in when the cohort completes.
     final_equity = MoneyField(null=True, blank=True)
@@ -61,11 +65,16 @@ class Cohort(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status"]), models.Index(fields=["window_start"])]
+        indexes = [models.Index(fields=["status"]), models.Index(fields=["window_start"]),
+                   models.Index(fields=["status", "lease_expires_at"], name="cohort_status_lease")]
         constraints = [
             models.CheckConstraint(condition=models.Q(window_end__gt=models.F("window_start")),
                                    name="cohort_window_ordered"),
             models.CheckConstraint(condition=models.Q(status__in=CohortStatus.values), name="cohort_status_valid"),
+            models.CheckConstraint(  # a running cohort always has a lease holder
+                condition=~models.Q(status=CohortStatus.RUNNING) | models.Q(lease_token__isnull=False,
+                                                                            lease_expires_at__isnull=False),
+                name="cohort_running_has_lease"),
         ]
 
     def __str__(self) -> str:

@@ -61,6 +61,7 @@ class TransactionKind(models.TextChoices):
     DRAW = "draw", "Capital draw"
     FILL = "fill", "Fill"
     RETURN = "return", "Return of capital"
+    REFUND = "refund", "Refund of a failed cohort's capital"
 
 
 class LedgerTransaction(models.Model):

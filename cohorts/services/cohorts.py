@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -133,7 +134,9 @@ def cohort_run(*, cohort_id: int, progress: Callable[[int], None] | None = None)
     capital goes back to the bankroll.
     """
     began = time.perf_counter()
-    cohort = _transition(cohort_id, CohortStatus.RUNNING, started_at=timezone.now())
+    now = timezone.now()
+    cohort = _transition(cohort_id, CohortStatus.RUNNING, started_at=now, lease_token=uuid.uuid4(),
+                         lease_expires_at=now + timedelta(seconds=settings.COHORT_LEASE_SECONDS))
     if cohort is None:
         return Cohort.objects.get(pk=cohort_id)
     _announce(cohort, "cohort.started", progress=0)

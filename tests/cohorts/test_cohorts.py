@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
@@ -131,8 +132,9 @@ def test_run_that_dies_midway_leaves_no_partial_transaction(crypto_day, monkeypa
 def test_recovery_fails_a_cohort_whose_worker_died_and_returns_its_capital(crypto_day):
     data = cohort_input(bankroll="500", agents=10, symbols="BTC-USDT", **SHORT)
     cohort = cohort_launch(data=data, run=False)
-    Cohort.objects.filter(pk=cohort.pk).update(status=CohortStatus.RUNNING,
-                                               started_at=timezone.now() - timedelta(hours=2))
+    Cohort.objects.filter(pk=cohort.pk).update(status=CohortStatus.RUNNING, lease_token=uuid.uuid4(),
+                                               started_at=timezone.now() - timedelta(hours=2),
+                                               lease_expires_at=timezone.now() - timedelta(hours=1))
 
     assert cohort_recover_stale() == [cohort.pk]
 
