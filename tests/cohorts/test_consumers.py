@@ -1,10 +1,13 @@
 """Live updates: only logged-in users with access to a cohort may follow it; events arrive as HTML."""
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
+from django.utils import timezone
 
 from cohorts.models import Cohort
 from cohorts.routing import websocket_urlpatterns
@@ -58,7 +61,8 @@ async def test_progress_arrives_as_a_fragment_htmx_swaps_by_id(pending, maker):
     connected, _ = await communicator.connect()
     assert connected
 
-    await database_sync_to_async(Cohort.objects.filter(pk=pending.pk).update)(status="running", progress=40)
+    await database_sync_to_async(Cohort.objects.filter(pk=pending.pk).update)(
+        status="running", progress=40, lease_token=uuid.uuid4(), lease_expires_at=timezone.now())
     await database_sync_to_async(broadcast)(f"cohort-{pending.pk}", "cohort.progress", {"cohort": pending.pk})
 
     html = await communicator.receive_from(timeout=5)
