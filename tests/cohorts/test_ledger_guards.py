@@ -1,0 +1,169 @@
+"""The database defends the ledger on its own (PostgreSQL): whatever SQL or ORM call reaches it, rows
+are never changed or removed, a posted transaction is sealed, none is empty, and cash never goes
+below zero, even for two writers committing at once, and the application's role cannot switch that off."""
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.db import DatabaseError, connection, connections, transaction
+
+from cohorts.models import Account, AccountKind, Entry, LedgerTransaction
+from cohorts.models.ledger import NEGATIVE_ALLOWED
+from cohorts.selectors.ledger import account_balance
+from cohorts.services.ledger import account_ensure, bankroll_ensure, ledger_post
+
+D = Decimal
+pytestmark = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="database guards are PostgreSQL's")
+APP_ROLE = "neolight_ledger_test_app"
+
+
+@pytest.fixture
+def wallet(db):
+    bankroll = bankroll_ensure(name="test", funding=D("1000"))
+    cash = Account.objects.get(code=f"bankroll:{bankroll.pk}:cash")
+    other = account_ensure(code="test:other", kind=AccountKind.PARENT_CASH)
+    return cash, other
+
+
+@pytest.fixture
+def committed_wallet(transactional_db):
+    """The same accounts, committed: every test below writes in a database transaction of its own."""
+    bankroll = bankroll_ensure(name="test", funding=D("1000"))
+    cash = Account.objects.get(code=f"bankroll:{bankroll.pk}:cash")
+    other = account_ensure(code="test:other", kind=AccountKind.PARENT_CASH)
+    return cash, other
+
+
+def ledger_snapshot() -> tuple:
+    return (list(Account.objects.order_by("id").values_list("id", "code", "kind")),
+            list(LedgerTransaction.objects.order_by("id").values_list("id", "idempotency_key", "kind")),
+            list(Entry.objects.order_by("id").values_list("id", "transaction_id", "account_id", "amount")))
+
+
+def refused(sql: str, params=None, match: str = "refused") -> None:
+    with pytest.raises(DatabaseError, match=match), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE cohorts_entry SET amount = amount * 2",
+    "DELETE FROM cohorts_entry",
+    "UPDATE cohorts_ledgertransaction SET kind = 'draw'",
+    "DELETE FROM cohorts_ledgertransaction",
+    "TRUNCATE cohorts_entry",
+    "TRUNCATE cohorts_ledgertransaction CASCADE",
+    "TRUNCATE cohorts_account CASCADE",
+    "UPDATE cohorts_account SET kind = 'agent_cash' WHERE code LIKE 'bankroll:%%:cash'",
+    "UPDATE cohorts_account SET code = 'renamed' WHERE code = 'test:other'",
+    "DELETE FROM cohorts_account WHERE code = 'test:other'",
+])
+def test_database_refuses_changing_or_removing_ledger_rows(committed_wallet, sql):
+    before = ledger_snapshot()
+    refused(sql)
+    assert ledger_snapshot() == before
+
+
+def test_a_posted_transaction_is_sealed(committed_wallet):
+    cash, other = committed_wallet
+    funding = LedgerTransaction.objects.get(kind="funding")
+    external = Account.objects.get(kind=AccountKind.EXTERNAL_CAPITAL)
+    before = ledger_snapshot()
+    refused("INSERT INTO cohorts_entry (transaction_id, account_id, amount) VALUES (%s, %s, 500000), (%s, %s, -500000)",
+            [funding.pk, cash.pk, funding.pk, external.pk], match="sealed")
+    assert ledger_snapshot() == before
+    assert account_balance(cash) == D("1000")
+
+
+def test_a_forged_creating_transaction_is_refused(committed_wallet):
+    before = ledger_snapshot()
+    refused("INSERT INTO cohorts_ledgertransaction (idempotency_key, kind, memo, created_at, created_xact) "
+            "VALUES ('forged', 'draw', '', now(), '1')", match="forged created_xact")
+    assert ledger_snapshot() == before
+
+
+def test_an_empty_transaction_is_refused_at_commit(committed_wallet):
+    before = ledger_snapshot()
+    with pytest.raises(DatabaseError, match="has no entries"), transaction.atomic():
+        LedgerTransaction.objects.create(idempotency_key="empty", kind="draw")
+    assert ledger_snapshot() == before
+
+
+def test_an_overdraft_by_raw_insert_is_refused_at_commit(committed_wallet):
+    cash, other = committed_wallet
+    before = ledger_snapshot()
+    with pytest.raises(DatabaseError, match="below zero"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("INSERT INTO cohorts_ledgertransaction (idempotency_key, kind, memo, created_at) "
+                       "VALUES ('raw', 'draw', '', now()) RETURNING id")
+        txn = cursor.fetchone()[0]
+        cursor.execute("INSERT INTO cohorts_entry (transaction_id, account_id, amount) VALUES (%s, %s, %s), (%s, %s, %s)",
+                       [txn, other.pk, D("1000.01"), txn, cash.pk, D("-1000.01")])
+    assert ledger_snapshot() == before
+
+
+def test_an_overdraft_by_orm_bulk_create_is_refused_at_commit(committed_wallet):
+    cash, other = committed_wallet
+    before = ledger_snapshot()
+    with pytest.raises(DatabaseError, match="below zero"), transaction.atomic():
+        txn = LedgerTransaction.objects.create(idempotency_key="bulk", kind="draw")
+        Entry.objects.bulk_create([Entry(transaction=txn, account=other, amount=D("999999999")),
+                                   Entry(transaction=txn, account=cash, amount=D("-999999999"))])
+    assert ledger_snapshot() == before
+
+
+def test_two_concurrent_draws_cannot_overdraw_together(committed_wallet):
+    """Each draw alone fits the $1,000; committing both would leave −$200. Exactly one commits."""
+    cash, other = committed_wallet
+    both_written = threading.Barrier(2, timeout=10)
+    outcomes: list[str] = []
+
+    def draw(name: str) -> None:
+        try:
+            with transaction.atomic():
+                txn = LedgerTransaction.objects.create(idempotency_key=name, kind="draw")
+                Entry.objects.bulk_create([Entry(transaction=txn, account=other, amount=D("600")),
+                                           Entry(transaction=txn, account=cash, amount=D("-600"))])
+                both_written.wait()  # neither commits before both have written
+            outcomes.append("committed")
+        except DatabaseError as exc:
+            outcomes.append("refused" if "below zero" in str(exc) else repr(exc))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=draw, args=(f"draw-{n}",)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["committed", "refused"]
+    assert account_balance(cash) == D("400") and account_balance(other) == D("600")
+    assert LedgerTransaction.objects.filter(kind="draw").count() == 1
+
+
+def test_guarded_kinds_match_the_model():
+    """The migration names the kinds allowed below zero; they must stay those of NEGATIVE_ALLOWED."""
+    import importlib
+
+    migration = importlib.import_module("cohorts.migrations.0005_ledger_defences")
+    assert set(migration.NEGATIVE_ALLOWED_KINDS) == {str(k) for k in NEGATIVE_ALLOWED}
+
+
+def test_the_application_role_cannot_switch_the_guards_off(wallet):
+    cash, other = wallet
+    call_command("db_app_role", APP_ROLE)
+    before = ledger_snapshot()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET ROLE {APP_ROLE}")
+    try:
+        refused("ALTER TABLE cohorts_entry DISABLE TRIGGER ALL", match="must be owner")
+        refused("TRUNCATE cohorts_entry", match="permission denied")
+        refused("UPDATE cohorts_entry SET amount = 0", match="permission denied")
+        refused("SET session_replication_role = replica", match="permission denied")
+        assert ledger_snapshot() == before
+        ledger_post(key="as-app", kind="draw", entries=[(other, D("25")), (cash, D("-25"))])
+        assert account_balance(cash) == D("975")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
