@@ -1,12 +1,17 @@
 """Every write to the ledger: balanced, append-only, idempotent postings in Decimal.
 
 A posting is a list of (account, amount) entries, debit positive and credit negative, that sums to
-zero. Each transaction carries an idempotency key: posting the same key again returns the first
-transaction and writes nothing. PostgreSQL re-checks balance and append-only in triggers; on other
-databases these functions are the only guard, so nothing else writes entries.
+zero. Amounts are Decimal (an int is taken as exact) with at most 8 places: a float, a string or a
+ninth place is refused, never rounded. Each transaction carries an idempotency key: posting the same
+key again with the same kind and entries returns the first transaction and writes nothing; the same
+key with a different kind or different entries is refused, naming what differs (like TigerBeetle's
+`exists_with_different_*`). PostgreSQL re-checks balance, sealing, emptiness and overdrafts in
+triggers (migrations 0003 and 0005); on other databases these functions are the only guard, so
+nothing else writes entries.
 """
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -17,13 +22,31 @@ from cohorts.models import Account, AccountKind, Bankroll, Entry, LedgerTransact
 from cohorts.models.ledger import NEGATIVE_ALLOWED
 from cohorts.selectors.ledger import account_balances
 from neolight.errors import ApplicationError
-from neolight.money import quantize
+from neolight.money import MONEY_DIGITS, MONEY_PLACES, QUANTUM, quantize
 
 ZERO = Decimal(0)
+AMOUNT_LIMIT = Decimal(10) ** (MONEY_DIGITS - MONEY_PLACES)  # NUMERIC(20, 8) holds less than this
+KEY_LENGTH = LedgerTransaction._meta.get_field("idempotency_key").max_length
 
 
 class LedgerError(ApplicationError):
     """A posting that would break a ledger invariant; nothing of it was written."""
+
+
+def ledger_amount(value: object, *, key: str = "") -> Decimal:
+    """`value` as a ledger amount: a Decimal (or int) that NUMERIC(20, 8) holds exactly; LedgerError otherwise."""
+    where = f"transaction {key}: " if key else ""
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        raise LedgerError(f"{where}amount {value!r} is a {type(value).__name__}; ledger amounts must be Decimal")
+    amount = Decimal(value)
+    if not amount.is_finite():
+        raise LedgerError(f"{where}amount {amount} is not a finite number")
+    if abs(amount) >= AMOUNT_LIMIT:
+        raise LedgerError(f"{where}amount {amount} is too large for the ledger (at most {MONEY_DIGITS - MONEY_PLACES} digits "
+                          "before the point)")
+    if amount != amount.quantize(QUANTUM):
+        raise LedgerError(f"{where}amount {amount} has more than {MONEY_PLACES} decimal places; round it before posting")
+    return quantize(amount)
 
 
 @dataclass
@@ -36,8 +59,9 @@ class PendingTransaction:
     entries: list[tuple[Account, Decimal]] = field(default_factory=list)
 
     def add(self, account: Account, amount: Decimal) -> None:
+        amount = ledger_amount(amount, key=self.key)
         if amount:
-            self.entries.append((account, quantize(amount)))
+            self.entries.append((account, amount))
 
 
 def account_ensure(*, code: str, kind: str, **links) -> Account:
@@ -57,16 +81,21 @@ def ledger_post(*, key: str, kind: str, entries: Sequence[tuple[Account, Decimal
 
 @transaction.atomic
 def ledger_post_many(*, pending: Sequence[PendingTransaction], cohort=None) -> list[LedgerTransaction]:
-    """Posts many transactions in bulk (one INSERT of entries); keys already posted are skipped.
+    """Posts many transactions in bulk (one INSERT of entries); keys already posted are checked, not written.
 
-    Returns the transactions in the order given, the earlier ones for keys already posted.
-    Raises LedgerError, writing nothing, if any would not balance or would overdraw an account
-    whose kind may not go negative.
+    Returns the transactions in the order given, the earlier ones for keys already posted. Raises
+    LedgerError, writing nothing, if any would not balance, would overdraw an account whose kind may
+    not go negative, or reuses a key with a different kind or different entries.
     """
+    unique: dict[str, PendingTransaction] = {}
     for item in pending:
-        _check_balanced(item)
-    existing = {t.idempotency_key: t for t in LedgerTransaction.objects.filter(idempotency_key__in=[p.key for p in pending])}
-    new = [p for p in pending if p.key not in existing]
+        _check_well_formed(item)
+        first = unique.setdefault(item.key, item)
+        if first is not item:
+            _check_same(item, first.kind, _entry_counts(first), {a.pk: a.code for a, _ in first.entries})
+    existing = {t.idempotency_key: t for t in LedgerTransaction.objects.filter(idempotency_key__in=list(unique))}
+    _check_retries_match([unique[key] for key in existing], existing)
+    new = [p for key, p in unique.items() if key not in existing]
     if new:
         try:
             with transaction.atomic():
@@ -77,8 +106,8 @@ def ledger_post_many(*, pending: Sequence[PendingTransaction], cohort=None) -> l
                     [Entry(transaction=t, account=a, amount=amt) for t, p in zip(created, new) for a, amt in p.entries]
                 )
         except IntegrityError:
-            # Another process posted one of these keys first: post again, now skipping what it wrote.
-            if all(LedgerTransaction.objects.filter(idempotency_key=p.key).exists() for p in new):
+            # Another process posted one of these keys first: post again, now checking what it wrote.
+            if LedgerTransaction.objects.filter(idempotency_key__in=[p.key for p in new]).exists():
                 return ledger_post_many(pending=pending, cohort=cohort)
             raise
         _check_not_overdrawn({a for p in new for a, _ in p.entries})
@@ -86,12 +115,64 @@ def ledger_post_many(*, pending: Sequence[PendingTransaction], cohort=None) -> l
     return [existing[p.key] for p in pending]
 
 
-def _check_balanced(item: PendingTransaction) -> None:
+def _check_well_formed(item: PendingTransaction) -> None:
+    if not isinstance(item.key, str) or not 0 < len(item.key) <= KEY_LENGTH:
+        raise LedgerError(f"idempotency key {item.key!r} must be text of 1 to {KEY_LENGTH} characters")
+    if item.kind not in TransactionKind.values:
+        raise LedgerError(f"transaction {item.key} has unknown kind {item.kind!r}; "
+                          f"use one of {', '.join(TransactionKind.values)}")
     if not item.entries:
         raise LedgerError(f"transaction {item.key} has no entries")
+    for _, amount in item.entries:
+        ledger_amount(amount, key=item.key)  # entries appended without add() are checked too
     total = sum((amount for _, amount in item.entries), ZERO)
     if total != ZERO:
         raise LedgerError(f"transaction {item.key} does not balance: entries sum to {total}")
+
+
+def _entry_counts(item: PendingTransaction) -> Counter:
+    return Counter((account.pk, quantize(amount)) for account, amount in item.entries)
+
+
+def _check_retries_match(retries: list[PendingTransaction], stored: dict[str, LedgerTransaction]) -> None:
+    """Each retried key must carry the kind and the multiset of (account, amount) it was first posted with."""
+    if not retries:
+        return
+    counts: dict[str, Counter] = defaultdict(Counter)
+    rows = Entry.objects.filter(transaction__in=[stored[p.key] for p in retries]).values_list(
+        "transaction__idempotency_key", "account_id", "amount")
+    for key, account_id, amount in rows:
+        counts[key][(account_id, quantize(amount))] += 1
+    codes: dict[int, str] = {a.pk: a.code for p in retries for a, _ in p.entries}
+    missing = {account_id for c in counts.values() for account_id, _ in c} - codes.keys()
+    codes.update(Account.objects.filter(pk__in=missing).values_list("pk", "code"))
+    for item in retries:
+        _check_same(item, stored[item.key].kind, counts[item.key], codes)
+
+
+def _check_same(item: PendingTransaction, kind: str, counts: Counter, codes: dict[int, str]) -> None:
+    if item.kind != kind:
+        raise LedgerError(f"key {item.key} exists with a different kind: {kind} vs {item.kind}")
+    mine = _entry_counts(item)
+    if mine == counts:
+        return
+    differences = []
+    for account_id in sorted({a for a, _ in counts} | {a for a, _ in mine}, key=lambda a: codes.get(a, str(a))):
+        before, after = _amounts(counts, account_id), _amounts(mine, account_id)
+        if before != after:
+            differences.append(f"{codes.get(account_id, account_id)} {before or 'nothing'} vs {after or 'nothing'}")
+    raise LedgerError(f"key {item.key} exists with different entries: {'; '.join(differences)}")
+
+
+def _amounts(counts: Counter, account_id: int) -> str:
+    return ", ".join(_show(amount) for (a, amount), n in sorted(counts.items()) if a == account_id for _ in range(n))
+
+
+def _show(amount: Decimal) -> str:
+    """An amount as people write it: no trailing zeros beyond the cents."""
+    text = f"{amount.normalize():f}"
+    whole, _, places = text.partition(".")
+    return f"{whole}.{places.ljust(2, '0')}"
 
 
 def _check_not_overdrawn(accounts: Iterable[Account]) -> None:
