@@ -5,6 +5,9 @@
 - A posted transaction is sealed: each transaction records the database transaction that created it
   (`created_xact`, filled from pg_current_xact_id(); a forged value is refused), and entries may be
   inserted only for transactions created by the inserting database transaction.
+- Entries have no FOREIGN KEY constraints (their per-row checks cost more than the whole posting of
+  a large cohort): the entries trigger checks once per statement that every transaction and account
+  they refer to exists, and neither can be deleted, so none can go missing later.
 - Every statement inserting entries must leave each transaction it touches balanced. With the seal
   and append-only rules, that holds when the statement's own entries sum to zero per transaction, so
   the check reads only the statement's rows (0003's version re-summed every touched transaction).
@@ -25,7 +28,8 @@ the triggers nor use that path.
 
 A no-op on other databases, where the ledger service is the only writer and checks the same rules.
 """
-from django.db import migrations
+import django.db.models.deletion
+from django.db import migrations, models
 
 # The account kinds whose balance may go below zero: NEGATIVE_ALLOWED of cohorts/models/ledger.py at
 # the time of this migration (a test keeps them equal).
@@ -77,29 +81,45 @@ CREATE TRIGGER cohorts_transaction_inserted AFTER INSERT ON cohorts_ledgertransa
     FOR EACH STATEMENT EXECUTE FUNCTION cohorts_ledger_transactions_inserted();
 
 CREATE FUNCTION cohorts_ledger_entries_inserted() RETURNS trigger
-SECURITY DEFINER SET search_path FROM CURRENT AS $$
+SECURITY DEFINER SET search_path FROM CURRENT SET work_mem = '128MB' AS $$
 DECLARE
     me xid8 := pg_current_xact_id();
     bad record;
+    missing_account bigint;
+    credited bigint;
 BEGIN
-    SELECT s.transaction_id, s.total, t.created_xact = me AS is_own INTO bad
+    SELECT s.transaction_id, s.total, t.id IS NOT NULL AS is_known, t.created_xact = me AS is_own INTO bad
     FROM (SELECT transaction_id, sum(amount) AS total FROM inserted GROUP BY transaction_id) s
-    JOIN cohorts_ledgertransaction t ON t.id = s.transaction_id
-    WHERE s.total <> 0 OR t.created_xact <> me
+    LEFT JOIN cohorts_ledgertransaction t ON t.id = s.transaction_id
+    WHERE s.total <> 0 OR t.id IS NULL OR t.created_xact <> me
     LIMIT 1;
-    IF FOUND AND NOT bad.is_own THEN
+    IF FOUND AND NOT bad.is_known THEN
+        RAISE EXCEPTION 'entries refer to ledger transaction %, which does not exist', bad.transaction_id
+            USING ERRCODE = 'foreign_key_violation';
+    ELSIF FOUND AND NOT bad.is_own THEN
         RAISE EXCEPTION 'ledger transaction % is sealed: entries may only be added by the database transaction that created it',
             bad.transaction_id USING ERRCODE = 'integrity_constraint_violation';
     ELSIF FOUND THEN
         RAISE EXCEPTION 'ledger transaction % does not balance', bad.transaction_id
             USING ERRCODE = 'integrity_constraint_violation';
     END IF;
-    INSERT INTO cohorts_ledger_pending (xact, account_id)
-    SELECT me, a.id
-    FROM (SELECT DISTINCT account_id FROM inserted WHERE amount < 0) i
-    JOIN cohorts_account a ON a.id = i.account_id
-    WHERE a.kind NOT IN ({negative_allowed});
-    IF FOUND THEN
+    -- One pass over the statement's accounts: each must exist; guarded ones that got a credit are recorded.
+    WITH touched AS MATERIALIZED (
+        SELECT i.account_id, a.kind, i.is_credited
+        FROM (SELECT account_id, bool_or(amount < 0) AS is_credited FROM inserted GROUP BY account_id) i
+        LEFT JOIN cohorts_account a ON a.id = i.account_id
+    ), recorded AS (
+        INSERT INTO cohorts_ledger_pending (xact, account_id)
+        SELECT me, account_id FROM touched WHERE is_credited AND kind NOT IN ({negative_allowed})
+        RETURNING 1
+    )
+    SELECT (SELECT account_id FROM touched WHERE kind IS NULL LIMIT 1), (SELECT count(*) FROM recorded)
+    INTO missing_account, credited;
+    IF missing_account IS NOT NULL THEN
+        RAISE EXCEPTION 'entries refer to account %, which does not exist', missing_account
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    IF credited > 0 THEN
         INSERT INTO cohorts_ledger_pending_xact VALUES (me) ON CONFLICT DO NOTHING;
     END IF;
     RETURN NULL;
@@ -111,7 +131,7 @@ CREATE TRIGGER cohorts_entry_inserted AFTER INSERT ON cohorts_entry
     FOR EACH STATEMENT EXECUTE FUNCTION cohorts_ledger_entries_inserted();
 
 CREATE FUNCTION cohorts_ledger_commit_check() RETURNS trigger
-SECURITY DEFINER SET search_path FROM CURRENT AS $$
+SECURITY DEFINER SET search_path FROM CURRENT SET work_mem = '128MB' AS $$
 DECLARE
     me xid8 := NEW.xact;
     account bigint;
@@ -193,4 +213,16 @@ def remove(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [("cohorts", "0004_cohort_lease")]
-    operations = [migrations.RunPython(install, remove)]
+    operations = [
+        migrations.AlterField(
+            model_name="entry", name="transaction",
+            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.PROTECT,
+                                    related_name="entries", to="cohorts.ledgertransaction"),
+        ),
+        migrations.AlterField(
+            model_name="entry", name="account",
+            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.PROTECT,
+                                    related_name="entries", to="cohorts.account"),
+        ),
+        migrations.RunPython(install, remove),
+    ]

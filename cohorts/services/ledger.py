@@ -16,13 +16,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+import numpy as np
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from cohorts.models import Account, AccountKind, Bankroll, Entry, LedgerTransaction, TransactionKind
 from cohorts.models.ledger import NEGATIVE_ALLOWED
 from cohorts.selectors.ledger import account_balances
 from neolight.errors import ApplicationError
-from neolight.money import MONEY_DIGITS, MONEY_PLACES, QUANTUM, quantize
+from neolight.money import MONEY_DIGITS, MONEY_PLACES, QUANTUM, from_units, quantize
 
 ZERO = Decimal(0)
 AMOUNT_LIMIT = Decimal(10) ** (MONEY_DIGITS - MONEY_PLACES)  # NUMERIC(20, 8) holds less than this
@@ -113,6 +115,71 @@ def ledger_post_many(*, pending: Sequence[PendingTransaction], cohort=None) -> l
         _check_not_overdrawn({a for p in new for a, _ in p.entries})
         existing.update({t.idempotency_key: t for t in created})
     return [existing[p.key] for p in pending]
+
+
+@transaction.atomic
+def ledger_copy_new(*, keys: Sequence[str], kind: str, memos: Sequence[str], cohort, entry_transaction: np.ndarray,
+                    entry_account: np.ndarray, entry_units: np.ndarray) -> np.ndarray:
+    """Posts many new transactions of one kind at once with COPY (PostgreSQL only); returns their ids.
+
+    Entries are given as arrays, grouped by transaction in order: the index of their transaction in
+    `keys`, the account id, and the amount in units of 1e-8. Every transaction must have entries
+    that balance, every key must be new (a retry goes through `ledger_post_many`), and no account
+    whose kind may not go negative may end below zero; else LedgerError and nothing is written.
+    """
+    count = len(keys)
+    if kind not in TransactionKind.values:
+        raise LedgerError(f"unknown transaction kind {kind!r}")
+    if not count:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, entry_transaction[1:] != entry_transaction[:-1]])
+    if len(starts) != count or not np.array_equal(entry_transaction[starts], np.arange(count)) or (entry_units == 0).any():
+        raise LedgerError("every transaction needs non-zero entries, grouped by transaction in order")
+    if np.abs(entry_units).max() >= int(AMOUNT_LIMIT.scaleb(MONEY_PLACES)):
+        raise LedgerError("an amount is too large for the ledger")
+    totals = np.add.reduceat(entry_units, starts)
+    if totals.any():
+        bad = int(np.flatnonzero(totals)[0])
+        raise LedgerError(f"transaction {keys[bad]} does not balance: entries sum to {from_units(totals[bad])}")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                       [LedgerTransaction._meta.db_table, count])
+        ids = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64, count=count)
+        stamp, cohort_id = timezone.now().isoformat(), r"\N" if cohort is None else str(cohort.pk)
+        try:
+            with transaction.atomic():
+                ledger_copy(cursor, f"COPY {LedgerTransaction._meta.db_table} (id, idempotency_key, kind, memo, cohort_id, "
+                            "created_at) FROM STDIN", f"{{}}\t{{}}\t{kind}\t{{}}\t{cohort_id}\t{stamp}\n",
+                            [ids, [_copy_text(k) for k in keys], [_copy_text(m[:200]) for m in memos]])
+                ledger_copy(cursor, f"COPY {Entry._meta.db_table} (transaction_id, account_id, amount) FROM STDIN",
+                            "{}\t{}\t{}e-8\n", [ids[entry_transaction], entry_account, entry_units])
+        except IntegrityError as exc:
+            raise LedgerError(f"some of these {kind} transactions were posted before ({exc}); post them with "
+                              "ledger_post_many, which checks each retry") from None
+    credited = Account.objects.filter(pk__in=np.unique(entry_account[entry_units < 0]).tolist())
+    _check_not_overdrawn(credited.exclude(kind__in=NEGATIVE_ALLOWED))
+    return ids
+
+
+COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+COPY_ROWS = 50_000  # rows per write
+
+
+def _copy_text(value: str) -> str:
+    return value.translate(COPY_ESCAPES)
+
+
+def ledger_copy(cursor, sql: str, line: str, columns: Sequence[Sequence]) -> None:
+    """COPY … FROM STDIN of rows given as columns (lists or arrays), each row formatted by `line` (text format)."""
+    rows = len(columns[0]) if columns else 0
+    with cursor.cursor.copy(sql) as copy:
+        for start in range(0, rows, COPY_ROWS):
+            chunk = [_listed(column[start:start + COPY_ROWS]) for column in columns]
+            copy.write("".join(map(line.format, *chunk)))
+
+
+def _listed(values: Sequence) -> list:
+    return values.tolist() if isinstance(values, np.ndarray) else list(values)
 
 
 def _check_well_formed(item: PendingTransaction) -> None:

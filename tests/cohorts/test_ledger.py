@@ -295,3 +295,21 @@ def test_posted_fills_keep_every_ledger_invariant(pending_cohort, steps):
             assert -pnl == flat_gain
         transaction.set_rollback(True)
 
+
+
+def test_posting_the_same_fills_again_writes_nothing(pending_cohort):
+    cohort = pending_cohort
+    steps = [(0, 0, "open", 1.5, 100.0), (0, 0, "reduce", 1.0, 110.0), (1, 1, "open", 0.5, 50.0), (0, 0, "close", 1.0, 90.0)]
+    fills = fills_from(steps)
+    agents = list(cohort.agents.order_by("index"))
+    window = BarWindow(symbols=("BTC-USDT", "ETH-USDT"),
+                       timestamps=np.datetime64("2021-05-06T00:00") + np.arange(4) * np.timedelta64(1, "m"),
+                       open=np.ones((4, 2)), high=np.ones((4, 2)), low=np.ones((4, 2)), close=np.full((4, 2), 100.0),
+                       volume=np.ones((4, 2)), present=np.ones((4, 2), dtype=bool))
+    accounts = cohort_accounts_create(cohort=cohort, agents=agents, symbols=cohort.symbols)
+    first = cohort_post_fills(cohort=cohort, agents=agents, accounts=accounts, window=window, fills=fills)
+    before = (snapshot(), list(cohort.fills.values_list("id", "transaction_id", "qty", "price", "fee")))
+    again = cohort_post_fills(cohort=cohort, agents=agents, accounts=accounts, window=window, fills=fills)
+    assert again == first
+    assert (snapshot(), list(cohort.fills.values_list("id", "transaction_id", "qty", "price", "fee"))) == before
+    assert cohort.fills.count() == 4

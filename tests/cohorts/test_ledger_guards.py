@@ -167,3 +167,21 @@ def test_the_application_role_cannot_switch_the_guards_off(wallet):
     finally:
         with connection.cursor() as cursor:
             cursor.execute("RESET ROLE")
+
+
+@pytest.mark.parametrize("target", ["transaction", "account"])
+def test_entries_must_refer_to_existing_rows(committed_wallet, target):
+    cash, other = committed_wallet
+    before = ledger_snapshot()
+    with pytest.raises(DatabaseError, match=f"refer to {'ledger transaction' if target == 'transaction' else 'account'} "
+                                            r"\d+, which does not exist"), \
+            transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("INSERT INTO cohorts_ledgertransaction (idempotency_key, kind, memo, created_at) "
+                       "VALUES ('dangling', 'draw', '', now()) RETURNING id")
+        txn = cursor.fetchone()[0]
+        missing_txn, missing_account = txn + 1000, other.pk + 1000
+        rows = ([missing_txn, cash.pk, missing_txn, other.pk] if target == "transaction"
+                else [txn, missing_account, txn, other.pk])
+        cursor.execute("INSERT INTO cohorts_entry (transaction_id, account_id, amount) VALUES (%s, %s, 5), (%s, %s, -5)",
+                       rows)
+    assert ledger_snapshot() == before
