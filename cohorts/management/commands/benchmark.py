@@ -81,6 +81,7 @@ class Command(BaseCommand):
             # In a child process, so the import's memory does not count towards this run's peak.
             subprocess.run([sys.executable, sys.argv[0], "load_sample_data"], check=True, stdout=subprocess.DEVNULL)
         timings: dict[str, float] = {}
+        peaks: dict[str, float] = {"start": _peak_mb()}
         total = time.perf_counter()
         try:
             data = cohort_input(bankroll="100000", agents=agents, symbols=",".join(names), start=began,
@@ -90,7 +91,7 @@ class Command(BaseCommand):
         except ApplicationError as exc:
             raise CommandError(exc.message) from None
         timings["launch"] = time.perf_counter() - total
-        with _timed(cohort_services, PHASES, timings):
+        with _timed(cohort_services, PHASES, timings, peaks):
             cohort = cohort_run(cohort_id=cohort.pk)
         timings["total"] = time.perf_counter() - total
         # Whatever _persist spent outside the phases it calls: its own writes and the COMMIT's deferred checks.
@@ -102,15 +103,15 @@ class Command(BaseCommand):
             "cohort": cohort.pk, "status": cohort.status, "reason": cohort.status_reason, "agents": agents,
             "symbols": names, "days": days, "fills": cohort.fills.count(),
             "phases": {p: round(timings.get(p, 0.0), 3) for p in order},
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "peak_rss_mb": _peak_mb(), "peak_rss_mb_after": peaks,
             "curves_bytes": len(curves or b""),
             "final_equity": str(cohort.final_equity or Decimal(0)), "reconciled": cohort.is_reconciled,
         } | ({} if cohort.status == CohortStatus.COMPLETED else {"failed": True})
 
 
 @contextmanager
-def _timed(module, names: dict[str, str], timings: dict[str, float]):
-    """Replaces `module`'s collaborators by timing wrappers for the duration of the block."""
+def _timed(module, names: dict[str, str], timings: dict[str, float], peaks: dict[str, float]):
+    """Replaces `module`'s collaborators by wrappers noting their time and the peak RSS at their end."""
     originals = {name: getattr(module, name) for name in names}
 
     def wrap(name, function):
@@ -120,6 +121,7 @@ def _timed(module, names: dict[str, str], timings: dict[str, float]):
                 return function(*args, **kwargs)
             finally:
                 timings[names[name]] = timings.get(names[name], 0.0) + time.perf_counter() - began
+                peaks[names[name]] = _peak_mb()
         return timed
 
     for name, function in originals.items():
@@ -129,6 +131,10 @@ def _timed(module, names: dict[str, str], timings: dict[str, float]):
     finally:
         for name, function in originals.items():
             setattr(module, name, function)
+
+
+def _peak_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def _count(symbols: str) -> int:
