@@ -185,3 +185,37 @@ def test_entries_must_refer_to_existing_rows(committed_wallet, target):
         cursor.execute("INSERT INTO cohorts_entry (transaction_id, account_id, amount) VALUES (%s, %s, 5), (%s, %s, -5)",
                        rows)
     assert ledger_snapshot() == before
+
+
+def test_the_application_role_posts_a_cohorts_fills_with_copy(crypto_day):
+    """The fast path needs nothing the role lacks: sequences, COPY into the ledger, the guards' side tables."""
+    import numpy as np
+
+    from cohorts.selectors.ledger import ledger_unbalanced_transactions
+    from cohorts.selectors.market import BarWindow
+    from cohorts.services.cohorts import cohort_launch
+    from cohorts.services.inputs import cohort_input
+    from cohorts.services.ledger_postings import cohort_accounts_create, cohort_post_fills
+    from tests.cohorts.test_ledger import fills_from
+
+    data = cohort_input(bankroll="1000", agents=10, symbols="BTC-USDT,ETH-USDT", start="2021-05-06T00:00:00Z",
+                        end="2021-05-06T06:00:00Z")
+    cohort = cohort_launch(data=data, run=False)
+    agents = list(cohort.agents.order_by("index"))
+    accounts = cohort_accounts_create(cohort=cohort, agents=agents, symbols=cohort.symbols)
+    fills = fills_from([(0, 0, "open", 1.0, 100.0), (1, 1, "open", 2.0, 50.0), (0, 0, "close", 1.0, 101.0)])
+    window = BarWindow(symbols=("BTC-USDT", "ETH-USDT"),
+                       timestamps=np.datetime64("2021-05-06T00:00") + np.arange(3) * np.timedelta64(1, "m"),
+                       open=np.ones((3, 2)), high=np.ones((3, 2)), low=np.ones((3, 2)), close=np.full((3, 2), 100.0),
+                       volume=np.ones((3, 2)), present=np.ones((3, 2), dtype=bool))
+    call_command("db_app_role", APP_ROLE)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET ROLE {APP_ROLE}")
+    try:
+        cohort_post_fills(cohort=cohort, agents=agents, accounts=accounts, window=window, fills=fills)
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the commit-time checks, run now as the role
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+    assert cohort.fills.count() == 3 and ledger_unbalanced_transactions(cohort=cohort) == []
