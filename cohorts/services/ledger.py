@@ -144,13 +144,13 @@ def ledger_copy_new(*, keys: Sequence[str], kind: str, memos: Sequence[str], coh
     with connection.cursor() as cursor:
         cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
                        [LedgerTransaction._meta.db_table, count])
-        ids = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64, count=count)
+        ids = np.fromiter((row[0] for row in cursor.cursor), dtype=np.int64, count=count)
         stamp, cohort_id = timezone.now().isoformat(), r"\N" if cohort is None else str(cohort.pk)
         try:
             with transaction.atomic():
                 ledger_copy(cursor, f"COPY {LedgerTransaction._meta.db_table} (id, idempotency_key, kind, memo, cohort_id, "
                             "created_at) FROM STDIN", f"{{}}\t{{}}\t{kind}\t{{}}\t{cohort_id}\t{stamp}\n",
-                            [ids, [_copy_text(k) for k in keys], [_copy_text(m[:200]) for m in memos]])
+                            [ids, _Escaped(keys), _Escaped(memos, limit=200)])
                 ledger_copy(cursor, f"COPY {Entry._meta.db_table} (transaction_id, account_id, amount) FROM STDIN",
                             "{}\t{}\t{}e-8\n", [ids[entry_transaction], entry_account, entry_units])
         except IntegrityError as exc:
@@ -165,8 +165,19 @@ COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r
 COPY_ROWS = 50_000  # rows per write
 
 
-def _copy_text(value: str) -> str:
-    return value.translate(COPY_ESCAPES)
+class _Escaped(Sequence[str]):
+    """Texts as COPY's text format wants them (backslash, tab and line breaks escaped), made as read."""
+
+    def __init__(self, texts: Sequence[str], limit: int | None = None):
+        self.texts, self.limit = texts, limit
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [text[:self.limit].translate(COPY_ESCAPES) for text in self.texts[index]]
+        return self.texts[index][:self.limit].translate(COPY_ESCAPES)
 
 
 def ledger_copy(cursor, sql: str, line: str, columns: Sequence[Sequence]) -> None:

@@ -40,6 +40,7 @@ from neolight.money import MONEY_PLACES, from_units, units_from_floats
 
 ZERO = Decimal(0)
 CLOSE = -2  # engine fill kind: the fill closes the position
+CHUNK = 65_536  # fills handled at a time in Python
 
 
 @dataclass(frozen=True)
@@ -121,22 +122,22 @@ def fill_amounts(fills: engine.Fills) -> FillAmounts:
     position = np.empty_like(value)
     held: dict[tuple[int, int], int] = {}
     cost: dict[tuple[int, int], int] = {}
-    for n, (pair, is_buy, kind, q, v) in enumerate(zip(
-        zip(fills.agent.tolist(), fills.symbol.tolist()), buy.tolist(), fills.kind.tolist(), qty.tolist(), value.tolist(),
-    )):
-        was, basis = held.get(pair, 0), cost.get(pair, 0)
-        if kind == CLOSE:  # the engine closed the position: all its cost goes, whatever rounding left in qty
-            amount, held[pair] = -basis, 0
-            cost[pair] = 0
-            position[n] = amount
-            continue
-        if was == 0 or (was > 0) == is_buy:
-            amount = v
-        else:
-            amount = -_relief(basis, was, min(q, abs(was)))
-        held[pair] = was + (q if is_buy else -q)
-        cost[pair] = basis + amount
-        position[n] = amount
+    for start in range(0, len(value), CHUNK):  # in chunks: a few Python objects per fill, never all at once
+        part = slice(start, start + CHUNK)
+        amounts = []
+        for pair, is_buy, kind, q, v in zip(zip(fills.agent[part].tolist(), fills.symbol[part].tolist()),
+                                            buy[part].tolist(), fills.kind[part].tolist(), qty[part].tolist(),
+                                            value[part].tolist()):
+            was, basis = held.get(pair, 0), cost.get(pair, 0)
+            if kind == CLOSE:  # the engine closed the position: all its cost goes, whatever rounding left in qty
+                amount, held[pair] = -basis, 0
+            elif was == 0 or (was > 0) == is_buy:
+                amount, held[pair] = v, was + (q if is_buy else -q)
+            else:
+                amount, held[pair] = -_relief(basis, was, min(q, abs(was))), was + (q if is_buy else -q)
+            cost[pair] = basis + amount
+            amounts.append(amount)
+        position[part] = amounts
     cash = -value - fee
     return FillAmounts(qty=qty, price=price, fee=fee, cash=cash, position=position, pnl=-(cash + fee + position),
                        quantity=held)
@@ -164,6 +165,23 @@ def cohort_post_fills(*, cohort: Cohort, agents: Sequence[Agent], accounts: Coho
     else:
         _post_fills(cohort, agents, accounts, window, fills, amounts, instruments)
     return _ledger_equity(accounts, agents, window, amounts.quantity)
+
+
+class FillKeys(Sequence[str]):
+    """The idempotency keys of a cohort's fills, `cohort:C:fill:N`, made as they are read."""
+
+    def __init__(self, cohort_id: int, count: int):
+        self.cohort_id, self.count = cohort_id, count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[n] for n in range(*index.indices(self.count))]
+        if not -self.count <= index < self.count:
+            raise IndexError(index)
+        return f"cohort:{self.cohort_id}:fill:{index % self.count}"
 
 
 def _memos(agents: Sequence[Agent], symbols: list[str]) -> np.ndarray:
@@ -195,8 +213,8 @@ def _copy_fills(cohort, agents, accounts, window, fills, amounts, instruments) -
     count = len(fills.agent)
     index, account, units = _entry_columns(accounts, agents, symbols, fills, amounts)
     memos = _memos(agents, symbols)[fills.agent, fills.symbol, (fills.side > 0).astype(np.int64)]
-    ids = ledger_copy_new(keys=[f"cohort:{cohort.pk}:fill:{n}" for n in range(count)], kind=TransactionKind.FILL,
-                          memos=memos.tolist(), cohort=cohort, entry_transaction=index, entry_account=account,
+    ids = ledger_copy_new(keys=FillKeys(cohort.pk, count), kind=TransactionKind.FILL,
+                          memos=memos, cohort=cohort, entry_transaction=index, entry_account=account,
                           entry_units=units)
     agent_ids = np.array([a.pk for a in agents], dtype=np.int64)[fills.agent]
     instrument_ids = np.array([instruments[s].pk for s in symbols], dtype=np.int64)[fills.symbol]
