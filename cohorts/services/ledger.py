@@ -154,6 +154,8 @@ def ledger_copy_new(*, keys: Sequence[str], kind: str, memos: Sequence[str], coh
                 ledger_copy(cursor, f"COPY {Entry._meta.db_table} (transaction_id, account_id, amount) FROM STDIN",
                             "{}\t{}\t{}e-8\n", [ids[entry_transaction], entry_account, entry_units])
         except IntegrityError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != UNIQUE_VIOLATION:
+                raise
             raise LedgerError(f"some of these {kind} transactions were posted before ({exc}); post them with "
                               "ledger_post_many, which checks each retry") from None
     credited = Account.objects.filter(pk__in=np.unique(entry_account[entry_units < 0]).tolist())
@@ -161,6 +163,7 @@ def ledger_copy_new(*, keys: Sequence[str], kind: str, memos: Sequence[str], coh
     return ids
 
 
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE for a duplicate key
 COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 COPY_ROWS = 50_000  # rows per write
 
@@ -183,7 +186,7 @@ class _Escaped(Sequence[str]):
 def ledger_copy(cursor, sql: str, line: str, columns: Sequence[Sequence]) -> None:
     """COPY … FROM STDIN of rows given as columns (lists or arrays), each row formatted by `line` (text format)."""
     rows = len(columns[0]) if columns else 0
-    with cursor.cursor.copy(sql) as copy:
+    with cursor.db.wrap_database_errors, cursor.cursor.copy(sql) as copy:  # Django's exceptions, as for execute()
         for start in range(0, rows, COPY_ROWS):
             chunk = [_listed(column[start:start + COPY_ROWS]) for column in columns]
             copy.write("".join(map(line.format, *chunk)))

@@ -219,3 +219,18 @@ def test_the_application_role_posts_a_cohorts_fills_with_copy(crypto_day):
         with connection.cursor() as cursor:
             cursor.execute("RESET ROLE")
     assert cohort.fills.count() == 3 and ledger_unbalanced_transactions(cohort=cohort) == []
+
+
+def test_copying_a_transaction_twice_is_refused_as_a_retry(wallet):
+    import numpy as np
+
+    from cohorts.services.ledger import LedgerError, ledger_copy_new
+
+    cash, other = wallet
+    post = dict(keys=["copied"], kind="draw", memos=[""], cohort=None, entry_transaction=np.array([0, 0]),
+                entry_account=np.array([other.pk, cash.pk]), entry_units=np.array([2500000000, -2500000000]))
+    ledger_copy_new(**post)
+    before = ledger_snapshot()
+    with pytest.raises(LedgerError, match="posted before"):
+        ledger_copy_new(**post)
+    assert ledger_snapshot() == before and account_balance(other) == D("25")
