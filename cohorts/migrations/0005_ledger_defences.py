@@ -134,36 +134,41 @@ CREATE FUNCTION cohorts_ledger_commit_check() RETURNS trigger
 SECURITY DEFINER SET search_path FROM CURRENT SET work_mem = '128MB' AS $$
 DECLARE
     me xid8 := NEW.xact;
-    account bigint;
+    span record;
     empty_id bigint;
+    guarded bigint[];
+    account bigint;
     short record;
 BEGIN
-    SELECT t.id INTO empty_id
-    FROM cohorts_ledger_pending p
-    JOIN cohorts_ledgertransaction t ON t.id BETWEEN p.first_transaction_id AND p.last_transaction_id
-    WHERE p.xact = me AND t.created_xact = me
-      AND NOT EXISTS (SELECT 1 FROM cohorts_entry e WHERE e.transaction_id = t.id)
-    LIMIT 1;
-    IF empty_id IS NOT NULL THEN
-        RAISE EXCEPTION 'ledger transaction % has no entries', empty_id USING ERRCODE = 'integrity_constraint_violation';
-    END IF;
-    IF EXISTS (SELECT 1 FROM cohorts_ledger_pending WHERE xact = me AND account_id IS NOT NULL) THEN
+    -- Range by range, so each query walks the primary key over this transaction's own rows only.
+    FOR span IN
+        SELECT first_transaction_id AS first_id, last_transaction_id AS last_id
+        FROM cohorts_ledger_pending WHERE xact = me AND first_transaction_id IS NOT NULL
+    LOOP
+        SELECT t.id INTO empty_id
+        FROM cohorts_ledgertransaction t
+        WHERE t.id BETWEEN span.first_id AND span.last_id AND t.created_xact = me
+          AND NOT EXISTS (SELECT 1 FROM cohorts_entry e WHERE e.transaction_id = t.id)
+        LIMIT 1;
+        IF empty_id IS NOT NULL THEN
+            RAISE EXCEPTION 'ledger transaction % has no entries', empty_id USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+    END LOOP;
+    SELECT array_agg(DISTINCT account_id ORDER BY account_id) INTO guarded
+    FROM cohorts_ledger_pending WHERE xact = me AND account_id IS NOT NULL;
+    IF guarded IS NOT NULL THEN
         IF current_setting('transaction_isolation') <> 'read committed' THEN
             RAISE EXCEPTION 'a posting that credits guarded cash must commit under READ COMMITTED, not %',
                 current_setting('transaction_isolation') USING ERRCODE = 'integrity_constraint_violation';
         END IF;
-        FOR account IN
-            SELECT DISTINCT account_id FROM cohorts_ledger_pending WHERE xact = me AND account_id IS NOT NULL ORDER BY 1
-        LOOP
+        FOREACH account IN ARRAY guarded LOOP  -- in id order, so two committers never wait on each other in a cycle
             PERFORM pg_advisory_xact_lock({lock_class}, (account % 2147483647)::int);
         END LOOP;
         -- A new statement, so a new snapshot: it sees whatever committed while we waited for the locks.
-        SELECT a.code, sum(e.amount) AS balance INTO short
-        FROM cohorts_account a JOIN cohorts_entry e ON e.account_id = a.id
-        WHERE a.id IN (SELECT account_id FROM cohorts_ledger_pending WHERE xact = me)
-        GROUP BY a.code
-        HAVING sum(e.amount) < 0
-        LIMIT 1;
+        SELECT a.code, b.balance INTO short
+        FROM (SELECT account_id, sum(amount) AS balance FROM cohorts_entry WHERE account_id = ANY(guarded)
+              GROUP BY account_id HAVING sum(amount) < 0 LIMIT 1) b
+        JOIN cohorts_account a ON a.id = b.account_id;
         IF FOUND THEN
             RAISE EXCEPTION 'account % would go below zero (%)', short.code, short.balance
                 USING ERRCODE = 'check_violation';
