@@ -21,7 +21,7 @@ from cohorts.models import AllocationPolicy, Bar, Cohort, CohortStatus
 from cohorts.services.cohorts import cohort_launch, cohort_run
 from cohorts.services.inputs import cohort_input
 from knowledge.models import (
-    CAMPAIGN_TRANSITIONS,
+    CAMPAIGN_STATES,
     Campaign,
     CampaignDay,
     CampaignMode,
@@ -232,13 +232,9 @@ def _record_day(campaign: Campaign, number: int, cohort: Cohort) -> None:
 
 
 def _transition(campaign: Campaign, to: str, **fields) -> bool:
-    with transaction.atomic():
-        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        if to not in CAMPAIGN_TRANSITIONS[locked.status]:
-            return False
-        Campaign.objects.filter(pk=campaign.pk).update(status=to, **fields)
+    moved = CAMPAIGN_STATES.move(campaign.pk, to, **fields)
     campaign.refresh_from_db()
-    return True
+    return moved is not None
 
 
 def _finish(campaign: Campaign, status: str, reason: str) -> str:
