@@ -7,7 +7,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 import numpy as np
@@ -239,14 +239,14 @@ def _pack_curves(window: BarWindow, result: engine.Result) -> bytes:
     return buffer.getvalue()
 
 
-def cohort_fail(*, cohort_id: int, reason: str, token: uuid.UUID | None = None,
-                is_stale: bool = False) -> Cohort | None:
+def cohort_fail(*, cohort_id: int, reason: str, token: uuid.UUID | None = None, is_stale: bool = False,
+                now: datetime | None = None) -> Cohort | None:
     """Marks a pending or running cohort failed and refunds its drawn capital, in one transaction.
 
     Only the run holding the lease (`token`) fails a running cohort, or recovery once the lease has
-    lapsed (`is_stale`, re-checked under the row lock); None, with nothing written, otherwise.
+    lapsed at `now` (`is_stale`, re-checked under the row lock); None, with nothing written, otherwise.
     """
-    now = timezone.now()
+    now = now or timezone.now()
 
     def may_fail(cohort: Cohort) -> bool:
         if cohort.status == CohortStatus.PENDING:
@@ -265,14 +265,14 @@ def cohort_fail(*, cohort_id: int, reason: str, token: uuid.UUID | None = None,
     return cohort
 
 
-def cohort_recover_stale() -> list[int]:
+def cohort_recover_stale(*, now: datetime | None = None) -> list[int]:
     """Fails, and refunds once, the cohorts whose worker is gone: running with a lapsed lease, or pending
     past COHORT_RUN_TIMEOUT_SECONDS without a run starting. A live lease is never touched. Returns their ids."""
-    now = timezone.now()
+    now = now or timezone.now()
     stale = list(Cohort.objects.filter(status=CohortStatus.RUNNING, lease_expires_at__lt=now)
                  .values_list("pk", flat=True))
     stale += Cohort.objects.filter(
         status=CohortStatus.PENDING, created_at__lt=now - timedelta(seconds=settings.COHORT_RUN_TIMEOUT_SECONDS),
     ).values_list("pk", flat=True)
     reason = "The run stopped: its worker no longer renewed the run's lease."
-    return [pk for pk in stale if cohort_fail(cohort_id=pk, reason=reason, is_stale=True)]
+    return [pk for pk in stale if cohort_fail(cohort_id=pk, reason=reason, is_stale=True, now=now)]
