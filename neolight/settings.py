@@ -95,12 +95,24 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: cache, channel layer, Celery broker ------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")  # e.g. redis://127.0.0.1:6379/0; empty = embedded mode
 
+# --- live updates: websockets that stay up ------------------------------------------------------
+# channels-redis waits for events with blocking pops of 5 s; redis-py's default socket timeout is also
+# 5 s, so an idle follower's pop times out and its websocket is closed (1011). The read timeout must stay
+# above the pop, and a PING checks a connection that sat unused. Options in REDIS_URL's query win.
+CHANNEL_REDIS_HOST = {
+    "address": REDIS_URL,
+    "socket_timeout": env.float("CHANNEL_SOCKET_TIMEOUT", default=30.0),  # seconds; must exceed the 5 s pop
+    "socket_connect_timeout": 5,  # seconds to reach Redis before giving up
+    "socket_keepalive": True,  # TCP keepalive, so a dropped peer is noticed between events
+    "health_check_interval": env.int("CHANNEL_HEALTH_CHECK_SECONDS", default=15),  # PING a connection idle this long
+}
+
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNEL_PREFIX", default="neolight")},
+            "CONFIG": {"hosts": [CHANNEL_REDIS_HOST], "prefix": env.str("CHANNEL_PREFIX", default="neolight")},
         }
     }
 else:
