@@ -4,6 +4,7 @@ With no variables set NeoLight runs embedded: SQLite, an in-process channel laye
 cache and Celery tasks executed in-process. `DATABASE_URL` switches to PostgreSQL; `REDIS_URL`
 switches the cache, the channel layer and the Celery broker to Redis. The README lists every knob.
 """
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "guardian",
+    "axes",  # login lockout; see the "limits: login lockout" block
     "cohorts",
     "knowledge",
 ]
@@ -58,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into the lockout page (429)
 ]
 
 ROOT_URLCONF = "neolight.urls"
@@ -134,6 +137,7 @@ CELERY_BEAT_SCHEDULE = {  # written into the database schedule by beat at start;
 
 # --- auth -------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username + address before any password check
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -147,6 +151,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- limits: login lockout (django-axes; site and admin login) ----------------------------------
+# Failed logins are counted per username + client address in the database (works on SQLite and
+# PostgreSQL alike). Behind a proxy every client shares the proxy's address, so it is per username.
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)  # count failed logins and lock out
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)  # failures that lock; later attempts get a 429
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))  # how long a lockout lasts
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # lock the pair, not every user of an address
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"  # attempts live in the database
+AXES_RESET_ON_SUCCESS = True  # a successful login clears that pair's failures
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"  # says why and for how long
 
 # --- static files -----------------------------------------------------------------------------
 STATIC_URL = "static/"
