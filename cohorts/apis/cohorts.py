@@ -23,6 +23,7 @@ from cohorts.selectors.cohorts import (
 )
 from cohorts.services.cohorts import cohort_launch
 from cohorts.services.inputs import cohort_input
+from neolight.throttles import LaunchThrottle
 
 BAD_REQUEST = OpenApiResponse(description="Invalid input: `detail` says what, `errors` names the field.")
 MONEY = {"max_digits": 20, "decimal_places": 8}
@@ -114,6 +115,7 @@ class ListQuerySerializer(serializers.Serializer):
 
 class CohortListApi(APIView):
     permission_classes = [*APIView.permission_classes, CanLaunchCohorts]
+    throttle_classes = [*APIView.throttle_classes, LaunchThrottle]
 
     @extend_schema(operation_id="cohorts_list", parameters=[ListQuerySerializer],
                    responses={200: CohortSerializer(many=True), 400: BAD_REQUEST})
