@@ -237,6 +237,9 @@ COHORT_MAX_WINDOW_DAYS = env.int("COHORT_MAX_WINDOW_DAYS", default=7)  # longest
 COHORT_RUN_TIMEOUT_SECONDS = env.int("COHORT_RUN_TIMEOUT_SECONDS", default=1800)  # then a stuck run is failed
 COHORT_LEASE_SECONDS = env.int("COHORT_LEASE_SECONDS", default=60)  # a run's lease, renewed while it lives
 ALLOCATION_LOOKBACK_HOURS = env.int("ALLOCATION_LOOKBACK_HOURS", default=24)  # risk_weighted volatility window
+# --- limits: per-user launch caps (system launches, e.g. campaign days, are not capped) ---------------
+COHORT_MAX_ACTIVE_PER_USER = env.int("COHORT_MAX_ACTIVE_PER_USER", default=5)  # pending + running cohorts of one user
+COHORT_MAX_CAPITAL_PER_USER = env.int("COHORT_MAX_CAPITAL_PER_USER", default=250_000)  # USD in them at once
 COHORT_DEFAULTS = {  # the parent-wallet rules and costs of a cohort unless its launch says otherwise
     "exposure_limit": env.float("COHORT_EXPOSURE_LIMIT", default=1.0),  # gross notional / parent equity
     "leverage_ceiling": env.float("COHORT_LEVERAGE_CEILING", default=2.0),  # per agent
