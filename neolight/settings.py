@@ -163,6 +163,10 @@ AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"  # attempts live in 
 AXES_RESET_ON_SUCCESS = True  # a successful login clears that pair's failures
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"  # says why and for how long
 
+# --- limits: request bodies -----------------------------------------------------------------------
+# A body larger than this (files excepted) is refused when first read; the API answers a JSON 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1_048_576)  # bytes; 1 MB
+
 # --- static files -----------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
