@@ -283,6 +283,7 @@ CELERY_BEAT_SCHEDULE.update({
 # --- market data ------------------------------------------------------------------------------
 BARS_API_MAX_ROWS = env.int("BARS_API_MAX_ROWS", default=5000)  # most bars one /api/market/bars page returns
 # --- limits: market data uploads and reads ---------------------------------------------------------
+BARS_API_MAX_READ_ROWS = env.int("BARS_API_MAX_READ_ROWS", default=20_000)  # most 1-minute rows one bars page reads
 BARS_UPLOAD_MAX_BYTES = env.int("BARS_UPLOAD_MAX_BYTES", default=20 * 1_048_576)  # largest admin CSV upload; 20 MB
 
 LOGGING = {
