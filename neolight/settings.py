@@ -204,17 +204,15 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "neolight.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
+    # limits: API throttling. Budgets are counted in the default cache (Redis with REDIS_URL, shared by
+    # every process; local memory in the embedded mode). Over budget: a JSON 429 with Retry-After.
     "DEFAULT_THROTTLE_CLASSES": ["neolight.throttles.AnonThrottle", "neolight.throttles.UserThrottle"],
-    "DEFAULT_THROTTLE_RATES": {  # see the "limits: API throttling" block below
+    "DEFAULT_THROTTLE_RATES": {  # "N/sec", "N/min", "N/hour" or "N/day"
         "anon": env.str("API_THROTTLE_ANON", default="60/min"),  # per client address, without a login
         "user": env.str("API_THROTTLE_USER", default="240/min"),  # per logged-in user, every endpoint
         "launch": env.str("API_THROTTLE_LAUNCH", default="20/hour"),  # per user, POST /api/experiments/cohorts
     },
 }
-# --- limits: API throttling ---------------------------------------------------------------------
-# Budgets are counted in the default cache (Redis with REDIS_URL, so every process shares them; the
-# local-memory cache of the embedded mode serves its one process). A request over budget gets a JSON
-# 429 with Retry-After. Rates are "N/sec|min|hour|day".
 SPECTACULAR_SETTINGS = {
     "TITLE": "NeoLight API",
     "DESCRIPTION": "Multi-agent paper-trading cohorts on a shared bankroll.",

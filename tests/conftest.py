@@ -92,7 +92,9 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    """Each test starts with an empty cache, so API throttle budgets never carry over between tests."""
+    """Each test starts with an empty cache, so API throttle budgets never carry over between tests.
+
+    With REDIS_URL set this flushes that Redis database: give the tests a database of their own."""
     from django.core.cache import cache
 
     cache.clear()
