@@ -88,3 +88,13 @@ def pytest_collection_modifyitems(items):
     """Browser tests run last: Playwright's sync API keeps an event loop in the main thread for the
     rest of the session, where Channels' async_to_sync can no longer run."""
     items.sort(key=lambda item: "tests/browser/" in str(item.path).replace("\\", "/"))
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test starts with an empty cache, so API throttle budgets never carry over between tests.
+
+    With REDIS_URL set this flushes that Redis database: give the tests a database of their own."""
+    from django.core.cache import cache
+
+    cache.clear()

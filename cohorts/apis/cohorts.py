@@ -23,6 +23,8 @@ from cohorts.selectors.cohorts import (
 )
 from cohorts.services.cohorts import cohort_launch
 from cohorts.services.inputs import cohort_input
+from neolight.csvsafe import csv_row
+from neolight.throttles import LaunchThrottle
 
 BAD_REQUEST = OpenApiResponse(description="Invalid input: `detail` says what, `errors` names the field.")
 MONEY = {"max_digits": 20, "decimal_places": 8}
@@ -114,6 +116,7 @@ class ListQuerySerializer(serializers.Serializer):
 
 class CohortListApi(APIView):
     permission_classes = [*APIView.permission_classes, CanLaunchCohorts]
+    throttle_classes = [*APIView.throttle_classes, LaunchThrottle]
 
     @extend_schema(operation_id="cohorts_list", parameters=[ListQuerySerializer],
                    responses={200: CohortSerializer(many=True), 400: BAD_REQUEST})
@@ -190,7 +193,7 @@ class AgentDetailApi(APIView):
 
 COHORT_CSV_COLUMNS = ["id", "status", "bankroll", "policy", "symbols", "window_start", "window_end", "agents",
                       "final_equity", "roi", "max_drawdown", "utilisation", "breaches", "ledger_balanced",
-                      "reconciled", "runtime_seconds"]
+                      "reconciled", "runtime_seconds", "compliance_notes"]
 AGENT_CSV_COLUMNS = ["cohort", "agent", "family", "params", "capital", "final_equity", "realised_pnl",
                      "unrealised_pnl", "roi", "sharpe", "sortino", "max_drawdown", "utilisation",
                      "leverage_breaches", "trades", "win_rate", "confidence"]
@@ -201,7 +204,7 @@ def _csv(filename: str, header: list[str], rows) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows(csv_row(row) for row in rows)  # text that a spreadsheet would run is quoted
     return response
 
 
@@ -214,7 +217,7 @@ class CohortListCsvApi(APIView):
         query.is_valid(raise_exception=True)
         rows = ([c.pk, c.status, c.wallet.bankroll, c.wallet.policy, " ".join(c.symbols), c.window_start.isoformat(),
                  c.window_end.isoformat(), c.agent_count, c.final_equity, c.roi, c.max_drawdown, c.utilisation,
-                 c.breaches, c.is_ledger_balanced, c.is_reconciled, c.runtime_seconds]
+                 c.breaches, c.is_ledger_balanced, c.is_reconciled, c.runtime_seconds, c.compliance_notes]
                 for c in cohort_list(user=request.user, **query.validated_data))
         return _csv("cohorts.csv", COHORT_CSV_COLUMNS, rows)
 

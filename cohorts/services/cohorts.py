@@ -39,6 +39,7 @@ from cohorts.services.ledger_postings import (
     cohort_refund,
     cohort_settle,
 )
+from cohorts.services.limits import launch_limits_check
 from cohorts.services.scoring import cohort_scores_save
 from neolight import faults
 from neolight.celery import enqueue
@@ -71,6 +72,7 @@ def cohort_launch(
     """
     source = source or house_bankroll()
     Bankroll.objects.select_for_update().get(pk=source.pk)
+    launch_limits_check(user=user, bankroll=data.bankroll)
     genomes = list(genomes) if genomes is not None else engine.default_roster(data.agents, seed=data.seed)
     if len(genomes) != data.agents:
         raise ApplicationError(f"{len(genomes)} genomes given for {data.agents} agents.", field="agents")
