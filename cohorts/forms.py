@@ -50,9 +50,13 @@ class LaunchForm(forms.Form):
         try:
             self.launch_input = cohort_input(**self.request())
         except ApplicationError as exc:
-            field = "day" if exc.field in ("start", "end", "symbols") and "day" in self.fields else exc.field
-            self.add_error(field if field in self.fields else None, exc.message)
+            self.add_refusal(exc)
         return cleaned
+
+    def add_refusal(self, exc: ApplicationError) -> None:
+        """Places a refusal (of the input, or of the launch itself) beside the field at fault."""
+        field = "day" if exc.field in ("start", "end", "symbols") and "day" in self.fields else exc.field
+        self.add_error(field if field in self.fields else None, exc.message)
 
 
 class EasyLaunchForm(LaunchForm):

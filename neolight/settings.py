@@ -200,6 +200,15 @@ COHORT_MAX_WINDOW_DAYS = env.int("COHORT_MAX_WINDOW_DAYS", default=7)  # longest
 COHORT_RUN_TIMEOUT_SECONDS = env.int("COHORT_RUN_TIMEOUT_SECONDS", default=1800)  # then a stuck run is failed
 COHORT_LEASE_SECONDS = env.int("COHORT_LEASE_SECONDS", default=60)  # a run's lease, renewed while it lives
 ALLOCATION_LOOKBACK_HOURS = env.int("ALLOCATION_LOOKBACK_HOURS", default=24)  # risk_weighted volatility window
+# Bounds of every launch input (API, form, command, campaign); a value outside them is refused, never clipped.
+COHORT_SEED_MAX = 2**31 - 1  # largest roster seed (seeds are whole numbers from 0)
+COHORT_EXPOSURE_LIMIT_MAX = env.float("COHORT_EXPOSURE_LIMIT_MAX", default=10.0)  # largest gross exposure limit asked
+COHORT_LEVERAGE_CEILING_MAX = env.float("COHORT_LEVERAGE_CEILING_MAX", default=10.0)  # largest per-agent leverage (10x cap)
+COHORT_RATIO_PLACES = 6  # decimal places of exposure, leverage and daily stop; more are refused, not rounded
+COHORT_SYMBOLS_MAX = env.int("COHORT_SYMBOLS_MAX", default=50)  # most symbols in one cohort
+COHORT_NOTES_MAX_CHARS = env.int("COHORT_NOTES_MAX_CHARS", default=2_000)  # longest compliance note at launch
+COHORT_WINDOW_MIN_BARS = 2  # a window needs at least this many bars of every symbol
+COHORT_WINDOW_YEARS = (1970, 2100)  # a window lies within these years (UTC)
 COHORT_DEFAULTS = {  # the parent-wallet rules and costs of a cohort unless its launch says otherwise
     "exposure_limit": env.float("COHORT_EXPOSURE_LIMIT", default=1.0),  # gross notional / parent equity
     "leverage_ceiling": env.float("COHORT_LEVERAGE_CEILING", default=2.0),  # per agent
