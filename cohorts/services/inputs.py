@@ -49,10 +49,10 @@ def cohort_input(
 ) -> LaunchInput:
     """Checks a launch request field by field; raises ApplicationError naming the first bad field."""
     amount = _bankroll(bankroll)
-    count = _whole(settings.COHORT_AGENTS_DEFAULT if agents is None else agents, "agents",
+    count = whole_number(settings.COHORT_AGENTS_DEFAULT if agents is None else agents, "agents",
                    settings.COHORT_AGENTS_MIN, settings.COHORT_AGENTS_MAX)
     policy = _policy(policy)
-    seed = _whole(7 if seed is None else seed, "seed", 0, settings.COHORT_SEED_MAX)
+    seed = whole_number(7 if seed is None else seed, "seed", 0, settings.COHORT_SEED_MAX)
     defaults = settings.COHORT_DEFAULTS
     limits = {
         "exposure_limit": _ratio(exposure_limit, "exposure_limit", defaults["exposure_limit"],
@@ -89,7 +89,7 @@ def _policy(value) -> str:
     return policy
 
 
-def _whole(value, name: str, low: int, high: int) -> int:
+def whole_number(value, name: str, low: int, high: int) -> int:
     """A whole number within [low, high], from an int or its decimal digits; never a bool, float or '7.5'."""
     number = None
     if isinstance(value, int) and not isinstance(value, bool):
