@@ -21,7 +21,7 @@ from neolight.errors import ApplicationError
 
 WHOLE_RE = re.compile(r"[+-]?[0-9]{1,20}")
 NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,9})?")
-CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")  # and lone surrogates
 MAX_DATE_CHARS = 64  # longer than any ISO-8601 date and time
 SHOWN_CHARS = 40  # how much of a refused value a message repeats
 
