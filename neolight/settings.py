@@ -204,7 +204,7 @@ ALLOCATION_LOOKBACK_HOURS = env.int("ALLOCATION_LOOKBACK_HOURS", default=24)  # 
 COHORT_SEED_MAX = 2**31 - 1  # largest roster seed (seeds are whole numbers from 0)
 COHORT_EXPOSURE_LIMIT_MAX = env.float("COHORT_EXPOSURE_LIMIT_MAX", default=10.0)  # largest gross exposure limit asked
 COHORT_LEVERAGE_CEILING_MAX = env.float("COHORT_LEVERAGE_CEILING_MAX", default=10.0)  # largest per-agent leverage (10x cap)
-COHORT_RATIO_PLACES = 6  # decimal places of exposure, leverage and daily stop; more are refused, not rounded
+COHORT_RATIO_PLACES = 6  # places of exposure, leverage and daily stop (as stored); more are refused, not rounded
 COHORT_SYMBOLS_MAX = env.int("COHORT_SYMBOLS_MAX", default=50)  # most symbols in one cohort
 COHORT_NOTES_MAX_CHARS = env.int("COHORT_NOTES_MAX_CHARS", default=2_000)  # longest compliance note at launch
 COHORT_WINDOW_MIN_BARS = 2  # a window needs at least this many bars of every symbol

@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from cohorts.models import Account, Agent, Bankroll, Cohort, Entry, LedgerTransaction, ParentWallet
+from cohorts.services.cohorts import cohort_launch, cohort_run
 from cohorts.services.inputs import cohort_input
 from neolight.errors import ApplicationError
 from tests.cohorts.conftest import HOURS
@@ -161,3 +162,15 @@ def test_launch_page_explains_a_launch_the_house_bankroll_cannot_cover(launcher,
     assert response.status_code == 400
     assert "available" in response.content.decode()
     assert not Cohort.objects.exists() and not LedgerTransaction.objects.exclude(kind="funding").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("bounds", [
+    {"leverage_ceiling": "0.000001", "exposure_limit": "0.000001", "daily_stop": "0.000001", "seed": 0},
+    {"leverage_ceiling": "10", "exposure_limit": "10", "daily_stop": "0.999999", "seed": 2**31 - 1},
+])
+def test_a_launch_at_the_bounds_on_a_two_bar_window_runs_to_completion(crypto_hours, bounds):
+    data = cohort_input(**{**BASE, "start": "2021-05-06T01:58:00Z"}, **bounds)
+    cohort = cohort_run(cohort_id=cohort_launch(data=data, run=False).pk)
+    assert cohort.status == "completed", cohort.status_reason
+    assert cohort.is_reconciled and cohort.is_ledger_balanced
