@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from numbers import Integral
 
 from django.conf import settings
 from django.db.models import Count
@@ -50,7 +51,7 @@ def cohort_input(
     """Checks a launch request field by field; raises ApplicationError naming the first bad field."""
     amount = _bankroll(bankroll)
     count = whole_number(settings.COHORT_AGENTS_DEFAULT if agents is None else agents, "agents",
-                   settings.COHORT_AGENTS_MIN, settings.COHORT_AGENTS_MAX)
+                         settings.COHORT_AGENTS_MIN, settings.COHORT_AGENTS_MAX)
     policy = _policy(policy)
     seed = whole_number(7 if seed is None else seed, "seed", 0, settings.COHORT_SEED_MAX)
     defaults = settings.COHORT_DEFAULTS
@@ -92,8 +93,8 @@ def _policy(value) -> str:
 def whole_number(value, name: str, low: int, high: int) -> int:
     """A whole number within [low, high], from an int or its decimal digits; never a bool, float or '7.5'."""
     number = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
+    if isinstance(value, Integral) and not isinstance(value, bool):  # numpy's integers too
+        number = int(value)
     elif isinstance(value, str) and WHOLE_RE.fullmatch(value.strip()):
         number = int(value.strip())
     if number is None or not low <= number <= high:

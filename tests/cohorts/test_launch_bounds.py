@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 from io import StringIO
 
+import numpy as np
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
@@ -140,6 +141,7 @@ def test_cohort_input_accepts_the_bounds_themselves(crypto_hours):
                         daily_stop="0.999999", compliance_notes="n" * 2000)
     assert data.seed == 2**31 - 1 and str(data.leverage_ceiling) == "0.000001"
     assert cohort_input(**{**BASE, "seed": "0", "start": "2021-05-06T01:58:00Z"}).seed == 0  # the last two bars
+    assert cohort_input(**BASE, seed=np.int64(5)).seed == 5
 
 
 @pytest.mark.django_db
