@@ -242,6 +242,15 @@ ALLOCATION_LOOKBACK_HOURS = env.int("ALLOCATION_LOOKBACK_HOURS", default=24)  # 
 # --- limits: per-user launch caps (system launches, e.g. campaign days, are not capped) ---------------
 COHORT_MAX_ACTIVE_PER_USER = env.int("COHORT_MAX_ACTIVE_PER_USER", default=5)  # pending + running cohorts of one user
 COHORT_MAX_CAPITAL_PER_USER = env.int("COHORT_MAX_CAPITAL_PER_USER", default=250_000)  # USD in them at once
+# Bounds of every launch input (API, form, command, campaign); a value outside them is refused, never clipped.
+COHORT_SEED_MAX = 2**31 - 1  # largest roster seed (seeds are whole numbers from 0)
+COHORT_EXPOSURE_LIMIT_MAX = env.float("COHORT_EXPOSURE_LIMIT_MAX", default=10.0)  # largest gross exposure limit asked
+COHORT_LEVERAGE_CEILING_MAX = env.float("COHORT_LEVERAGE_CEILING_MAX", default=10.0)  # largest per-agent leverage (10x cap)
+COHORT_RATIO_PLACES = 6  # places of exposure, leverage and daily stop (as stored); more are refused, not rounded
+COHORT_SYMBOLS_MAX = env.int("COHORT_SYMBOLS_MAX", default=50)  # most symbols in one cohort
+COHORT_NOTES_MAX_CHARS = env.int("COHORT_NOTES_MAX_CHARS", default=2_000)  # longest compliance note at launch
+COHORT_WINDOW_MIN_BARS = 2  # a window needs at least this many bars of every symbol
+COHORT_WINDOW_YEARS = (1970, 2100)  # a window lies within these years (UTC)
 COHORT_DEFAULTS = {  # the parent-wallet rules and costs of a cohort unless its launch says otherwise
     "exposure_limit": env.float("COHORT_EXPOSURE_LIMIT", default=1.0),  # gross notional / parent equity
     "leverage_ceiling": env.float("COHORT_LEVERAGE_CEILING", default=2.0),  # per agent

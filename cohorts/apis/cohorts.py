@@ -98,14 +98,18 @@ class LaunchSerializer(serializers.Serializer):
     bankroll = serializers.CharField(help_text="USD, e.g. \"1000\" (bounds $50–$100,000 by default)")
     agents = serializers.IntegerField(required=False, help_text="10–300, default 30")
     policy = serializers.ChoiceField(choices=AllocationPolicy.values, required=False, default=AllocationPolicy.EQUAL)
-    symbols = serializers.ListField(child=serializers.CharField(), min_length=1)
+    symbols = serializers.ListField(child=serializers.CharField(), min_length=1, help_text="at most 50 by default")
     start = serializers.CharField(help_text="ISO-8601, UTC")
-    end = serializers.CharField(help_text="ISO-8601, UTC, exclusive")
-    seed = serializers.IntegerField(required=False, default=7)
-    exposure_limit = serializers.CharField(required=False)
-    leverage_ceiling = serializers.CharField(required=False)
-    daily_stop = serializers.CharField(required=False)
-    compliance_notes = serializers.CharField(required=False, allow_blank=True, default="")
+    end = serializers.CharField(help_text="ISO-8601, UTC, exclusive; the window holds ≥ 2 bars of every symbol")
+    seed = serializers.IntegerField(required=False, default=7, help_text="0–2,147,483,647, default 7")
+    exposure_limit = serializers.CharField(required=False, help_text="gross notional / parent equity, "
+                                           "0.000001–10 by default, at most 6 decimal places")
+    leverage_ceiling = serializers.CharField(required=False, help_text="per agent, 0.000001–10 by default, "
+                                             "at most 6 decimal places")
+    daily_stop = serializers.CharField(required=False, help_text="fraction of equity, strictly between 0 and 1, "
+                                       "at most 6 decimal places")
+    compliance_notes = serializers.CharField(required=False, allow_blank=True, default="",
+                                             help_text="at most 2,000 characters by default")
 
 
 class ListQuerySerializer(serializers.Serializer):

@@ -83,8 +83,8 @@ BAD_INPUT = [
     (["--start", "2020-01-01T00:00:00Z", "--end", "2020-01-02T00:00:00Z"], "start", "No bars for"),
     (["--start", "2021-05-06T12:00:00Z", "--end", "2021-05-06T06:00:00Z"], "end", "must end after it starts"),
     (["--start", "yesterday"], "start", "must be an ISO-8601"),
-    (["--agents", "9"], "agents", "between 10 and 300"),
-    (["--agents", "301"], "agents", "between 10 and 300"),
+    (["--agents", "9"], "agents", "whole number from 10 to 300"),
+    (["--agents", "301"], "agents", "whole number from 10 to 300"),
     (["--policy", "lucky"], "policy", "Unknown policy 'lucky'"),
 ]
 
