@@ -50,9 +50,13 @@ class LaunchForm(forms.Form):
         try:
             self.launch_input = cohort_input(**self.request())
         except ApplicationError as exc:
-            field = "day" if exc.field in ("start", "end", "symbols") and "day" in self.fields else exc.field
-            self.add_error(field if field in self.fields else None, exc.message)
+            self.add_refusal(exc)
         return cleaned
+
+    def add_refusal(self, exc: ApplicationError) -> None:
+        """Places a refusal (of the input, or of the launch itself) beside the field at fault."""
+        field = "day" if exc.field in ("start", "end", "symbols") and "day" in self.fields else exc.field
+        self.add_error(field if field in self.fields else None, exc.message)
 
 
 class EasyLaunchForm(LaunchForm):
@@ -74,12 +78,13 @@ class AdvancedLaunchForm(LaunchForm):
     symbols = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple)
     start = forms.DateTimeField(help_text="UTC, e.g. 2021-05-10 00:00")
     end = forms.DateTimeField(help_text="UTC, exclusive")
-    seed = forms.IntegerField(initial=7, help_text="seed of the agents' genomes")
+    seed = forms.IntegerField(initial=7, help_text=f"seed of the agents' genomes, 0–{settings.COHORT_SEED_MAX:,}")
     exposure_limit = forms.DecimalField(initial=settings.COHORT_DEFAULTS["exposure_limit"],
-                                        help_text="gross notional / parent equity")
-    leverage_ceiling = forms.DecimalField(initial=settings.COHORT_DEFAULTS["leverage_ceiling"], help_text="per agent")
+                                        help_text=f"gross notional / parent equity, up to {settings.COHORT_EXPOSURE_LIMIT_MAX:g}")
+    leverage_ceiling = forms.DecimalField(initial=settings.COHORT_DEFAULTS["leverage_ceiling"],
+                                          help_text=f"per agent, up to {settings.COHORT_LEVERAGE_CEILING_MAX:g}×")
     daily_stop = forms.DecimalField(initial=settings.COHORT_DEFAULTS["daily_stop"],
-                                    help_text="loss on the day that halts all (0.05 = 5%)")
+                                    help_text="loss on the day that halts all (0.05 = 5%), below 1")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

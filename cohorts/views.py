@@ -19,6 +19,7 @@ from cohorts.selectors.cohorts import (
 )
 from cohorts.selectors.market import instrument_overview
 from cohorts.services.cohorts import cohort_launch
+from neolight.errors import ApplicationError
 
 PAGE_SIZE = 25
 
@@ -47,8 +48,12 @@ def cohort_launch_page(request):
     form_class = AdvancedLaunchForm if mode == "advanced" else EasyLaunchForm
     form = form_class(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        cohort = cohort_launch(data=form.launch_input, user=request.user)
-        return redirect("cohort-detail", cohort_id=cohort.pk)
+        try:
+            cohort = cohort_launch(data=form.launch_input, user=request.user)
+        except ApplicationError as exc:  # e.g. the bankroll it draws from cannot cover it
+            form.add_refusal(exc)
+        else:
+            return redirect("cohort-detail", cohort_id=cohort.pk)
     return render(request, "cohorts/launch.html", {"form": form, "mode": mode}, status=400 if form.errors else 200)
 
 

@@ -4,6 +4,7 @@ from django.db import models
 
 from cohorts.models import AllocationPolicy
 from neolight.money import MoneyField
+from neolight.transitions import StateMachine
 
 
 class CampaignStatus(models.TextChoices):
@@ -61,6 +62,9 @@ class Campaign(models.Model):
         return self.name or f"Campaign {self.pk}"
 
 
+CAMPAIGN_STATES = StateMachine(Campaign, CAMPAIGN_TRANSITIONS)
+
+
 class CampaignDay(models.Model):
     """Day N of a campaign: the cohort that traded it."""
 
@@ -90,6 +94,14 @@ class CycleStatus(models.TextChoices):
     RUNNING = "running", "Running"
     COMPLETED = "completed", "Completed"
     FAILED = "failed", "Failed"
+
+
+# A cycle is claimed running; a failed one, or one whose worker died while running, is claimed again.
+CYCLE_TRANSITIONS = {
+    CycleStatus.RUNNING: {CycleStatus.COMPLETED, CycleStatus.FAILED, CycleStatus.RUNNING},
+    CycleStatus.FAILED: {CycleStatus.RUNNING},
+    CycleStatus.COMPLETED: set(),
+}
 
 
 class LearningCycle(models.Model):
@@ -131,6 +143,9 @@ class LearningCycle(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} cycle of {self.campaign} at {self.slot:%Y-%m-%d %H:%M}"
 
+
+
+CYCLE_STATES = StateMachine(LearningCycle, CYCLE_TRANSITIONS)
 
 class EntryKind(models.TextChoices):
     CAMPAIGN = "campaign", "Campaign"

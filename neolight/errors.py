@@ -1,8 +1,10 @@
-"""Application errors and the one DRF exception handler that turns them into clear 400s."""
+"""Application errors and the one DRF exception handler that turns them into clear 400s (413 for a body too big)."""
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import status
 from rest_framework.response import Response
@@ -20,10 +22,16 @@ class ApplicationError(Exception):
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    """DRF's handler, plus ApplicationError and Django's ValidationError as 400 `{detail, errors}`."""
+    """DRF's handler, plus ApplicationError and Django's ValidationError as 400 `{detail, errors}`, and a
+    body over DATA_UPLOAD_MAX_MEMORY_SIZE as 413 in the same shape."""
     if isinstance(exc, ApplicationError):
         errors = {exc.field: [exc.message]} if exc.field else {}
         return Response({"detail": exc.message, "errors": errors, **exc.extra}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, RequestDataTooBig):  # raised when the view first reads the body
+        limit_mb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 1_048_576
+        message = f"The request body is larger than the {limit_mb:.1f} MB allowed."
+        return Response({"detail": message, "errors": {"non_field_errors": [message]}},
+                        status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return Response({"detail": "; ".join(exc.messages), "errors": errors}, status=status.HTTP_400_BAD_REQUEST)

@@ -4,6 +4,7 @@ With no variables set NeoLight runs embedded: SQLite, an in-process channel laye
 cache and Celery tasks executed in-process. `DATABASE_URL` switches to PostgreSQL; `REDIS_URL`
 switches the cache, the channel layer and the Celery broker to Redis. The README lists every knob.
 """
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "guardian",
+    "axes",  # login lockout; see the "limits: login lockout" block
     "cohorts",
     "knowledge",
 ]
@@ -58,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into the lockout page (429)
 ]
 
 ROOT_URLCONF = "neolight.urls"
@@ -95,12 +98,24 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: cache, channel layer, Celery broker ------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")  # e.g. redis://127.0.0.1:6379/0; empty = embedded mode
 
+# --- live updates: websockets that stay up ------------------------------------------------------
+# channels-redis waits for events with blocking pops of 5 s; redis-py's default socket timeout is also
+# 5 s, so an idle follower's pop times out and its websocket is closed (1011). The read timeout must stay
+# above the pop, and a PING checks a connection that sat unused. Options in REDIS_URL's query win.
+CHANNEL_REDIS_HOST = {
+    "address": REDIS_URL,
+    "socket_timeout": env.float("CHANNEL_SOCKET_TIMEOUT", default=30.0),  # seconds; must exceed the 5 s pop
+    "socket_connect_timeout": 5,  # seconds to reach Redis before giving up
+    "socket_keepalive": True,  # TCP keepalive, so a dropped peer is noticed between events
+    "health_check_interval": env.int("CHANNEL_HEALTH_CHECK_SECONDS", default=15),  # PING a connection idle this long
+}
+
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNEL_PREFIX", default="neolight")},
+            "CONFIG": {"hosts": [CHANNEL_REDIS_HOST], "prefix": env.str("CHANNEL_PREFIX", default="neolight")},
         }
     }
 else:
@@ -122,6 +137,7 @@ CELERY_BEAT_SCHEDULE = {  # written into the database schedule by beat at start;
 
 # --- auth -------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username + address before any password check
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -135,6 +151,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- limits: login lockout (django-axes; site and admin login) ----------------------------------
+# Failed logins are counted per username + client address in the database (works on SQLite and
+# PostgreSQL alike). Behind a proxy every client shares the proxy's address, so it is per username.
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)  # count failed logins and lock out
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)  # failures that lock; later attempts get a 429
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))  # how long a lockout lasts
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # lock the pair, not every user of an address
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"  # attempts live in the database
+AXES_RESET_ON_SUCCESS = True  # a successful login clears that pair's failures
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"  # says why and for how long
+
+# --- limits: request bodies -----------------------------------------------------------------------
+# A body larger than this (files excepted) is refused when first read; the API answers a JSON 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1_048_576)  # bytes; 1 MB
 
 # --- static files -----------------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -173,6 +204,14 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "neolight.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
+    # limits: API throttling. Budgets are counted in the default cache (Redis with REDIS_URL, shared by
+    # every process; local memory in the embedded mode). Over budget: a JSON 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": ["neolight.throttles.AnonThrottle", "neolight.throttles.UserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {  # "N/sec", "N/min", "N/hour" or "N/day"
+        "anon": env.str("API_THROTTLE_ANON", default="60/min"),  # per client address, without a login
+        "user": env.str("API_THROTTLE_USER", default="240/min"),  # per logged-in user, every endpoint
+        "launch": env.str("API_THROTTLE_LAUNCH", default="20/hour"),  # per user, POST /api/experiments/cohorts
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "NeoLight API",
@@ -200,6 +239,18 @@ COHORT_MAX_WINDOW_DAYS = env.int("COHORT_MAX_WINDOW_DAYS", default=7)  # longest
 COHORT_RUN_TIMEOUT_SECONDS = env.int("COHORT_RUN_TIMEOUT_SECONDS", default=1800)  # then a stuck run is failed
 COHORT_LEASE_SECONDS = env.int("COHORT_LEASE_SECONDS", default=60)  # a run's lease, renewed while it lives
 ALLOCATION_LOOKBACK_HOURS = env.int("ALLOCATION_LOOKBACK_HOURS", default=24)  # risk_weighted volatility window
+# --- limits: per-user launch caps (system launches, e.g. campaign days, are not capped) ---------------
+COHORT_MAX_ACTIVE_PER_USER = env.int("COHORT_MAX_ACTIVE_PER_USER", default=5)  # pending + running cohorts of one user
+COHORT_MAX_CAPITAL_PER_USER = env.int("COHORT_MAX_CAPITAL_PER_USER", default=250_000)  # USD in them at once
+# Bounds of every launch input (API, form, command, campaign); a value outside them is refused, never clipped.
+COHORT_SEED_MAX = 2**31 - 1  # largest roster seed (seeds are whole numbers from 0)
+COHORT_EXPOSURE_LIMIT_MAX = env.float("COHORT_EXPOSURE_LIMIT_MAX", default=10.0)  # largest gross exposure limit asked
+COHORT_LEVERAGE_CEILING_MAX = env.float("COHORT_LEVERAGE_CEILING_MAX", default=10.0)  # largest per-agent leverage (10x cap)
+COHORT_RATIO_PLACES = 6  # places of exposure, leverage and daily stop (as stored); more are refused, not rounded
+COHORT_SYMBOLS_MAX = env.int("COHORT_SYMBOLS_MAX", default=50)  # most symbols in one cohort
+COHORT_NOTES_MAX_CHARS = env.int("COHORT_NOTES_MAX_CHARS", default=2_000)  # longest compliance note at launch
+COHORT_WINDOW_MIN_BARS = 2  # a window needs at least this many bars of every symbol
+COHORT_WINDOW_YEARS = (1970, 2100)  # a window lies within these years (UTC)
 COHORT_DEFAULTS = {  # the parent-wallet rules and costs of a cohort unless its launch says otherwise
     "exposure_limit": env.float("COHORT_EXPOSURE_LIMIT", default=1.0),  # gross notional / parent equity
     "leverage_ceiling": env.float("COHORT_LEVERAGE_CEILING", default=2.0),  # per agent
@@ -238,6 +289,9 @@ CELERY_BEAT_SCHEDULE.update({
 
 # --- market data ------------------------------------------------------------------------------
 BARS_API_MAX_ROWS = env.int("BARS_API_MAX_ROWS", default=5000)  # most bars one /api/market/bars page returns
+# --- limits: market data uploads and reads ---------------------------------------------------------
+BARS_API_MAX_READ_ROWS = env.int("BARS_API_MAX_READ_ROWS", default=20_000)  # most 1-minute rows one bars page reads
+BARS_UPLOAD_MAX_BYTES = env.int("BARS_UPLOAD_MAX_BYTES", default=20 * 1_048_576)  # largest admin CSV upload; 20 MB
 
 LOGGING = {
     "version": 1,

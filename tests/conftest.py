@@ -17,7 +17,7 @@ CRYPTO = ["BTC-USDT", "ETH-USDT", "DOGE-USDT", "LTC-USDT", "XRP-USDT", "ADA-USDT
 @pytest.fixture(scope="session", autouse=True)
 def flush_past_ledger_guards():
     """Transactional tests end with a flush (TRUNCATE of every table), which the ledger's guards refuse
-    (migration 0005). The test database's superuser flushes in replica mode, where those triggers do
+    (migration 0007). The test database's superuser flushes in replica mode, where those triggers do
     not fire: the maintenance path only a superuser has."""
     from django.db import transaction
     from django.db.backends.postgresql.operations import DatabaseOperations
@@ -108,3 +108,13 @@ def pytest_collection_modifyitems(items):
     """Browser tests run last: Playwright's sync API keeps an event loop in the main thread for the
     rest of the session, where Channels' async_to_sync can no longer run."""
     items.sort(key=lambda item: "tests/browser/" in str(item.path).replace("\\", "/"))
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test starts with an empty cache, so API throttle budgets never carry over between tests.
+
+    With REDIS_URL set this flushes that Redis database: give the tests a database of their own."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -23,6 +23,8 @@ from cohorts.selectors.cohorts import (
 )
 from cohorts.services.cohorts import cohort_launch
 from cohorts.services.inputs import cohort_input
+from neolight.csvsafe import csv_row
+from neolight.throttles import LaunchThrottle
 
 BAD_REQUEST = OpenApiResponse(description="Invalid input: `detail` says what, `errors` names the field.")
 MONEY = {"max_digits": 20, "decimal_places": 8}
@@ -96,14 +98,18 @@ class LaunchSerializer(serializers.Serializer):
     bankroll = serializers.CharField(help_text="USD, e.g. \"1000\" (bounds $50–$100,000 by default)")
     agents = serializers.IntegerField(required=False, help_text="10–300, default 30")
     policy = serializers.ChoiceField(choices=AllocationPolicy.values, required=False, default=AllocationPolicy.EQUAL)
-    symbols = serializers.ListField(child=serializers.CharField(), min_length=1)
+    symbols = serializers.ListField(child=serializers.CharField(), min_length=1, help_text="at most 50 by default")
     start = serializers.CharField(help_text="ISO-8601, UTC")
-    end = serializers.CharField(help_text="ISO-8601, UTC, exclusive")
-    seed = serializers.IntegerField(required=False, default=7)
-    exposure_limit = serializers.CharField(required=False)
-    leverage_ceiling = serializers.CharField(required=False)
-    daily_stop = serializers.CharField(required=False)
-    compliance_notes = serializers.CharField(required=False, allow_blank=True, default="")
+    end = serializers.CharField(help_text="ISO-8601, UTC, exclusive; the window holds ≥ 2 bars of every symbol")
+    seed = serializers.IntegerField(required=False, default=7, help_text="0–2,147,483,647, default 7")
+    exposure_limit = serializers.CharField(required=False, help_text="gross notional / parent equity, "
+                                           "0.000001–10 by default, at most 6 decimal places")
+    leverage_ceiling = serializers.CharField(required=False, help_text="per agent, 0.000001–10 by default, "
+                                             "at most 6 decimal places")
+    daily_stop = serializers.CharField(required=False, help_text="fraction of equity, strictly between 0 and 1, "
+                                       "at most 6 decimal places")
+    compliance_notes = serializers.CharField(required=False, allow_blank=True, default="",
+                                             help_text="at most 2,000 characters by default")
 
 
 class ListQuerySerializer(serializers.Serializer):
@@ -114,6 +120,7 @@ class ListQuerySerializer(serializers.Serializer):
 
 class CohortListApi(APIView):
     permission_classes = [*APIView.permission_classes, CanLaunchCohorts]
+    throttle_classes = [*APIView.throttle_classes, LaunchThrottle]
 
     @extend_schema(operation_id="cohorts_list", parameters=[ListQuerySerializer],
                    responses={200: CohortSerializer(many=True), 400: BAD_REQUEST})
@@ -190,7 +197,7 @@ class AgentDetailApi(APIView):
 
 COHORT_CSV_COLUMNS = ["id", "status", "bankroll", "policy", "symbols", "window_start", "window_end", "agents",
                       "final_equity", "roi", "max_drawdown", "utilisation", "breaches", "ledger_balanced",
-                      "reconciled", "runtime_seconds"]
+                      "reconciled", "runtime_seconds", "compliance_notes"]
 AGENT_CSV_COLUMNS = ["cohort", "agent", "family", "params", "capital", "final_equity", "realised_pnl",
                      "unrealised_pnl", "roi", "sharpe", "sortino", "max_drawdown", "utilisation",
                      "leverage_breaches", "trades", "win_rate", "confidence"]
@@ -201,7 +208,7 @@ def _csv(filename: str, header: list[str], rows) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows(csv_row(row) for row in rows)  # text that a spreadsheet would run is quoted
     return response
 
 
@@ -214,7 +221,7 @@ class CohortListCsvApi(APIView):
         query.is_valid(raise_exception=True)
         rows = ([c.pk, c.status, c.wallet.bankroll, c.wallet.policy, " ".join(c.symbols), c.window_start.isoformat(),
                  c.window_end.isoformat(), c.agent_count, c.final_equity, c.roi, c.max_drawdown, c.utilisation,
-                 c.breaches, c.is_ledger_balanced, c.is_reconciled, c.runtime_seconds]
+                 c.breaches, c.is_ledger_balanced, c.is_reconciled, c.runtime_seconds, c.compliance_notes]
                 for c in cohort_list(user=request.user, **query.validated_data))
         return _csv("cohorts.csv", COHORT_CSV_COLUMNS, rows)
 

@@ -1,20 +1,23 @@
 from cohorts.models.cohort import (
+    COHORT_STATES,
     COHORT_TRANSITIONS,
     Agent,
     AgentHour,
     AllocationPolicy,
     Cohort,
     CohortEvent,
+    CohortSettlement,
     CohortStatus,
     Fill,
     ParentWallet,
+    SettlementKind,
     Side,
 )
 from cohorts.models.ledger import Account, AccountKind, Bankroll, Entry, LedgerTransaction, TransactionKind
 from cohorts.models.market import AssetClass, Bar, Instrument
 
 __all__ = [
-    "COHORT_TRANSITIONS", "Account", "AccountKind", "Agent", "AgentHour", "AllocationPolicy", "AssetClass", "Bankroll",
-    "Bar", "Cohort", "CohortEvent", "CohortStatus", "Entry", "Fill", "Instrument", "LedgerTransaction",
-    "ParentWallet", "Side", "TransactionKind",
+    "COHORT_STATES", "COHORT_TRANSITIONS", "Account", "AccountKind", "Agent", "AgentHour", "AllocationPolicy", "AssetClass", "Bankroll",
+    "Bar", "Cohort", "CohortEvent", "CohortSettlement", "CohortStatus", "Entry", "Fill", "Instrument", "LedgerTransaction",
+    "ParentWallet", "SettlementKind", "Side", "TransactionKind",
 ]

@@ -3,6 +3,7 @@ from django.conf import settings
 from django.db import models
 
 from neolight.money import MoneyField
+from neolight.transitions import StateMachine
 
 RATIO = {"max_digits": 12, "decimal_places": 6}
 
@@ -79,6 +80,40 @@ class Cohort(models.Model):
 
     def __str__(self) -> str:
         return f"Cohort {self.pk} ({self.status})"
+
+
+COHORT_STATES = StateMachine(Cohort, COHORT_TRANSITIONS)
+
+
+class SettlementKind(models.TextChoices):
+    RETURN = "return", "Returned at completion"
+    REFUND = "refund", "Refunded on failure"
+
+
+class CohortSettlement(models.Model):
+    """The one settlement of a cohort's capital: its return when it completes or its refund when it fails.
+
+    One row per cohort (the database refuses a second, whatever its kind), written in the same database
+    transaction as the postings it records; append-only on PostgreSQL.
+    """
+
+    cohort = models.OneToOneField(Cohort, on_delete=models.PROTECT, related_name="settlement")
+    kind = models.CharField(max_length=6, choices=SettlementKind.choices)
+    drawn = MoneyField(help_text="capital the cohort drew from its bankroll")
+    settled = MoneyField(help_text="capital that went back to the bankroll")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(kind__in=SettlementKind.values), name="settlement_kind_valid"),
+            models.CheckConstraint(condition=models.Q(settled__gte=0), name="settlement_not_negative"),
+            # a failed run wrote no fills, so its refund is exactly what it drew
+            models.CheckConstraint(condition=~models.Q(kind="refund") | models.Q(settled=models.F("drawn")),
+                                   name="settlement_refund_is_the_draw"),
+        ]
+
+    def __str__(self) -> str:
+        return f"cohort {self.cohort_id} {self.kind} {self.settled}"
 
 
 class ParentWallet(models.Model):

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Max, Min, QuerySet
 
@@ -142,16 +143,19 @@ def resample_ohlcv(frame: pd.DataFrame, timeframe: str) -> pd.DataFrame:
 def bar_page(*, instrument: Instrument, start: datetime, end: datetime, timeframe: str, limit: int) -> tuple[pd.DataFrame, datetime | None]:
     """Up to `limit` exact (Decimal) bars of one instrument in [start, end), and where the next page starts.
 
-    Resampled pages always end on a bucket boundary, so a bucket is never split across pages.
+    A page reads at most BARS_API_MAX_READ_ROWS 1-minute rows (+1 to see whether more follow), so a
+    resampled page holds fewer than `limit` bars when they would need more. Resampled pages always end
+    on a bucket boundary, so a bucket is never split across pages.
     """
     step = pd.Timedelta(TIMEFRAMES[timeframe_check(timeframe)]).to_pytimedelta()
     minutes_per_bucket = int(step / timedelta(minutes=1))
+    buckets = min(limit, max(1, settings.BARS_API_MAX_READ_ROWS // minutes_per_bucket))  # at least one whole bucket
+    capacity = buckets * minutes_per_bucket
     rows = list(
         Bar.objects.filter(instrument=instrument, ts__gte=start, ts__lt=end)
         .order_by("ts")
-        .values_list("ts", *FIELDS)[: limit * minutes_per_bucket + 1]
+        .values_list("ts", *FIELDS)[: capacity + 1]
     )
-    capacity = limit * minutes_per_bucket
     has_more = len(rows) > capacity
     frame = pd.DataFrame.from_records(rows[:capacity], columns=["ts", *FIELDS])
     if frame.empty:

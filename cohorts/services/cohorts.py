@@ -6,7 +6,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 import numpy as np
@@ -16,27 +16,31 @@ from django.utils import timezone
 
 from cohorts import curves, engine
 from cohorts.models import (
-    COHORT_TRANSITIONS,
+    COHORT_STATES,
     Agent,
     Bankroll,
     Cohort,
     CohortStatus,
     ParentWallet,
+    SettlementKind,
 )
 from cohorts.selectors.cohorts import agent_genome
 from cohorts.selectors.ledger import ledger_unbalanced_transactions
 from cohorts.selectors.market import BarWindow, bar_window
 from cohorts.services import allocation
 from cohorts.services.inputs import LaunchInput
+from cohorts.services.lease import Heartbeat, LeaseLost, lease_expiry
 from cohorts.services.ledger import bankroll_cash_account, bankroll_ensure
 from cohorts.services.ledger_postings import (
     cohort_accounts_create,
     cohort_post_draws,
     cohort_post_fills,
-    cohort_post_refund,
-    cohort_post_returns,
+    cohort_refund,
+    cohort_settle,
 )
+from cohorts.services.limits import launch_limits_check
 from cohorts.services.scoring import cohort_scores_save
+from neolight import faults
 from neolight.celery import enqueue
 from neolight.errors import ApplicationError
 from neolight.money import CENT, money_from_float, quantize, to_cents
@@ -67,6 +71,7 @@ def cohort_launch(
     """
     source = source or house_bankroll()
     Bankroll.objects.select_for_update().get(pk=source.pk)
+    launch_limits_check(user=user, bankroll=data.bankroll)
     genomes = list(genomes) if genomes is not None else engine.default_roster(data.agents, seed=data.seed)
     if len(genomes) != data.agents:
         raise ApplicationError(f"{len(genomes)} genomes given for {data.agents} agents.", field="agents")
@@ -112,41 +117,34 @@ def split_capital(bankroll: Decimal, weights: np.ndarray) -> list[Decimal]:
     return shares
 
 
-def _transition(cohort_id: int, to: str, **fields) -> Cohort | None:
-    """Moves a cohort's status along COHORT_TRANSITIONS under a row lock; None if the move is not allowed."""
-    with transaction.atomic():
-        cohort = Cohort.objects.select_for_update().get(pk=cohort_id)
-        if to not in COHORT_TRANSITIONS[cohort.status]:
-            return None
-        cohort.status = to
-        for name, value in fields.items():
-            setattr(cohort, name, value)
-        cohort.save(update_fields=["status", *fields])
-    return cohort
-
-
 def cohort_run(*, cohort_id: int, progress: Callable[[int], None] | None = None) -> Cohort:
     """Runs a pending cohort to completion; a cohort in any other state is returned untouched.
 
-    Everything the run writes (fills, ledger postings, scores, returns of capital) commits together;
-    on any error nothing of that is kept: the cohort is marked failed with the reason and its
-    capital goes back to the bankroll.
+    The run holds the cohort's lease (renewed by a heartbeat while the worker lives). Everything it
+    writes (fills, ledger postings, scores, the settlement of its capital) commits together, and only
+    while its lease token still holds the cohort's row lock. On any error nothing of that is kept: the
+    cohort is marked failed with the reason and its capital is refunded — once.
     """
     began = time.perf_counter()
-    now = timezone.now()
-    cohort = _transition(cohort_id, CohortStatus.RUNNING, started_at=now, lease_token=uuid.uuid4(),
-                         lease_expires_at=now + timedelta(seconds=settings.COHORT_LEASE_SECONDS))
+    token = uuid.uuid4()
+    cohort = COHORT_STATES.move(cohort_id, CohortStatus.RUNNING, started_at=timezone.now(), lease_token=token,
+                                lease_expires_at=lease_expiry())
     if cohort is None:
         return Cohort.objects.get(pk=cohort_id)
     _announce(cohort, "cohort.started", progress=0)
-    try:
-        window = bar_window(symbols=cohort.symbols, start=cohort.window_start, end=cohort.window_end)
-        result = _simulate(cohort, window, progress)
-        _persist(cohort, window, result, began)
-    except Exception as exc:
-        log.exception("cohort %s failed", cohort_id)
-        reason = exc.message if isinstance(exc, ApplicationError) else f"{type(exc).__name__}: {exc}"
-        return cohort_fail(cohort_id=cohort_id, reason=reason) or Cohort.objects.get(pk=cohort_id)
+    with Heartbeat(cohort_id=cohort_id, token=token):
+        try:
+            window = bar_window(symbols=cohort.symbols, start=cohort.window_start, end=cohort.window_end)
+            result = _simulate(cohort, window, progress, token)
+            faults.point("cohort.after_simulate")
+            _persist(cohort, window, result, began, token)
+        except LeaseLost:
+            log.warning("cohort %s: the run lost its lease; it wrote nothing", cohort_id)
+            return Cohort.objects.get(pk=cohort_id)
+        except Exception as exc:
+            log.exception("cohort %s failed", cohort_id)
+            reason = exc.message if isinstance(exc, ApplicationError) else f"{type(exc).__name__}: {exc}"
+            return cohort_fail(cohort_id=cohort_id, reason=reason, token=token) or Cohort.objects.get(pk=cohort_id)
     cohort.refresh_from_db()
     _announce(cohort, "cohort.finished", progress=100, status=cohort.status, roi=cohort.roi)
     return cohort
@@ -179,7 +177,8 @@ def engine_spec(cohort: Cohort) -> engine.CohortSpec:
     )
 
 
-def _simulate(cohort: Cohort, window: BarWindow, progress: Callable[[int], None] | None) -> engine.Result:
+def _simulate(cohort: Cohort, window: BarWindow, progress: Callable[[int], None] | None,
+              token: uuid.UUID) -> engine.Result:
     if window.shape[0] < 2:
         raise ApplicationError("The window holds fewer than two bars; nothing can be traded.", field="start")
     first = window.timestamps[0].astype("datetime64[m]").astype(np.int64)
@@ -191,7 +190,9 @@ def _simulate(cohort: Cohort, window: BarWindow, progress: Callable[[int], None]
         percent = int(SIMULATION_SHARE * simulation.bar / market.n_bars)
         if percent >= reported + 5:
             reported = percent
-            Cohort.objects.filter(pk=cohort.pk).update(progress=percent)
+            if not Cohort.objects.filter(pk=cohort.pk, status=CohortStatus.RUNNING, lease_token=token).update(
+                    progress=percent):
+                raise LeaseLost
             _announce(cohort, "cohort.progress", progress=percent)
             if progress:
                 progress(percent)
@@ -199,26 +200,35 @@ def _simulate(cohort: Cohort, window: BarWindow, progress: Callable[[int], None]
 
 
 @transaction.atomic
-def _persist(cohort: Cohort, window: BarWindow, result: engine.Result, began: float) -> None:
+def _persist(cohort: Cohort, window: BarWindow, result: engine.Result, began: float, token: uuid.UUID) -> None:
+    if COHORT_STATES.lock(cohort.pk, status=CohortStatus.RUNNING, guard=lambda c: c.lease_token == token) is None:
+        raise LeaseLost  # recovery failed (and refunded) the cohort while it ran: write nothing
     agents = list(cohort.agents.order_by("index"))
     accounts = cohort_accounts_create(cohort=cohort, agents=agents, symbols=cohort.symbols)
     _announce(cohort, "cohort.progress", progress=SIMULATION_SHARE, stage="posting fills to the ledger")
     ledger_equity = cohort_post_fills(cohort=cohort, agents=agents, accounts=accounts, window=window, fills=result.fills)
+    faults.point("cohort.mid_persist")
     engine_equity = [money_from_float(v) for v in result.final_equity]
     differences = [abs(a - b) for a, b in zip(ledger_equity, engine_equity)]
-    is_reconciled = all(to_cents(d) == 0 for d in differences)
-    if not is_reconciled:
+    if not all(to_cents(d) == 0 for d in differences):
         worst = int(np.argmax(differences))
         raise ApplicationError(f"Reconciliation failed: agent {worst} has {ledger_equity[worst]} in the ledger "
                                f"but {engine_equity[worst]} in the engine.")
     _announce(cohort, "cohort.progress", progress=90, stage="scoring agents")
-    cohort_post_returns(cohort=cohort, accounts=accounts, source_cash=bankroll_cash_account(cohort.source))
+    settlement = cohort_settle(cohort=cohort, accounts=accounts, source_cash=bankroll_cash_account(cohort.source),
+                               kind=SettlementKind.RETURN)
+    faults.point("cohort.after_returns")
+    if settlement.settled != sum(ledger_equity, Decimal(0)):
+        raise ApplicationError(f"Reconciliation failed: ${settlement.settled:,.2f} went back to the bankroll but the "
+                               f"agents ended with ${sum(ledger_equity, Decimal(0)):,.2f}.")
     cohort_scores_save(cohort=cohort, agents=agents, window=window, result=result,
-                       reconciliation={"max_difference": str(quantize(max(differences, default=Decimal(0))))})
-    Cohort.objects.filter(pk=cohort.pk).update(
-        status=CohortStatus.COMPLETED, finished_at=timezone.now(), progress=100,
-        runtime_seconds=round(time.perf_counter() - began, 3), is_reconciled=is_reconciled,
-        is_ledger_balanced=not ledger_unbalanced_transactions(cohort=cohort),
+                       reconciliation={"max_difference": str(quantize(max(differences, default=Decimal(0)))),
+                                       "settled": str(settlement.settled)})
+    faults.point("cohort.before_completion")
+    COHORT_STATES.move(
+        cohort.pk, CohortStatus.COMPLETED, guard=lambda c: c.lease_token == token,
+        finished_at=timezone.now(), progress=100, runtime_seconds=round(time.perf_counter() - began, 3),
+        is_reconciled=True, is_ledger_balanced=not ledger_unbalanced_transactions(cohort=cohort),
         equity_curves=_pack_curves(window, result),
     )
 
@@ -228,21 +238,40 @@ def _pack_curves(window: BarWindow, result: engine.Result) -> bytes:
                        parent=result.parent_equity, agents=result.equity, exposure=result.exposure)
 
 
-def cohort_fail(*, cohort_id: int, reason: str) -> Cohort | None:
-    """Marks a pending or running cohort failed and returns its drawn capital to the bankroll."""
+def cohort_fail(*, cohort_id: int, reason: str, token: uuid.UUID | None = None, is_stale: bool = False,
+                now: datetime | None = None) -> Cohort | None:
+    """Marks a pending or running cohort failed and refunds its drawn capital, in one transaction.
+
+    Only the run holding the lease (`token`) fails a running cohort, or recovery once the lease has
+    lapsed at `now` (`is_stale`, re-checked under the row lock); None, with nothing written, otherwise.
+    """
+    now = now or timezone.now()
+
+    def may_fail(cohort: Cohort) -> bool:
+        if cohort.status == CohortStatus.PENDING:
+            return not is_stale or cohort.created_at < now - timedelta(seconds=settings.COHORT_RUN_TIMEOUT_SECONDS)
+        if is_stale:
+            return cohort.lease_expires_at < now
+        return token is not None and cohort.lease_token == token
+
     with transaction.atomic():
-        cohort = _transition(cohort_id, CohortStatus.FAILED, status_reason=reason[:2000], finished_at=timezone.now())
+        cohort = COHORT_STATES.move(cohort_id, CohortStatus.FAILED, guard=may_fail, status_reason=reason[:2000],
+                                    finished_at=now)
         if cohort is None:
             return None
-        cohort_post_refund(cohort=cohort, source_cash=bankroll_cash_account(cohort.source))
+        cohort_refund(cohort=cohort, source_cash=bankroll_cash_account(cohort.source))
     _announce(cohort, "cohort.failed", status=CohortStatus.FAILED, reason=reason[:200])
     return cohort
 
 
-def cohort_recover_stale(*, older_than: timedelta | None = None) -> list[int]:
-    """Fails cohorts left running or pending past the run timeout (their worker died); returns their ids."""
-    limit = timezone.now() - (older_than or timedelta(seconds=settings.COHORT_RUN_TIMEOUT_SECONDS))
-    stale = list(
-        Cohort.objects.filter(status=CohortStatus.RUNNING, started_at__lt=limit).values_list("pk", flat=True)
-    ) + list(Cohort.objects.filter(status=CohortStatus.PENDING, created_at__lt=limit).values_list("pk", flat=True))
-    return [pk for pk in stale if cohort_fail(cohort_id=pk, reason="The run did not finish in time; its worker stopped.")]
+def cohort_recover_stale(*, now: datetime | None = None) -> list[int]:
+    """Fails, and refunds once, the cohorts whose worker is gone: running with a lapsed lease, or pending
+    past COHORT_RUN_TIMEOUT_SECONDS without a run starting. A live lease is never touched. Returns their ids."""
+    now = now or timezone.now()
+    stale = list(Cohort.objects.filter(status=CohortStatus.RUNNING, lease_expires_at__lt=now)
+                 .values_list("pk", flat=True))
+    stale += Cohort.objects.filter(
+        status=CohortStatus.PENDING, created_at__lt=now - timedelta(seconds=settings.COHORT_RUN_TIMEOUT_SECONDS),
+    ).values_list("pk", flat=True)
+    reason = "The run stopped: its worker no longer renewed the run's lease."
+    return [pk for pk in stale if cohort_fail(cohort_id=pk, reason=reason, is_stale=True, now=now)]

@@ -25,7 +25,18 @@ import pandas as pd
 from django.db import connection
 
 from cohorts import engine
-from cohorts.models import Account, AccountKind, Agent, Cohort, Fill, LedgerTransaction, Side, TransactionKind
+from cohorts.models import (
+    Account,
+    AccountKind,
+    Agent,
+    Cohort,
+    CohortSettlement,
+    Fill,
+    LedgerTransaction,
+    SettlementKind,
+    Side,
+    TransactionKind,
+)
 from cohorts.selectors.ledger import account_balances
 from cohorts.selectors.market import BarWindow, instruments_by_symbol
 from cohorts.services.ledger import (
@@ -262,17 +273,25 @@ def _ledger_equity(accounts: CohortAccounts, agents: Sequence[Agent], window: Ba
             for agent in agents]
 
 
-def cohort_post_returns(*, cohort: Cohort, accounts: CohortAccounts, source_cash: Account,
-                        reason: str = "return") -> None:
-    """Moves every agent's cash back to the parent wallet, then the parent's cash back to the bankroll."""
+def cohort_settle(*, cohort: Cohort, accounts: CohortAccounts, source_cash: Account, kind: str) -> CohortSettlement:
+    """Settles a cohort's capital, once: every agent's cash back to the parent wallet, then the parent's cash
+    back to the bankroll, recorded as the cohort's one CohortSettlement (`kind`: return or refund).
+
+    Returns and refunds share one key per account (`cohort:C:settle:…`) and the settlement row is unique
+    per cohort, so the database refuses a second settlement however it is attempted. Call it inside the
+    transaction that holds the cohort's row lock.
+    """
+    if CohortSettlement.objects.filter(cohort=cohort).exists():
+        raise LedgerError(f"Cohort {cohort.pk} is already settled; its capital cannot be returned twice.")
+    txn_kind = TransactionKind.REFUND if kind == SettlementKind.REFUND else TransactionKind.RETURN
     balances = account_balances([a.pk for a in [*accounts.cash, accounts.parent]])
     pending = []
     parent_total = balances.get(accounts.parent.pk, ZERO)
     for index, cash in enumerate(accounts.cash):
         amount = balances.get(cash.pk, ZERO)
         if amount:
-            back = PendingTransaction(key=f"cohort:{cohort.pk}:{reason}:agent:{index}", kind=TransactionKind.RETURN,
-                                      memo=f"{reason} of agent {index}'s cash")
+            back = PendingTransaction(key=f"cohort:{cohort.pk}:settle:agent:{index}", kind=txn_kind,
+                                      memo=f"{kind} of agent {index}'s cash")
             back.add(accounts.parent, amount)
             back.add(cash, -amount)
             pending.append(back)
@@ -280,18 +299,19 @@ def cohort_post_returns(*, cohort: Cohort, accounts: CohortAccounts, source_cash
     if parent_total < 0:
         raise LedgerError(f"Cohort {cohort.pk} ends owing ${-parent_total:,.2f}; its capital cannot be returned.")
     if parent_total:
-        home = PendingTransaction(key=f"cohort:{cohort.pk}:{reason}:parent", kind=TransactionKind.RETURN,
-                                  memo=f"{reason} of cohort {cohort.pk} to the bankroll")
+        home = PendingTransaction(key=f"cohort:{cohort.pk}:settle:parent", kind=txn_kind,
+                                  memo=f"{kind} of cohort {cohort.pk} to the bankroll")
         home.add(source_cash, parent_total)
         home.add(accounts.parent, -parent_total)
         pending.append(home)
     if pending:
         ledger_post_many(pending=pending, cohort=cohort)
+    return CohortSettlement.objects.create(cohort=cohort, kind=kind, drawn=cohort.wallet.bankroll,
+                                           settled=parent_total)
 
 
-def cohort_post_refund(*, cohort: Cohort, source_cash: Account) -> None:
-    """A failed cohort's capital goes back to its bankroll (no fills were written for it)."""
+def cohort_refund(*, cohort: Cohort, source_cash: Account) -> CohortSettlement:
+    """A failed cohort's capital goes back to its bankroll, exactly as drawn (no fills were written for it)."""
     agents = list(cohort.agents.order_by("index"))
     accounts = cohort_accounts_create(cohort=cohort, agents=agents, symbols=cohort.symbols)
-    cohort_post_returns(cohort=cohort, accounts=accounts, source_cash=source_cash, reason="refund")
-
+    return cohort_settle(cohort=cohort, accounts=accounts, source_cash=source_cash, kind=SettlementKind.REFUND)

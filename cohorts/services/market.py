@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -12,6 +12,7 @@ from typing import IO
 
 import numpy as np
 import pandas as pd
+from django.conf import settings
 from django.db import connection, transaction
 
 from cohorts import synthetic
@@ -27,6 +28,8 @@ PLAIN_NUMBER_RE = r"^[+-]?(?:\d+\.?\d*|\.\d+)$"
 TOO_PRECISE_RE = r"\.\d{%d,}$" % (MONEY_PLACES + 1)
 MAX_PROBLEMS_SHOWN = 5
 WRITE_CHUNK = 10_000
+UPLOAD_CHUNK_ROWS = 50_000  # an upload is parsed, checked and written this many rows at a time
+READ_OPTIONS = {"dtype": str, "keep_default_na": False, "skip_blank_lines": False}  # every cell as exact text
 TS_DTYPE = "datetime64[ns, UTC]"
 
 Progress = Callable[[int, int], None]  # (rows just written, rows to write in all)
@@ -86,21 +89,42 @@ def symbol_normalise(symbol: str) -> str:
 def bars_parse_csv(source: str | Path | IO, *, symbol: str, name: str | None = None) -> ParsedBars:
     """Reads and validates one CSV file of 1-minute bars; raises BarFileError naming file and line."""
     file = name or str(source)
+    return _parse_frame(_read(lambda: pd.read_csv(source, **READ_OPTIONS), file), file=file, symbol=symbol)
+
+
+def bars_parse_chunks(source: IO, *, symbol: str, name: str, rows: int) -> Iterator[ParsedBars]:
+    """`bars_parse_csv` in pieces of `rows` rows (lines numbered in the whole file); each piece is also
+    checked against the last bar of the piece before, so order and duplicates hold across pieces."""
+    reader = _read(lambda: pd.read_csv(source, chunksize=rows, **READ_OPTIONS), name)
+    first_line, previous = 2, None
+    while (frame := _read(lambda: next(reader, None), name)) is not None:
+        parsed = _parse_frame(frame, file=name, symbol=symbol, first_line=first_line, previous=previous)
+        first_line, previous = first_line + parsed.rows, parsed.frame["ts"].iat[-1]
+        yield parsed
+
+
+def _read(call: Callable[[], pd.DataFrame | None], file: str):
+    """Runs one pandas read, turning its errors into BarFileError."""
     try:
-        frame = pd.read_csv(source, dtype=str, keep_default_na=False, skip_blank_lines=False)
+        return call()
     except pd.errors.EmptyDataError:
         raise BarFileError(file, [(1, "the file is empty; expected a header " + ",".join(COLUMNS))]) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise BarFileError(file, [(_line_from_parser_error(exc), f"unreadable CSV: {exc}")]) from None
+
+
+def _parse_frame(frame: pd.DataFrame, *, file: str, symbol: str, first_line: int = 2,
+                 previous: pd.Timestamp | None = None) -> ParsedBars:
+    """Checks rows read as text (the first on line `first_line`, after the bar at `previous`)."""
     header = [c.strip().lower() for c in frame.columns]
     if tuple(header) != COLUMNS:
         raise BarFileError(file, [(1, f"header must be {','.join(COLUMNS)}, found {','.join(frame.columns)}")])
     frame.columns = list(COLUMNS)
     if frame.empty:
-        raise BarFileError(file, [(2, "no bars after the header")])
+        raise BarFileError(file, [(first_line, "no bars after the header")])
     frame = frame.fillna("").apply(lambda col: col.str.strip())
-    lines = np.arange(len(frame)) + 2  # line 1 is the header
-    problems = _row_problems(frame, lines)
+    lines = np.arange(len(frame)) + first_line
+    problems = _row_problems(frame, lines, previous)
     if problems:
         raise BarFileError(file, problems)
     parsed = frame.drop(columns="timestamp")
@@ -113,8 +137,9 @@ def _line_from_parser_error(exc: Exception) -> int:
     return int(found.group(1)) if found else 1
 
 
-def _row_problems(frame: pd.DataFrame, lines: np.ndarray) -> list[tuple[int, str]]:
-    """Every rule, vectorised; returns up to a few (line, reason) pairs per rule."""
+def _row_problems(frame: pd.DataFrame, lines: np.ndarray, previous: pd.Timestamp | None = None) -> list[tuple[int, str]]:
+    """Every rule, vectorised; returns up to a few (line, reason) pairs per rule. The first row must
+    come after `previous`, the bar before it, if given."""
     problems: list[tuple[int, str]] = []
 
     def flag(mask: np.ndarray, reason: Callable[[int], str]) -> None:
@@ -131,10 +156,10 @@ def _row_problems(frame: pd.DataFrame, lines: np.ndarray) -> list[tuple[int, str
     ns = ts.to_numpy(dtype="datetime64[ns]").astype("int64")
     valid_ts = ~ts.isna().to_numpy()
     flag(valid_ts & (ns % 60_000_000_000 != 0), lambda i: f"timestamp {frame['timestamp'].iat[i]} is not on a whole minute")
-    step = np.diff(ns)
-    both = valid_ts[1:] & valid_ts[:-1]
-    flag(np.r_[False, both & (step == 0)], lambda i: f"duplicate timestamp {frame['timestamp'].iat[i]}")
-    flag(np.r_[False, both & (step < 0)], lambda i: f"timestamp {frame['timestamp'].iat[i]} is earlier than the row before")
+    step = np.diff(np.r_[previous.value if previous is not None else 0, ns])  # each row minus the one before
+    both = np.r_[previous is not None, valid_ts[:-1]] & valid_ts
+    flag(both & (step == 0), lambda i: f"duplicate timestamp {frame['timestamp'].iat[i]}")
+    flag(both & (step < 0), lambda i: f"timestamp {frame['timestamp'].iat[i]} is earlier than the row before")
 
     values = {}
     for column in COLUMNS[1:]:
@@ -182,10 +207,26 @@ def bars_import_files(
 
 
 def bars_import_upload(*, upload: IO[bytes], name: str, symbol: str | None = None) -> ImportReport:
-    """The admin's upload: same validation and guarantees as the command, for one file."""
+    """The admin's upload: same validation and guarantees as the command, for one file of at most
+    BARS_UPLOAD_MAX_BYTES (a larger one is refused unread).
+
+    The file is parsed and written UPLOAD_CHUNK_ROWS rows at a time inside one transaction, so memory
+    stays bounded by a chunk; a bad row anywhere rolls back every chunk before it.
+    """
     sym = symbol_normalise(symbol or symbol_from_filename(name))
+    size, limit = upload.seek(0, io.SEEK_END), settings.BARS_UPLOAD_MAX_BYTES
+    upload.seek(0)
+    if size > limit:
+        raise ApplicationError(f"{name} is {size:,} bytes; one upload may be at most {limit:,} bytes. Split the file, "
+                               "or import it on the server with manage.py import_bars.", field="file")
     text = io.TextIOWrapper(upload, encoding="utf-8")
-    return bars_store(parsed=[bars_parse_csv(text, symbol=sym, name=name)])[0]
+    with transaction.atomic():
+        reports = [bars_store(parsed=[chunk])[0]
+                   for chunk in bars_parse_chunks(text, symbol=sym, name=name, rows=UPLOAD_CHUNK_ROWS)]
+    return ImportReport(file=name, symbol=reports[0].symbol, rows=sum(r.rows for r in reports),
+                        inserted=sum(r.inserted for r in reports),
+                        already_present=sum(r.already_present for r in reports),
+                        first_ts=reports[0].first_ts, last_ts=reports[-1].last_ts)
 
 
 @transaction.atomic

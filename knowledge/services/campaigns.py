@@ -19,9 +19,9 @@ from django.utils import timezone
 from cohorts import engine
 from cohorts.models import AllocationPolicy, Bar, Cohort, CohortStatus
 from cohorts.services.cohorts import cohort_launch, cohort_run
-from cohorts.services.inputs import cohort_input
+from cohorts.services.inputs import CONTROL_RE, cohort_input, whole_number
 from knowledge.models import (
-    CAMPAIGN_TRANSITIONS,
+    CAMPAIGN_STATES,
     Campaign,
     CampaignDay,
     CampaignMode,
@@ -37,6 +37,8 @@ from knowledge.services.entries import entry_create
 from knowledge.services.launch import cohort_launch_weighted
 from neolight.errors import ApplicationError
 from neolight.money import to_cents
+
+NAME_MAX_CHARS = 120  # Campaign.name's length
 
 
 @dataclass(frozen=True)
@@ -59,12 +61,14 @@ class CampaignInput:
 def campaign_input(*, bankroll, days, start, policy=None, symbols=None, agents=None, seed=None, lookback_hours=None,
                    trials=None, mode=CampaignMode.REPLAY, name: str = "") -> CampaignInput:
     """Checks a campaign request; raises ApplicationError naming the first bad field. Day 1 (and in replay
-    the last day) must pass every check of a cohort launch."""
-    count = _bounded(days, "days", 1, settings.CAMPAIGN_MAX_DAYS)
+    the last day) must pass every check of a cohort launch, seed included; days, lookback and trials are
+    whole numbers within their bounds."""
+    count = whole_number(days, "days", 1, settings.CAMPAIGN_MAX_DAYS)
+    name = _name(name)
     first = _date(start)
-    lookback = _bounded(settings.LEARNING_LOOKBACK_HOURS if lookback_hours is None else lookback_hours,
-                        "lookback_hours", 1, 72)
-    trial_count = _bounded(settings.LEARNING_TRIALS if trials is None else trials, "trials", 1, 5000)
+    lookback = whole_number(settings.LEARNING_LOOKBACK_HOURS if lookback_hours is None else lookback_hours,
+                            "lookback_hours", 1, 72)
+    trial_count = whole_number(settings.LEARNING_TRIALS if trials is None else trials, "trials", 1, 5000)
     if mode not in CampaignMode.values:
         raise ApplicationError(f"Mode must be one of {', '.join(CampaignMode.values)}.", field="mode")
     start_at = datetime.combine(first, time(), tzinfo=UTC)
@@ -79,29 +83,31 @@ def campaign_input(*, bankroll, days, start, policy=None, symbols=None, agents=N
                      start=last, end=last + timedelta(days=1))
     return CampaignInput(bankroll=day1.bankroll, days=count, start_date=first, policy=policy, symbols=day1.symbols,
                          agents=day1.agents, seed=day1.seed, lookback_hours=lookback, trials=trial_count, mode=mode,
-                         name=name[:120])
-
-
-def _bounded(value, name: str, low: int, high: int) -> int:
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise ApplicationError(f"{name.replace('_', ' ').capitalize()} must be a whole number.", field=name) from None
-    if not low <= number <= high:
-        raise ApplicationError(f"{name.replace('_', ' ').capitalize()} must be between {low} and {high}; got {number}.",
-                               field=name)
-    return number
+                         name=name)
 
 
 def _date(value) -> date:
     if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip()[:10])
-    except ValueError:
-        raise ApplicationError(f"Start must be a date (YYYY-MM-DD), not {value!r}.", field="start") from None
+        day = value.date()
+    elif isinstance(value, date):
+        day = value
+    else:
+        try:
+            day = date.fromisoformat(value.strip()[:10]) if isinstance(value, str) else None
+        except ValueError:
+            day = None
+        if day is None:
+            raise ApplicationError(f"Start must be a date (YYYY-MM-DD), not {str(value)[:40]!r}.", field="start")
+    low, high = settings.COHORT_WINDOW_YEARS
+    if not low <= day.year <= high:  # before any date arithmetic, which could overflow
+        raise ApplicationError(f"Start must lie between {low} and {high}; got {day.year}.", field="start")
+    return day
+
+
+def _name(value) -> str:
+    if not isinstance(value, str) or CONTROL_RE.search(value) or len(value) > NAME_MAX_CHARS:
+        raise ApplicationError(f"A campaign's name is text of at most {NAME_MAX_CHARS} characters.", field="name")
+    return value
 
 
 @transaction.atomic
@@ -232,13 +238,9 @@ def _record_day(campaign: Campaign, number: int, cohort: Cohort) -> None:
 
 
 def _transition(campaign: Campaign, to: str, **fields) -> bool:
-    with transaction.atomic():
-        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        if to not in CAMPAIGN_TRANSITIONS[locked.status]:
-            return False
-        Campaign.objects.filter(pk=campaign.pk).update(status=to, **fields)
+    moved = CAMPAIGN_STATES.move(campaign.pk, to, **fields)
     campaign.refresh_from_db()
-    return True
+    return moved is not None
 
 
 def _finish(campaign: Campaign, status: str, reason: str) -> str:

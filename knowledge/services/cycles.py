@@ -18,7 +18,7 @@ from django.utils import timezone
 from cohorts import engine
 from cohorts.models import Cohort
 from knowledge import learning
-from knowledge.models import Campaign, CycleKind, CycleStatus, EntryKind, LearningCycle
+from knowledge.models import CYCLE_STATES, Campaign, CycleKind, CycleStatus, EntryKind, LearningCycle
 from knowledge.selectors import campaign_latest_day, cohort_population, genomes_from_json, learning_market
 from knowledge.services.entries import entry_create
 from neolight.errors import ApplicationError
@@ -54,16 +54,12 @@ def _claim(*, campaign: Campaign, kind: str, slot: datetime, day_number: int, lo
             return LearningCycle.objects.create(campaign=campaign, kind=kind, slot=slot, **fields)
     except IntegrityError:
         pass
-    with transaction.atomic():
-        cycle = LearningCycle.objects.select_for_update().get(campaign=campaign, kind=kind, slot=slot)
-        stale = timezone.now() - timedelta(seconds=settings.LEARNING_CYCLE_TIMEOUT_SECONDS)
-        is_redo = cycle.status == CycleStatus.FAILED or (cycle.status == CycleStatus.RUNNING and cycle.started_at < stale)
-        if not is_redo:
-            return None
-        LearningCycle.objects.filter(pk=cycle.pk).update(status=CycleStatus.RUNNING, status_reason="",
-                                                          started_at=timezone.now(), **fields)
-        cycle.refresh_from_db()
-        return cycle
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.LEARNING_CYCLE_TIMEOUT_SECONDS)
+    pk = LearningCycle.objects.get(campaign=campaign, kind=kind, slot=slot).pk
+    return CYCLE_STATES.move(
+        pk, CycleStatus.RUNNING, status_reason="", started_at=now, **fields,
+        guard=lambda c: c.status == CycleStatus.FAILED or (c.status == CycleStatus.RUNNING and c.started_at < stale))
 
 
 def cycle_daily_run(*, campaign_id: int, day_number: int) -> LearningCycle | None:
@@ -118,8 +114,8 @@ def _run(cycle: LearningCycle, campaign: Campaign, genomes, returns, flagged) ->
     except Exception as exc:
         log.exception("learning cycle %s failed", cycle.pk)
         reason = exc.message if isinstance(exc, ApplicationError) else f"{type(exc).__name__}: {exc}"
-        LearningCycle.objects.filter(pk=cycle.pk).update(status=CycleStatus.FAILED, status_reason=reason[:2000],
-                                                          finished_at=timezone.now())
+        CYCLE_STATES.move(cycle.pk, CycleStatus.FAILED, guard=lambda c: c.started_at == cycle.started_at,
+                          status_reason=reason[:2000], finished_at=timezone.now())
         cycle.refresh_from_db()
         return cycle
     return _persist(cycle, campaign, outcome, time.perf_counter() - began)
@@ -163,7 +159,11 @@ def _family_json(f: learning.FamilyOutcome) -> dict:
 
 @transaction.atomic
 def _persist(cycle: LearningCycle, campaign: Campaign, outcome: learning.CycleOutcome, runtime: float) -> LearningCycle:
-    cycle.status = CycleStatus.COMPLETED
+    claimed = cycle.started_at
+    if CYCLE_STATES.lock(cycle.pk, status=CycleStatus.RUNNING, guard=lambda c: c.started_at == claimed) is None:
+        log.warning("learning cycle %s was claimed again while it ran; its outcome is dropped", cycle.pk)
+        cycle.refresh_from_db()
+        return cycle
     cycle.in_sample_score, cycle.out_of_sample_score = outcome.in_sample, outcome.out_of_sample
     cycle.families = [_family_json(f) for f in outcome.families]
     cycle.changes = [{"slot": c.slot, "action": c.action, "genome": _genome_json(c.genome),
@@ -171,8 +171,10 @@ def _persist(cycle: LearningCycle, campaign: Campaign, outcome: learning.CycleOu
                       "reason": c.reason} for c in outcome.changes]
     cycle.genomes = [_genome_json(g) for g in outcome.genomes]
     cycle.weights = [round(float(w), 8) for w in outcome.allocation.weights]
-    cycle.finished_at, cycle.runtime_seconds = timezone.now(), round(runtime, 3)
-    cycle.save()
+    cycle.runtime_seconds = round(runtime, 3)
+    cycle.save(update_fields=["in_sample_score", "out_of_sample_score", "families", "changes", "genomes", "weights",
+                              "runtime_seconds"])
+    cycle = CYCLE_STATES.move(cycle.pk, CycleStatus.COMPLETED, finished_at=timezone.now())
     _record(cycle, campaign, outcome)
     return cycle
 

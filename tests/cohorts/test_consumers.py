@@ -1,6 +1,7 @@
 """Live updates: only logged-in users with access to a cohort may follow it; events arrive as HTML."""
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
@@ -81,3 +82,19 @@ async def test_list_followers_only_hear_of_cohorts_they_may_see(pending, maker, 
     assert await theirs.receive_nothing(timeout=0.5)
     await mine.disconnect()
     await theirs.disconnect()
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis: set REDIS_URL")
+async def test_idle_websocket_on_redis_stays_up_and_still_receives_events(pending, maker):
+    """The Redis layer's blocking pop must not time out the socket of a follower nobody talks to."""
+    from django.conf import settings
+
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    communicator = connect(f"/ws/cohorts/{pending.pk}/", maker)
+    assert (await communicator.connect())[0]
+
+    assert await communicator.receive_nothing(timeout=60, interval=1)  # idle for a minute: no close, no error
+    await database_sync_to_async(broadcast)(f"cohort-{pending.pk}", "cohort.progress", {"cohort": pending.pk})
+
+    assert f"cohort-status-{pending.pk}" in await communicator.receive_from(timeout=5)
+    await communicator.disconnect()

@@ -146,7 +146,7 @@ def test_guarded_kinds_match_the_model():
     """The migration names the kinds allowed below zero; they must stay those of NEGATIVE_ALLOWED."""
     import importlib
 
-    migration = importlib.import_module("cohorts.migrations.0005_ledger_defences")
+    migration = importlib.import_module("cohorts.migrations.0007_ledger_defences")
     assert set(migration.NEGATIVE_ALLOWED_KINDS) == {str(k) for k in NEGATIVE_ALLOWED}
 
 

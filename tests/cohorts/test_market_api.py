@@ -1,7 +1,11 @@
 """/api/market: instruments and bars, exact amounts, paging, and clear 400s."""
 from __future__ import annotations
 
+import re
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 BARS = "/api/market/bars"
 
@@ -85,3 +89,38 @@ def test_bad_bar_queries_get_400_naming_the_field(api, crypto_day, params, field
 def test_window_without_bars_is_an_empty_page(api, crypto_day):
     body = api.get(BARS, {"symbol": "BTC-USDT", "start": "2020-01-01T00:00:00Z"}).json()
     assert body["count"] == 0 and body["results"] == [] and body["next"] is None
+
+
+def rows_read(api, url: str, params: dict | None = None) -> tuple[dict, int]:
+    """The page, and the most 1-minute rows its queries could read (their largest SQL LIMIT)."""
+    with CaptureQueriesContext(connection) as queries:
+        body = api.get(url, params).json()
+    limits = [int(m) for q in queries.captured_queries if "cohorts_bar" in q["sql"]
+              for m in re.findall(r"LIMIT (\d+)", q["sql"])]
+    return body, max(limits)
+
+
+HOURS = {"symbol": "BTC-USDT", "start": "2021-05-06T00:00:00Z", "timeframe": "1h"}
+
+
+@pytest.mark.django_db
+def test_one_hour_page_reads_a_bounded_number_of_minute_rows(api, crypto_day, settings):
+    body, read = rows_read(api, BARS, HOURS)
+
+    assert body["count"] == 24
+    assert read <= settings.BARS_API_MAX_READ_ROWS + 1  # it was limit × 60 + 1 = 300,001
+    assert read == 333 * 60 + 1  # whole hours only: 333 of them fit in 20,000 minutes
+
+
+@pytest.mark.django_db
+def test_one_hour_pages_stop_at_the_read_cap_and_link_the_rest(api, crypto_day, settings):
+    whole_day = api.get(BARS, HOURS).json()["results"]
+    settings.BARS_API_MAX_READ_ROWS = 600  # ten hours of minutes
+
+    pages = [rows_read(api, BARS, HOURS)]
+    while pages[-1][0]["next"]:
+        pages.append(rows_read(api, pages[-1][0]["next"]))
+
+    assert [body["count"] for body, _ in pages] == [10, 10, 4]
+    assert [read for _, read in pages] == [601, 601, 601]
+    assert [bar for body, _ in pages for bar in body["results"]] == whole_day  # same bars, no bucket split

@@ -26,7 +26,7 @@ from neolight.errors import ApplicationError
 BUNDLED_CRYPTO = ["BTC-USDT", "ETH-USDT", "DOGE-USDT", "LTC-USDT", "XRP-USDT", "ADA-USDT"]
 # The service calls of a cohort run, as the run module names them, and the phase each one is.
 PHASES = {"bar_window": "read bars", "_simulate": "simulate", "cohort_post_fills": "post fills",
-          "cohort_post_returns": "settle/return", "cohort_scores_save": "scores", "_persist": "persist"}
+          "cohort_settle": "settle/return", "cohort_scores_save": "scores", "_persist": "persist"}
 
 
 class Command(BaseCommand):

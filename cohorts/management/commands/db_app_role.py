@@ -6,10 +6,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from psycopg import sql
 
-from cohorts.models import Account, Entry, LedgerTransaction
+from cohorts.models import Account, CohortSettlement, Entry, LedgerTransaction
 
 ROLE_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-LEDGER_TABLES = [Account._meta.db_table, LedgerTransaction._meta.db_table, Entry._meta.db_table]
+# Append-only tables: the ledger and the record of each cohort's settlement.
+LEDGER_TABLES = [Account._meta.db_table, LedgerTransaction._meta.db_table, Entry._meta.db_table,
+                 CohortSettlement._meta.db_table]
 GUARD_TABLES = ["cohorts_ledger_pending", "cohorts_ledger_pending_xact"]  # written by the guards only
 READ_ONLY_TABLES = ["django_migrations"]
 
@@ -18,7 +20,7 @@ class Command(BaseCommand):
     help = (
         "Create or update the login role the application connects as, and its privileges; run it as the "
         "owner of the tables (the role that runs migrate), again after every migrate. The role owns "
-        "nothing, may SELECT and INSERT the ledger tables (accounts, transactions, entries) but never "
+        "nothing, may SELECT and INSERT the ledger tables (accounts, transactions, entries, settlements) but never "
         "UPDATE, DELETE or TRUNCATE them, has normal SELECT/INSERT/UPDATE/DELETE on the other tables and "
         "the use of their sequences. Not being an owner, it cannot disable the ledger's triggers."
     )

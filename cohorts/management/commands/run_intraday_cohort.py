@@ -29,10 +29,10 @@ class Command(BaseCommand):
         parser.add_argument("--symbols", required=True, help="comma-separated, e.g. BTC-USDT,ETH-USDT")
         parser.add_argument("--start", required=True, help="window start, ISO-8601 UTC")
         parser.add_argument("--end", required=True, help="window end (exclusive), ISO-8601 UTC")
-        parser.add_argument("--seed", default=7, help="seed of the default roster of genomes (default 7)")
-        parser.add_argument("--exposure-limit", default=None, help="gross notional / parent equity (default 1.0)")
-        parser.add_argument("--leverage-ceiling", default=None, help="per agent (default 2.0)")
-        parser.add_argument("--daily-stop", default=None, help="fraction of equity lost in a day that halts all")
+        parser.add_argument("--seed", default=7, help="seed of the default roster of genomes, 0–2,147,483,647 (default 7)")
+        parser.add_argument("--exposure-limit", default=None, help="gross notional / parent equity, 0.000001–10 (default 1.0)")
+        parser.add_argument("--leverage-ceiling", default=None, help="per agent, 0.000001–10 (default 2.0)")
+        parser.add_argument("--daily-stop", default=None, help="fraction of equity lost in a day that halts all, in (0, 1)")
         parser.add_argument("--json", action="store_true", dest="as_json", help="print the summary as JSON")
 
     def handle(self, *args, as_json, **o):

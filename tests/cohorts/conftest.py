@@ -1,0 +1,17 @@
+"""Fixtures of the cohorts tests: a couple of hours of bundled bars, enough for cheap launches."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import sample_slice
+
+HOURS_SYMBOLS = ["BTC-USDT", "ETH-USDT"]
+HOURS = {"start": "2021-05-06T00:00:00Z", "end": "2021-05-06T02:00:00Z"}  # every bar of `crypto_hours`
+
+
+@pytest.fixture
+def crypto_hours(db, tmp_path):
+    """The first two hours (120 bars) of BTC-USDT and ETH-USDT, imported through the real service."""
+    from cohorts.services.market import bars_import_files
+
+    return bars_import_files(paths=[sample_slice(tmp_path, s, 120) for s in HOURS_SYMBOLS])
