@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from decimal import ROUND_HALF_EVEN, Decimal
 
+import numpy as np
 from django.db import models
 
 MONEY_DIGITS = 20
@@ -42,3 +43,26 @@ def money_from_float(value: float) -> Decimal:
     if not math.isfinite(number):
         raise ValueError(f"not a finite amount: {value!r}")
     return quantize(Decimal(repr(number)))
+
+
+def units_from_floats(values: np.ndarray) -> np.ndarray:
+    """`money_from_float` of each value, vectorised, as int64 counts of the quantum (1e-8).
+
+    Exact: a value whose scaled float lies within a few ulps of a rounding tie (or is too large for
+    the shortcut) goes through `money_from_float` itself; the rest round the same way in numpy.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    scaled = values * 10.0 ** MONEY_PLACES
+    units = np.rint(scaled)
+    with np.errstate(invalid="ignore"):
+        distance = np.abs(np.abs(scaled - np.floor(scaled)) - 0.5)
+        unsure = ~(np.abs(scaled) < 2.0 ** 50) | (distance <= 4 * np.spacing(np.abs(scaled)))
+    result = units.astype(np.int64, copy=False) if not unsure.any() else np.where(unsure, 0, units).astype(np.int64)
+    for index in np.flatnonzero(unsure):
+        result[index] = int(money_from_float(values[index]).scaleb(MONEY_PLACES))
+    return result
+
+
+def from_units(units: int) -> Decimal:
+    """An integer count of the quantum (1e-8) as Decimal money."""
+    return Decimal(int(units)).scaleb(-MONEY_PLACES)

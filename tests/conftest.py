@@ -14,6 +14,26 @@ SAMPLE_DIR = Path(__file__).resolve().parent.parent / "cohorts" / "sample_data"
 CRYPTO = ["BTC-USDT", "ETH-USDT", "DOGE-USDT", "LTC-USDT", "XRP-USDT", "ADA-USDT"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def flush_past_ledger_guards():
+    """Transactional tests end with a flush (TRUNCATE of every table), which the ledger's guards refuse
+    (migration 0007). The test database's superuser flushes in replica mode, where those triggers do
+    not fire: the maintenance path only a superuser has."""
+    from django.db import transaction
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    flush = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        with transaction.atomic(using=self.connection.alias), self.connection.cursor() as cursor:
+            cursor.execute("SET LOCAL session_replication_role = replica")
+            flush(self, sql_list)
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush
+    yield
+    DatabaseOperations.execute_sql_flush = flush
+
+
 @pytest.fixture
 def maker(django_user_model):
     """An operator who launches cohorts."""

@@ -2,8 +2,9 @@
 
 Amounts are signed Decimal: a debit is positive, a credit negative, so every transaction's entries
 sum to zero. Balances are sums in a selector, never stored. Corrections are new, reversing
-transactions. On PostgreSQL the database itself refuses UPDATE/DELETE of entries and transactions
-and any statement that leaves a transaction unbalanced (see migration 0003).
+transactions. On PostgreSQL the database itself refuses UPDATE, DELETE and TRUNCATE of ledger rows,
+any statement that leaves a transaction unbalanced, entries added to a transaction posted earlier,
+and at commit empty transactions and overdrafts (migrations 0003 and 0007).
 """
 from django.db import models
 
@@ -82,8 +83,12 @@ class LedgerTransaction(models.Model):
 
 
 class Entry(models.Model):
-    transaction = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="entries")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
+    # No FOREIGN KEY constraints: on PostgreSQL the entries trigger checks, once per statement, that
+    # every transaction and account referred to exists, and neither can ever be deleted (migration
+    # 0007), which is what the constraints' per-row checks guaranteed at a fraction of the cost.
+    transaction = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="entries",
+                                    db_constraint=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries", db_constraint=False)
     amount = MoneyField(help_text="debit positive, credit negative")
 
     class Meta:

@@ -1,7 +1,6 @@
 """Reads of cohorts: visibility, lists, details, curves and summaries."""
 from __future__ import annotations
 
-import io
 from decimal import Decimal
 
 import numpy as np
@@ -9,7 +8,7 @@ from django.conf import settings
 from django.db.models import Count, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
-from cohorts import engine
+from cohorts import curves, engine
 from cohorts.models import Account, Agent, Bankroll, Cohort, CohortStatus, Entry, Fill
 from cohorts.selectors.ledger import account_balances
 from neolight.money import to_cents
@@ -56,7 +55,7 @@ def cohort_visible(user) -> QuerySet[Cohort]:
 
 def cohort_list(*, user, date=None, bankroll=None, status=None) -> QuerySet[Cohort]:
     """Visible cohorts, newest first, filtered by window day (UTC), bankroll amount and status."""
-    cohorts = cohort_visible(user).annotate(agent_count=Count("agents"))
+    cohorts = cohort_visible(user).defer("equity_curves").annotate(agent_count=Count("agents"))
     if date is not None:
         cohorts = cohorts.filter(window_start__date=date)
     if bankroll is not None:
@@ -89,8 +88,7 @@ def cohort_curves(cohort: Cohort) -> dict[str, np.ndarray] | None:
     """The stored full-resolution curves: timestamps (epoch s), parent (T,), agents (A, T), exposure (A, T)."""
     if not cohort.equity_curves:
         return None
-    with np.load(io.BytesIO(bytes(cohort.equity_curves))) as data:
-        return {name: data[name] for name in data.files}
+    return curves.unpack(bytes(cohort.equity_curves))
 
 
 def bankroll_badge() -> dict | None:

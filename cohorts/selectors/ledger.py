@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import QuerySet, Sum
+from django.db.models import Max, Min, QuerySet, Sum
 
-from cohorts.models import Account, Entry
+from cohorts.models import Account, Entry, LedgerTransaction
 from neolight.money import quantize
 
 ZERO = Decimal(0)
@@ -40,6 +40,14 @@ def account_balance(account: Account) -> Decimal:
 def ledger_unbalanced_transactions(*, cohort=None) -> list[int]:
     """Ids of transactions whose entries do not sum to zero (an empty list in a sound ledger)."""
     entries = Entry.objects.all() if cohort is None else Entry.objects.filter(transaction__cohort=cohort)
+    if cohort is not None:  # the range of the cohort's transactions bounds the scan to its own entries
+        bounds = LedgerTransaction.objects.filter(cohort=cohort).aggregate(first=Min("id"), last=Max("id"))
+        if bounds["first"] is None:
+            return []
+        entries = entries.filter(transaction__id__range=(bounds["first"], bounds["last"]))
+    if connection.vendor == "postgresql":  # summed and filtered in the database: only the bad ones travel
+        return sorted(entries.values("transaction_id").annotate(total=Sum("amount")).exclude(total=0).order_by()
+                      .values_list("transaction_id", flat=True))
     return sorted(pk for pk, total in _sums(entries, "transaction_id").items() if total != ZERO)
 
 

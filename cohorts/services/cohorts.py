@@ -2,7 +2,6 @@
 engine, then persist fills, ledger, scores and the reconciliation in one transaction."""
 from __future__ import annotations
 
-import io
 import logging
 import time
 import uuid
@@ -15,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from cohorts import engine
+from cohorts import curves, engine
 from cohorts.models import (
     COHORT_STATES,
     Agent,
@@ -235,10 +234,8 @@ def _persist(cohort: Cohort, window: BarWindow, result: engine.Result, began: fl
 
 
 def _pack_curves(window: BarWindow, result: engine.Result) -> bytes:
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, timestamps=window.timestamps.astype("datetime64[s]").astype(np.int64),
-                        parent=result.parent_equity, agents=result.equity, exposure=result.exposure)
-    return buffer.getvalue()
+    return curves.pack(timestamps=window.timestamps.astype("datetime64[s]").astype(np.int64),
+                       parent=result.parent_equity, agents=result.equity, exposure=result.exposure)
 
 
 def cohort_fail(*, cohort_id: int, reason: str, token: uuid.UUID | None = None, is_stale: bool = False,

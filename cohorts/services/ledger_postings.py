@@ -20,7 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
+from django.db import connection
 
 from cohorts import engine
 from cohorts.models import (
@@ -30,17 +32,26 @@ from cohorts.models import (
     Cohort,
     CohortSettlement,
     Fill,
+    LedgerTransaction,
     SettlementKind,
     Side,
     TransactionKind,
 )
 from cohorts.selectors.ledger import account_balances
 from cohorts.selectors.market import BarWindow, instruments_by_symbol
-from cohorts.services.ledger import LedgerError, PendingTransaction, ledger_post_many, position_relief
-from neolight.money import money_from_float
+from cohorts.services.ledger import (
+    LedgerError,
+    PendingTransaction,
+    ledger_copy,
+    ledger_copy_new,
+    ledger_post_many,
+    position_relief,
+)
+from neolight.money import MONEY_PLACES, from_units, units_from_floats
 
 ZERO = Decimal(0)
 CLOSE = -2  # engine fill kind: the fill closes the position
+CHUNK = 65_536  # fills handled at a time in Python
 
 
 @dataclass(frozen=True)
@@ -100,61 +111,166 @@ def cohort_post_draws(*, cohort: Cohort, accounts: CohortAccounts, source_cash: 
     ledger_post_many(pending=draws, cohort=cohort)
 
 
+@dataclass(frozen=True)
+class FillAmounts:
+    """Every fill's exact ledger amounts as int64 counts of 1e-8, each array of shape (N,)."""
+
+    qty: np.ndarray
+    price: np.ndarray
+    fee: np.ndarray
+    cash: np.ndarray  # −(V + F), V = +notional for a buy, −notional for a sell
+    position: np.ndarray  # +V opening or adding; minus the cost relieved reducing; minus all of it closing
+    pnl: np.ndarray  # the balancing amount
+    quantity: dict[tuple[int, int], int]  # open quantity left per (agent, symbol index), in units
+
+
+def fill_amounts(fills: engine.Fills) -> FillAmounts:
+    """The postings of the fills, computed once: conversions vectorised, average cost in one pass."""
+    qty, price, fee = units_from_floats(fills.qty), units_from_floats(fills.price), units_from_floats(fills.fee)
+    notional = units_from_floats(fills.qty * fills.price)
+    buy = fills.side > 0
+    value = np.where(buy, notional, -notional)
+    position = np.empty_like(value)
+    held: dict[tuple[int, int], int] = {}
+    cost: dict[tuple[int, int], int] = {}
+    for start in range(0, len(value), CHUNK):  # in chunks: a few Python objects per fill, never all at once
+        part = slice(start, start + CHUNK)
+        amounts = []
+        for pair, is_buy, kind, q, v in zip(zip(fills.agent[part].tolist(), fills.symbol[part].tolist()),
+                                            buy[part].tolist(), fills.kind[part].tolist(), qty[part].tolist(),
+                                            value[part].tolist()):
+            was, basis = held.get(pair, 0), cost.get(pair, 0)
+            if kind == CLOSE:  # the engine closed the position: all its cost goes, whatever rounding left in qty
+                amount, held[pair] = -basis, 0
+            elif was == 0 or (was > 0) == is_buy:
+                amount, held[pair] = v, was + (q if is_buy else -q)
+            else:
+                amount, held[pair] = -_relief(basis, was, min(q, abs(was))), was + (q if is_buy else -q)
+            cost[pair] = basis + amount
+            amounts.append(amount)
+        position[part] = amounts
+    cash = -value - fee
+    return FillAmounts(qty=qty, price=price, fee=fee, cash=cash, position=position, pnl=-(cash + fee + position),
+                       quantity=held)
+
+
+def _relief(cost: int, position: int, closed: int) -> int:
+    """position_relief in units of 1e-8 (through Decimal, so it rounds exactly as the ledger always has)."""
+    return int(position_relief(from_units(cost), from_units(position), from_units(closed)).scaleb(MONEY_PLACES))
+
+
 def cohort_post_fills(*, cohort: Cohort, agents: Sequence[Agent], accounts: CohortAccounts, window: BarWindow,
                       fills: engine.Fills) -> list[Decimal]:
     """Posts every fill (one transaction each, in bulk) and stores the Fill rows.
 
-    Returns each agent's equity according to the ledger: its cash balance plus its open
-    positions marked at the window's last close.
+    On PostgreSQL a first posting goes in with COPY, every database guard in force; a retry, and
+    SQLite, go through `ledger_post_many`, which checks each key. Returns each agent's equity
+    according to the ledger: its cash balance plus its open positions marked at the window's last close.
     """
+    amounts = fill_amounts(fills)
     symbols = list(window.symbols)
     instruments = instruments_by_symbol(symbols)
+    posted = LedgerTransaction.objects.filter(cohort=cohort, kind=TransactionKind.FILL).exists()
+    if connection.vendor == "postgresql" and not posted:
+        _copy_fills(cohort, agents, accounts, window, fills, amounts, instruments)
+    else:
+        _post_fills(cohort, agents, accounts, window, fills, amounts, instruments)
+    return _ledger_equity(accounts, agents, window, amounts.quantity)
+
+
+class FillKeys(Sequence[str]):
+    """The idempotency keys of a cohort's fills, `cohort:C:fill:N`, made as they are read."""
+
+    def __init__(self, cohort_id: int, count: int):
+        self.cohort_id, self.count = cohort_id, count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[n] for n in range(*index.indices(self.count))]
+        if not -self.count <= index < self.count:
+            raise IndexError(index)
+        return f"cohort:{self.cohort_id}:fill:{index % self.count}"
+
+
+def _memos(agents: Sequence[Agent], symbols: list[str]) -> np.ndarray:
+    """Memo of a fill by (agent, symbol, is_buy)."""
+    memos = np.empty((len(agents), len(symbols), 2), dtype=object)
+    for a in range(len(agents)):
+        for s, symbol in enumerate(symbols):
+            memos[a, s, 0], memos[a, s, 1] = f"agent {a} sell {symbol}", f"agent {a} buy {symbol}"
+    return memos
+
+
+def _entry_columns(accounts: CohortAccounts, agents: Sequence[Agent], symbols: list[str], fills: engine.Fills,
+                   amounts: FillAmounts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fill index, account id, amount) of every non-zero entry, grouped by fill: cash, fees, position, pnl."""
+    cash = np.array([a.pk for a in accounts.cash], dtype=np.int64)
+    fees = np.array([a.pk for a in accounts.fees], dtype=np.int64)
+    pnl = np.array([a.pk for a in accounts.pnl], dtype=np.int64)
+    position = np.array([[accounts.position[(agent.index, s)].pk for s in symbols] for agent in agents], dtype=np.int64)
+    agent, symbol = fills.agent, fills.symbol
+    account = np.stack([cash[agent], fees[agent], position[agent, symbol], pnl[agent]], axis=1).ravel()
+    units = np.stack([amounts.cash, amounts.fee, amounts.position, amounts.pnl], axis=1).ravel()
+    index = np.repeat(np.arange(len(agent)), 4)
+    keep = units != 0
+    return index[keep], account[keep], units[keep]
+
+
+def _copy_fills(cohort, agents, accounts, window, fills, amounts, instruments) -> None:
+    symbols = list(window.symbols)
+    count = len(fills.agent)
+    index, account, units = _entry_columns(accounts, agents, symbols, fills, amounts)
+    memos = _memos(agents, symbols)[fills.agent, fills.symbol, (fills.side > 0).astype(np.int64)]
+    ids = ledger_copy_new(keys=FillKeys(cohort.pk, count), kind=TransactionKind.FILL,
+                          memos=memos, cohort=cohort, entry_transaction=index, entry_account=account,
+                          entry_units=units)
+    agent_ids = np.array([a.pk for a in agents], dtype=np.int64)[fills.agent]
+    instrument_ids = np.array([instruments[s].pk for s in symbols], dtype=np.int64)[fills.symbol]
+    stamps = np.char.add(np.datetime_as_string(window.timestamps.astype("datetime64[s]"), unit="s"), "+00:00")
+    side = np.where(fills.side > 0, str(Side.BUY), str(Side.SELL))
+    with connection.cursor() as cursor:
+        ledger_copy(cursor, f"COPY {Fill._meta.db_table} (cohort_id, agent_id, instrument_id, ts, side, qty, price, fee, "
+                    "transaction_id) FROM STDIN", f"{cohort.pk}\t{{}}\t{{}}\t{{}}\t{{}}\t{{}}e-8\t{{}}e-8\t{{}}e-8\t{{}}\n",
+                    [agent_ids, instrument_ids, stamps[fills.bar], side, amounts.qty, amounts.price, amounts.fee, ids])
+
+
+def _post_fills(cohort, agents, accounts, window, fills, amounts, instruments) -> None:
+    """The portable path: one PendingTransaction per fill through ledger_post_many, then the Fill rows."""
+    symbols = list(window.symbols)
     stamps = pd.to_datetime(window.timestamps, utc=True).to_pydatetime()
-    quantity: dict[tuple[int, int], Decimal] = {}
-    cost: dict[tuple[int, int], Decimal] = {}
+    memos = _memos(agents, symbols)
     pending, rows = [], []
-    for n, (a, bar, s, side, kind, qty, price, fee) in enumerate(zip(
-        fills.agent.tolist(), fills.bar.tolist(), fills.symbol.tolist(), fills.side.tolist(), fills.kind.tolist(),
-        fills.qty.tolist(), fills.price.tolist(), fills.fee.tolist(),
-    )):
-        notional, fee_d, qty_d = money_from_float(qty * price), money_from_float(fee), money_from_float(qty)
-        held, basis = quantity.get((a, s), ZERO), cost.get((a, s), ZERO)
-        value = notional if side > 0 else -notional
-        if kind == CLOSE:  # the engine closed the position: all its cost goes, whatever rounding left in qty
-            position_amount, quantity[(a, s)] = -basis, ZERO
-        elif held == 0 or (held > 0) == (side > 0):
-            position_amount = value
-            quantity[(a, s)] = held + (qty_d if side > 0 else -qty_d)
-        else:
-            position_amount = -position_relief(basis, held, min(qty_d, abs(held)))
-            quantity[(a, s)] = held + (qty_d if side > 0 else -qty_d)
-        cost[(a, s)] = basis + position_amount
+    for n, (a, bar, s, buy) in enumerate(zip(fills.agent.tolist(), fills.bar.tolist(), fills.symbol.tolist(),
+                                             (fills.side > 0).tolist())):
         posting = PendingTransaction(key=f"cohort:{cohort.pk}:fill:{n}", kind=TransactionKind.FILL,
-                                     memo=f"agent {a} {'buy' if side > 0 else 'sell'} {symbols[s]}")
-        cash_amount = -value - fee_d
-        posting.add(accounts.cash[a], cash_amount)
-        posting.add(accounts.fees[a], fee_d)
-        posting.add(accounts.position[(a, symbols[s])], position_amount)
-        posting.add(accounts.pnl[a], -(cash_amount + fee_d + position_amount))
+                                     memo=memos[a, s, int(buy)])
+        posting.add(accounts.cash[a], from_units(amounts.cash[n]))
+        posting.add(accounts.fees[a], from_units(amounts.fee[n]))
+        posting.add(accounts.position[(a, symbols[s])], from_units(amounts.position[n]))
+        posting.add(accounts.pnl[a], from_units(amounts.pnl[n]))
         pending.append(posting)
         rows.append(Fill(cohort=cohort, agent=agents[a], instrument=instruments[symbols[s]], ts=stamps[bar],
-                         side=Side.BUY if side > 0 else Side.SELL, qty=qty_d, price=money_from_float(price),
-                         fee=fee_d))
-    for row, txn in zip(rows, ledger_post_many(pending=pending, cohort=cohort)):
+                         side=Side.BUY if buy else Side.SELL, qty=from_units(amounts.qty[n]),
+                         price=from_units(amounts.price[n]), fee=from_units(amounts.fee[n])))
+    transactions = ledger_post_many(pending=pending, cohort=cohort)
+    known = set(Fill.objects.filter(transaction__in=transactions).values_list("transaction_id", flat=True))
+    for row, txn in zip(rows, transactions):
         row.transaction = txn
-    Fill.objects.bulk_create(rows)
-    return _ledger_equity(accounts, agents, window, quantity)
+    Fill.objects.bulk_create([row for row in rows if row.transaction_id not in known])
 
 
 def _ledger_equity(accounts: CohortAccounts, agents: Sequence[Agent], window: BarWindow,
-                   quantity: dict[tuple[int, int], Decimal]) -> list[Decimal]:
+                   quantity: dict[tuple[int, int], int]) -> list[Decimal]:
     balances = account_balances([a.pk for a in accounts.cash])
-    closes = [money_from_float(c) for c in window.close[-1]] if len(window.close) else []
-    equity = []
-    for agent in agents:
-        marked = sum((q * closes[s] for (a, s), q in quantity.items() if a == agent.index and q), ZERO)
-        equity.append(balances.get(accounts.cash[agent.index].pk, ZERO) + marked)
-    return equity
+    closes = units_from_floats(window.close[-1]).tolist() if len(window.close) else []
+    marked: dict[int, int] = {}
+    for (a, s), q in quantity.items():
+        marked[a] = marked.get(a, 0) + q * closes[s]  # units² of 1e-16: exact
+    return [balances.get(accounts.cash[agent.index].pk, ZERO) + Decimal(marked.get(agent.index, 0)).scaleb(-2 * MONEY_PLACES)
+            for agent in agents]
 
 
 def cohort_settle(*, cohort: Cohort, accounts: CohortAccounts, source_cash: Account, kind: str) -> CohortSettlement:

@@ -1,9 +1,12 @@
 """The one crossing from engine floats to Decimal money."""
 from decimal import Decimal
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from neolight.money import money_from_float, quantize, to_cents
+from neolight.money import from_units, money_from_float, quantize, to_cents, units_from_floats
 
 
 @pytest.mark.parametrize(
@@ -32,3 +35,18 @@ def test_rounding_helpers():
     assert quantize(Decimal("1.000000005")) == Decimal("1.00000000")  # half to even
     assert quantize(Decimal("1.000000015")) == Decimal("1.00000002")
     assert to_cents(Decimal("10.005")) == Decimal("10.00") and to_cents(Decimal("10.015")) == Decimal("10.02")
+
+
+TIES = [0.125000005, 0.000000015, 2.5e-8, 1.000000005, 12345.678901235, 0.1 + 0.2, 1e-9, 5e-9, 123456789.123456785]
+
+
+@given(st.lists(st.floats(min_value=-1e9, max_value=1e9, allow_nan=False, allow_infinity=False), max_size=50))
+def test_units_from_floats_equals_money_from_float_everywhere(values):
+    values = values + TIES + [-v for v in TIES]
+    units = units_from_floats(np.array(values))
+    assert [from_units(u) for u in units.tolist()] == [money_from_float(v) for v in values]
+
+
+def test_units_from_floats_refuses_what_is_not_money():
+    with pytest.raises(ValueError, match="not a finite amount"):
+        units_from_floats(np.array([1.0, np.nan]))

@@ -1,42 +1,146 @@
-"""manage.py benchmark engine --agents A --symbols S --days D [--data FILE.npz] [--json]."""
+"""manage.py benchmark engine|cohort --agents A --symbols S --days D [--json].
+
+`engine` times the simulation kernel alone on a seeded market; `cohort` launches and runs a real cohort
+on the bundled bars and prints the time of each phase from launch to the persisted summary.
+"""
 import json
+import resource
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from cohorts.engine import Market, bench_engine, generate_market
+from cohorts.models import Bar, Cohort, CohortStatus
+from cohorts.services import cohorts as cohort_services
+from cohorts.services.cohorts import cohort_launch, cohort_run
+from cohorts.services.inputs import cohort_input
+from neolight.errors import ApplicationError
+
+BUNDLED_CRYPTO = ["BTC-USDT", "ETH-USDT", "DOGE-USDT", "LTC-USDT", "XRP-USDT", "ADA-USDT"]
+# The service calls of a cohort run, as the run module names them, and the phase each one is.
+PHASES = {"bar_window": "read bars", "_simulate": "simulate", "cohort_post_fills": "post fills",
+          "cohort_settle": "settle/return", "cohort_scores_save": "scores", "_persist": "persist"}
 
 
 class Command(BaseCommand):
     help = (
-        "Run the cohort-day benchmark workload through the simulation engine (parent rules "
-        "non-binding) and report its time: the median of 5 runs after a warm-up, and the "
-        "workload's checksum. Bars come from the seeded generator, or from --data (an .npz "
-        "with arrays open, high, low, close, volume of shape (T, S))."
+        "engine: run the cohort-day benchmark workload through the simulation engine (parent rules "
+        "non-binding) and report the median of 5 runs after a warm-up and the workload's checksum; bars "
+        "from the seeded generator or --data (an .npz with open, high, low, close, volume of shape (T, S)). "
+        "cohort: launch a cohort on the bundled bars (loaded first if absent), run it, and print each phase "
+        "(launch, read bars, simulate, post fills, scores, settle/return, commit, total) and the peak RSS."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("target", choices=["engine"], help="what to benchmark")
+        parser.add_argument("target", choices=["engine", "cohort"], help="what to benchmark")
         parser.add_argument("--agents", type=int, default=30, help="number of agents (default 30)")
-        parser.add_argument("--symbols", type=int, default=10, help="number of symbols (default 10)")
+        parser.add_argument("--symbols", default="10",
+                            help="number of symbols (default 10), or for cohort a comma-separated list")
         parser.add_argument("--days", type=int, default=1, help="number of 24-hour days (default 1)")
-        parser.add_argument("--data", help="bars from this .npz instead of the generator")
-        parser.add_argument("--repeats", type=int, default=5, help="timed runs after the warm-up")
+        parser.add_argument("--data", help="engine: bars from this .npz instead of the generator")
+        parser.add_argument("--repeats", type=int, default=5, help="engine: timed runs after the warm-up")
+        parser.add_argument("--start", default="2021-05-06T00:00:00Z", help="cohort: window start (bundled data)")
         parser.add_argument("--json", action="store_true", dest="as_json", help="print one JSON line")
 
-    def handle(self, *args, agents, symbols, days, data, repeats, as_json, **options):
-        if agents < 1 or symbols < 1 or days < 1 or repeats < 1:
-            raise CommandError("--agents, --symbols, --days and --repeats must be positive")
-        market = _load(data) if data else generate_market(symbols, days)
-        report = bench_engine(market, agents, repeats=repeats)
+    def handle(self, *args, target, agents, symbols, days, as_json, **options):
+        if agents < 1 or days < 1 or options["repeats"] < 1:
+            raise CommandError("--agents, --days and --repeats must be positive")
+        report = (self._engine(agents, symbols, days, options) if target == "engine"
+                  else self._cohort(agents, symbols, days, options["start"]))
         if as_json:
             self.stdout.write(json.dumps(report))
-        else:
+        elif target == "engine":
             self.stdout.write(
                 f"{report['agents']} agents × {report['symbols']} symbols × {report['bars']} bars: "
                 f"{report['seconds']} s (warm-up {report['warmup_s']} s), "
                 f"{report['cells_per_s']:,} cells/s, {report['checksum']}"
             )
+        else:
+            self.stdout.write(f"cohort {report['cohort']} ({report['status']}): {report['agents']} agents × "
+                              f"{len(report['symbols'])} symbols × {report['days']} days, {report['fills']:,} fills")
+            for phase, seconds in report["phases"].items():
+                self.stdout.write(f"  {phase:<14} {seconds:8.3f} s")
+            self.stdout.write(f"  peak RSS {report['peak_rss_mb']} MB, curves {report['curves_bytes']:,} bytes")
+
+    def _engine(self, agents: int, symbols: str, days: int, options: dict) -> dict:
+        count = _count(symbols)
+        market = _load(options["data"]) if options["data"] else generate_market(count, days)
+        return bench_engine(market, agents, repeats=options["repeats"])
+
+    def _cohort(self, agents: int, symbols: str, days: int, start: str) -> dict:
+        names = BUNDLED_CRYPTO[:_count(symbols)] if symbols.isdigit() else [s.strip() for s in symbols.split(",")]
+        began = datetime.fromisoformat(start.replace("Z", "+00:00")).astimezone(UTC)
+        if not Bar.objects.filter(instrument__symbol__in=names, ts__gte=began).exists():
+            # In a child process, so the import's memory does not count towards this run's peak.
+            subprocess.run([sys.executable, sys.argv[0], "load_sample_data"], check=True, stdout=subprocess.DEVNULL)
+        timings: dict[str, float] = {}
+        peaks: dict[str, float] = {"start": _peak_mb()}
+        total = time.perf_counter()
+        try:
+            data = cohort_input(bankroll="100000", agents=agents, symbols=",".join(names), start=began,
+                                end=began + timedelta(days=days))
+            with transaction.atomic():
+                cohort = cohort_launch(data=data, run=False)
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from None
+        timings["launch"] = time.perf_counter() - total
+        with _timed(cohort_services, PHASES, timings, peaks):
+            cohort = cohort_run(cohort_id=cohort.pk)
+        timings["total"] = time.perf_counter() - total
+        # Whatever _persist spent outside the phases it calls: its own writes and the COMMIT's deferred checks.
+        timings["commit"] = timings.pop("persist", 0.0) - sum(
+            timings.get(p, 0.0) for p in ("post fills", "settle/return", "scores"))
+        order = ["launch", "read bars", "simulate", "post fills", "scores", "settle/return", "commit", "total"]
+        curves = Cohort.objects.filter(pk=cohort.pk).values_list("equity_curves", flat=True).get()
+        return {
+            "cohort": cohort.pk, "status": cohort.status, "reason": cohort.status_reason, "agents": agents,
+            "symbols": names, "days": days, "fills": cohort.fills.count(),
+            "phases": {p: round(timings.get(p, 0.0), 3) for p in order},
+            "peak_rss_mb": _peak_mb(), "peak_rss_mb_after": peaks,
+            "curves_bytes": len(curves or b""),
+            "final_equity": str(cohort.final_equity or Decimal(0)), "reconciled": cohort.is_reconciled,
+        } | ({} if cohort.status == CohortStatus.COMPLETED else {"failed": True})
+
+
+@contextmanager
+def _timed(module, names: dict[str, str], timings: dict[str, float], peaks: dict[str, float]):
+    """Replaces `module`'s collaborators by wrappers noting their time and the peak RSS at their end."""
+    originals = {name: getattr(module, name) for name in names}
+
+    def wrap(name, function):
+        def timed(*args, **kwargs):
+            began = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                timings[names[name]] = timings.get(names[name], 0.0) + time.perf_counter() - began
+                peaks[names[name]] = _peak_mb()
+        return timed
+
+    for name, function in originals.items():
+        setattr(module, name, wrap(name, function))
+    try:
+        yield
+    finally:
+        for name, function in originals.items():
+            setattr(module, name, function)
+
+
+def _peak_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _count(symbols: str) -> int:
+    if not symbols.isdigit() or int(symbols) < 1:
+        raise CommandError("--symbols must be a positive number (or, for cohort, a list of symbols)")
+    return int(symbols)
 
 
 def _load(path: str) -> Market:
