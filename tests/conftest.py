@@ -17,7 +17,7 @@ CRYPTO = ["BTC-USDT", "ETH-USDT", "DOGE-USDT", "LTC-USDT", "XRP-USDT", "ADA-USDT
 @pytest.fixture(scope="session", autouse=True)
 def flush_past_ledger_guards():
     """Transactional tests end with a flush (TRUNCATE of every table), which the ledger's guards refuse
-    (migration 0007). The test database's superuser flushes in replica mode, where those triggers do
+    (migration 0006). The test database's superuser flushes in replica mode, where those triggers do
     not fire: the maintenance path only a superuser has."""
     from django.db import transaction
     from django.db.backends.postgresql.operations import DatabaseOperations

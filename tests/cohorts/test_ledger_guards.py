@@ -66,6 +66,26 @@ def test_database_refuses_changing_or_removing_ledger_rows(committed_wallet, sql
     assert ledger_snapshot() == before
 
 
+@pytest.mark.parametrize("sql", [
+    "UPDATE cohorts_cohortsettlement SET settled = settled * 2",
+    "DELETE FROM cohorts_cohortsettlement",
+    "TRUNCATE cohorts_cohortsettlement",
+])
+@pytest.mark.django_db(transaction=True)
+def test_database_refuses_changing_or_removing_a_settlement(crypto_day, sql):
+    from cohorts.models import CohortSettlement
+    from cohorts.services.cohorts import cohort_launch, cohort_run
+    from cohorts.services.inputs import cohort_input
+
+    data = cohort_input(bankroll="500", agents=10, symbols="BTC-USDT", start="2021-05-06T00:00:00Z",
+                        end="2021-05-06T01:00:00Z")
+    cohort_run(cohort_id=cohort_launch(data=data, run=False).pk)
+    before = list(CohortSettlement.objects.values_list("cohort", "kind", "drawn", "settled"))
+    assert len(before) == 1
+    refused(sql)
+    assert list(CohortSettlement.objects.values_list("cohort", "kind", "drawn", "settled")) == before
+
+
 def test_a_posted_transaction_is_sealed(committed_wallet):
     cash, other = committed_wallet
     funding = LedgerTransaction.objects.get(kind="funding")
@@ -146,7 +166,7 @@ def test_guarded_kinds_match_the_model():
     """The migration names the kinds allowed below zero; they must stay those of NEGATIVE_ALLOWED."""
     import importlib
 
-    migration = importlib.import_module("cohorts.migrations.0007_ledger_defences")
+    migration = importlib.import_module("cohorts.migrations.0006_ledger_defences")
     assert set(migration.NEGATIVE_ALLOWED_KINDS) == {str(k) for k in NEGATIVE_ALLOWED}
 
 

@@ -217,7 +217,7 @@ def remove(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("cohorts", "0006_cohort_settlement")]
+    dependencies = [("cohorts", "0005_cohort_settlement")]
     operations = [
         migrations.AlterField(
             model_name="entry", name="transaction",

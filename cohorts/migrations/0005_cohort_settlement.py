@@ -7,8 +7,13 @@ from django.db import migrations, models
 GUARD = """
 CREATE TRIGGER cohorts_settlement_append_only BEFORE UPDATE OR DELETE ON cohorts_cohortsettlement
     FOR EACH ROW EXECUTE FUNCTION cohorts_ledger_refuse_change();
+CREATE TRIGGER cohorts_settlement_no_truncate BEFORE TRUNCATE ON cohorts_cohortsettlement
+    FOR EACH STATEMENT EXECUTE FUNCTION cohorts_ledger_refuse_change();
 """
-DROP = "DROP TRIGGER IF EXISTS cohorts_settlement_append_only ON cohorts_cohortsettlement;"
+DROP = """
+DROP TRIGGER IF EXISTS cohorts_settlement_append_only ON cohorts_cohortsettlement;
+DROP TRIGGER IF EXISTS cohorts_settlement_no_truncate ON cohorts_cohortsettlement;
+"""
 
 
 def record_earlier_settlements(apps, schema_editor):
