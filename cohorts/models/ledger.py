@@ -4,7 +4,7 @@ Amounts are signed Decimal: a debit is positive, a credit negative, so every tra
 sum to zero. Balances are sums in a selector, never stored. Corrections are new, reversing
 transactions. On PostgreSQL the database itself refuses UPDATE, DELETE and TRUNCATE of ledger rows,
 any statement that leaves a transaction unbalanced, entries added to a transaction posted earlier,
-and at commit empty transactions and overdrafts (migrations 0003 and 0007).
+and at commit empty transactions and overdrafts (migrations 0003 and 0006).
 """
 from django.db import models
 
@@ -85,7 +85,7 @@ class LedgerTransaction(models.Model):
 class Entry(models.Model):
     # No FOREIGN KEY constraints: on PostgreSQL the entries trigger checks, once per statement, that
     # every transaction and account referred to exists, and neither can ever be deleted (migration
-    # 0007), which is what the constraints' per-row checks guaranteed at a fraction of the cost.
+    # 0006), which is what the constraints' per-row checks guaranteed at a fraction of the cost.
     transaction = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="entries",
                                     db_constraint=False)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries", db_constraint=False)

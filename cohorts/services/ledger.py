@@ -6,7 +6,7 @@ ninth place is refused, never rounded. Each transaction carries an idempotency k
 key again with the same kind and entries returns the first transaction and writes nothing; the same
 key with a different kind or different entries is refused, naming what differs (like TigerBeetle's
 `exists_with_different_*`). PostgreSQL re-checks balance, sealing, emptiness and overdrafts in
-triggers (migrations 0003 and 0007); on other databases these functions are the only guard, so
+triggers (migrations 0003 and 0006); on other databases these functions are the only guard, so
 nothing else writes entries.
 """
 from __future__ import annotations
