@@ -205,10 +205,11 @@ def test_recovery_fired_at_random_points_and_times_never_settles_twice(crypto_da
             drawn, settled = drawn + D("500"), settled + settlement.settled
             if not lapsed and recovered[0]:
                 killed_alive += 1
-            if lapsed and point == "cohort.after_simulate":
-                assert cohort.status == CohortStatus.FAILED  # recovery won; the run wrote nothing after
-            elif point != "cohort.after_simulate":
-                assert cohort.status == CohortStatus.COMPLETED  # the run held its row lock; recovery waited
+            if recovered[0]:  # recovery took the row first (only possible before the run locks it to write)
+                assert point == "cohort.after_simulate" and cohort.status == CohortStatus.FAILED
+                assert not Fill.objects.filter(cohort=cohort).exists()  # the fenced run wrote nothing after
+            else:  # the run held its row lock (or its lease was alive): recovery left it alone
+                assert cohort.status == CohortStatus.COMPLETED
     finally:
         worker.stdin.close()
         worker.wait(30)
