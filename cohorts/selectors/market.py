@@ -55,10 +55,19 @@ def instruments_by_symbol(symbols: list[str]) -> dict[str, Instrument]:
     return {s: found[s] for s in symbols}
 
 
+def canonical_symbols(symbols) -> list[str]:
+    """The symbols, each once, in the one order every cohort and window uses (sorted)."""
+    return sorted(dict.fromkeys(symbols))
+
+
 def bar_window(*, symbols: list[str], start: datetime, end: datetime, timeframe: str = "1m") -> BarWindow:
-    """Bars of `symbols` in [start, end) as aligned float64 arrays, resampled to `timeframe`."""
+    """Bars of `symbols` in [start, end) as aligned float64 arrays, resampled to `timeframe`.
+
+    Columns come in canonical (sorted) symbol order whatever order the symbols are named in, so a
+    result never depends on that order.
+    """
     timeframe_check(timeframe)
-    instruments = instruments_by_symbol(list(symbols))
+    instruments = instruments_by_symbol(canonical_symbols(symbols))
     ids = [i.pk for i in instruments.values()]
     frame = pd.DataFrame(_float_rows(ids, start, end), columns=["instrument_id", "epoch", *FIELDS])
     frame["ts"] = pd.to_datetime(frame.pop("epoch"), unit="s", utc=True)

@@ -27,7 +27,7 @@ from cohorts.models import (
 )
 from cohorts.selectors.cohorts import agent_genome
 from cohorts.selectors.ledger import ledger_unbalanced_transactions
-from cohorts.selectors.market import BarWindow, bar_window
+from cohorts.selectors.market import BarWindow, bar_window, canonical_symbols
 from cohorts.services import allocation
 from cohorts.services.inputs import LaunchInput
 from cohorts.services.lease import Heartbeat, LeaseLost, lease_expiry
@@ -81,7 +81,7 @@ def cohort_launch(
         if weights.shape != (len(genomes),) or not (np.isfinite(weights).all() and (weights > 0).all()):
             raise ApplicationError("Allocation weights must be positive, one per agent.", field="agents")
     cohort = Cohort.objects.create(
-        source=source, launched_by=user, symbols=list(data.symbols), window_start=data.start, window_end=data.end,
+        source=source, launched_by=user, symbols=canonical_symbols(data.symbols), window_start=data.start, window_end=data.end,
         seed=data.seed, day_number=day_number,
         compliance_notes="\n".join(n for n in [data.compliance_notes, policy_note] if n),
     )
@@ -98,7 +98,7 @@ def cohort_launch(
               is_short_horizon=engine.family(g.family).is_short_horizon, capital=c)
         for i, (g, c) in enumerate(zip(genomes, capitals))
     )
-    accounts = cohort_accounts_create(cohort=cohort, agents=agents, symbols=data.symbols)
+    accounts = cohort_accounts_create(cohort=cohort, agents=agents, symbols=cohort.symbols)
     cohort_post_draws(cohort=cohort, accounts=accounts, source_cash=bankroll_cash_account(source),
                       bankroll=data.bankroll, capitals=capitals)
     if run:

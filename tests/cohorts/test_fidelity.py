@@ -1,0 +1,91 @@
+"""Simulation fidelity on the service side: results never depend on the order symbols are named in,
+nor on bars or cohorts that come after a cohort's window."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from cohorts.models import Cohort, CohortStatus
+from cohorts.services.cohorts import cohort_launch, cohort_run
+from cohorts.services.inputs import cohort_input
+from cohorts.services.market import bars_import_files
+from tests.conftest import CRYPTO, sample_slice
+
+D = Decimal
+MORNING = {"start": "2021-05-06T00:00:00Z", "end": "2021-05-06T03:00:00Z"}
+NOON = {"start": "2021-05-06T12:00:00Z", "end": "2021-05-06T14:00:00Z"}
+
+
+def launch(symbols, window, policy="equal", agents=12, run=True) -> Cohort:
+    data = cohort_input(bankroll="1000", agents=agents, symbols=symbols, policy=policy, **window)
+    cohort = cohort_launch(data=data, run=False)
+    return cohort_run(cohort_id=cohort.pk) if run else cohort
+
+
+def fills_of(cohort: Cohort) -> list[tuple]:
+    return sorted(cohort.fills.values_list("agent__index", "ts", "instrument__symbol", "side", "qty", "price", "fee"))
+
+
+def scores_of(cohort: Cohort) -> list[tuple]:
+    return list(cohort.agents.order_by("index").values_list("index", "capital", "final_equity", "sharpe", "trades"))
+
+
+@pytest.mark.django_db
+def test_the_same_symbols_in_any_order_give_identical_fills_and_scores(crypto_day):
+    named = launch(",".join(CRYPTO), MORNING)
+    reversed_ = launch(",".join(reversed(CRYPTO)), MORNING)
+
+    assert named.status == reversed_.status == CohortStatus.COMPLETED
+    assert any(f[2] in CRYPTO[:2] for f in fills_of(named))
+    assert fills_of(named) == fills_of(reversed_)
+    assert scores_of(named) == scores_of(reversed_)
+    assert named.final_equity == reversed_.final_equity
+    assert named.symbols == reversed_.symbols == sorted(CRYPTO)
+
+
+@pytest.mark.django_db
+def test_performance_weighting_ignores_a_cohort_over_the_same_window(crypto_day):
+    launch("BTC-USDT,ETH-USDT", NOON)  # just run, over the very window about to be weighted
+    cohort = launch("BTC-USDT,ETH-USDT", NOON, policy="performance_weighted", run=False)
+
+    assert len({a.capital for a in cohort.agents.all()}) <= 2  # equal shares (cents aside)
+    assert "equal shares" in cohort.compliance_notes and "ended at or before" in cohort.compliance_notes
+
+
+@pytest.mark.django_db
+def test_performance_weighting_ignores_a_cohort_on_other_markets(crypto_day):
+    launch("DOGE-USDT,XRP-USDT", MORNING)
+    cohort = launch("BTC-USDT,ETH-USDT", NOON, policy="performance_weighted", run=False)
+
+    assert len({a.capital for a in cohort.agents.all()}) <= 2
+    assert "equal shares" in cohort.compliance_notes
+
+
+@pytest.mark.django_db
+def test_performance_weighting_learns_from_an_earlier_window_on_the_same_markets(crypto_day):
+    earlier = launch("ETH-USDT,BTC-USDT", MORNING)
+    cohort = launch("BTC-USDT,ETH-USDT", NOON, policy="performance_weighted", run=False)
+
+    assert len({a.capital for a in cohort.agents.all()}) > 2
+    assert f"cohort {earlier.pk}" in cohort.compliance_notes
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("policy", ["equal", "risk_weighted", "performance_weighted"])
+def test_later_cohorts_and_future_bars_never_change_a_cohorts_allocation_fills_or_scores(crypto_day, tmp_path,
+                                                                                          policy):
+    launch("BTC-USDT,ETH-USDT", MORNING)  # what there was to learn from before the window
+    first = launch("BTC-USDT,ETH-USDT", NOON, policy=policy)
+
+    launch("BTC-USDT,ETH-USDT", {"start": "2021-05-06T13:00:00Z", "end": "2021-05-06T16:00:00Z"})  # run later
+    launch("BTC-USDT,ETH-USDT", {"start": "2021-05-06T18:00:00Z", "end": "2021-05-06T20:00:00Z"})
+    days = tmp_path / "two-days"
+    days.mkdir()
+    bars_import_files(paths=[sample_slice(days, s, 2880) for s in CRYPTO[:2]])  # the next day's bars arrive
+    again = launch("BTC-USDT,ETH-USDT", NOON, policy=policy)
+
+    assert first.status == again.status == CohortStatus.COMPLETED
+    assert [a.capital for a in first.agents.order_by("index")] == [a.capital for a in again.agents.order_by("index")]
+    assert fills_of(first) == fills_of(again)
+    assert scores_of(first) == scores_of(again)
