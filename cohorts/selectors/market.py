@@ -1,6 +1,7 @@
 """Reads of market data: aligned float arrays for the engine, exact rows for the API."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -9,6 +10,7 @@ import pandas as pd
 from django.db import connection
 from django.db.models import Count, Max, Min, QuerySet
 
+from cohorts import calendars, engine
 from cohorts.models import Bar, Instrument
 from neolight.errors import ApplicationError
 
@@ -21,8 +23,11 @@ AGGREGATION = {"open": "first", "high": "max", "low": "min", "close": "last", "v
 class BarWindow:
     """Bars of S symbols over T aligned times, as float64 arrays of shape (T, S) for the engine.
 
-    A symbol without a bar at a time the others have gets a flat bar at its previous close (its
-    first open before its first bar) with zero volume; `present` is False there.
+    Only bars inside each instrument's session count (every bar for 24/7); the times are those at
+    which at least one symbol has such a bar. A symbol without one at a time the others have gets a
+    flat bar at its previous close (its first open before its first bar) with zero volume; `present`
+    is False there (True: the symbol traded at that minute, in its session). `day` numbers the
+    session day of each time (see `calendars.day_calendar`).
     """
 
     symbols: tuple[str, ...]
@@ -33,10 +38,35 @@ class BarWindow:
     close: np.ndarray
     volume: np.ndarray
     present: np.ndarray  # (T, S) bool
+    calendars: tuple[str, ...] = ()
+    sessions: tuple[str, ...] = ()
 
     @property
     def shape(self) -> tuple[int, int]:
         return self.close.shape
+
+    @property
+    def day_calendar(self) -> str:
+        """The calendar whose days are this window's days."""
+        return calendars.day_calendar(self.calendars or (calendars.ALWAYS_OPEN,))
+
+    @property
+    def day(self) -> np.ndarray:
+        """(T,) int64 session day of each time (days since 1970-01-01)."""
+        return calendars.day_numbers(self.timestamps, self.day_calendar)
+
+    @property
+    def minutes_per_year(self) -> float:
+        """Trading minutes per year of the window's rows, to annualise per-bar statistics: the rows are
+        the union of the instruments' session minutes, so the largest of their minutes per year
+        (525,600 as soon as one is 24/7; 252 × 390 for XNYS regular alone)."""
+        pairs = zip(self.calendars, self.sessions, strict=True)
+        return max((calendars.minutes_per_year(c, s) for c, s in pairs), default=calendars.minutes_per_year("24/7"))
+
+    def market(self) -> engine.Market:
+        """The engine's view: the arrays, which bars trade (`present`) and each bar's session day."""
+        return engine.Market(open=self.open, high=self.high, low=self.low, close=self.close, volume=self.volume,
+                             symbols=self.symbols, tradable=self.present, day=self.day)
 
 
 def instrument_overview() -> QuerySet[Instrument]:
@@ -70,8 +100,23 @@ def bar_window(*, symbols: list[str], start: datetime, end: datetime, timeframe:
     instruments = instruments_by_symbol(canonical_symbols(symbols))
     ids = [i.pk for i in instruments.values()]
     frame = pd.DataFrame(_float_rows(ids, start, end), columns=["instrument_id", "epoch", *FIELDS])
+    frame = frame[_in_session(frame, instruments.values())]
     frame["ts"] = pd.to_datetime(frame.pop("epoch"), unit="s", utc=True)
-    return _align(frame, ids, tuple(instruments), timeframe)
+    window = _align(frame, ids, tuple(instruments), timeframe)
+    return dataclasses.replace(window, calendars=tuple(i.calendar for i in instruments.values()),
+                               sessions=tuple(i.session for i in instruments.values()))
+
+
+def _in_session(frame: pd.DataFrame, instruments) -> np.ndarray:
+    """(rows,) bool: each row's bar lies inside its instrument's session."""
+    keep = np.ones(len(frame), dtype=bool)
+    ids = frame["instrument_id"].to_numpy()
+    stamps = frame["epoch"].to_numpy(dtype=np.int64).astype("datetime64[s]")
+    for instrument in instruments:
+        if instrument.calendar != calendars.ALWAYS_OPEN:
+            rows = ids == instrument.pk
+            keep[rows] = calendars.tradable(stamps[rows], instrument.calendar, instrument.session)
+    return keep
 
 
 # The engine's read path skips the ORM's per-value Decimal and datetime conversion: the database

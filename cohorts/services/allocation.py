@@ -32,8 +32,7 @@ def _inverse_volatility(genomes: Sequence[engine.Genome], data) -> tuple[np.ndar
     if window.shape[0] < MIN_LOOKBACK_BARS:
         return np.ones(len(genomes)), f"Allocation: equal shares (fewer than {MIN_LOOKBACK_BARS} bars in the " \
                                       f"{hours} h before the window, so no volatility to weigh by)."
-    market = engine.Market(open=window.open, high=window.high, low=window.low, close=window.close,
-                           volume=window.volume, symbols=window.symbols)
+    market = window.market()
     spec = engine.cohort(list(genomes), bankroll=float(data.bankroll))
     result = engine.run(market, spec)
     volatility = engine.metrics.returns(result.equity, result.capital).std(axis=1)

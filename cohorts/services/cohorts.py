@@ -180,9 +180,7 @@ def _simulate(cohort: Cohort, window: BarWindow, progress: Callable[[int], None]
               token: uuid.UUID) -> engine.Result:
     if window.shape[0] < 2:
         raise ApplicationError("The window holds fewer than two bars; nothing can be traded.", field="start")
-    first = window.timestamps[0].astype("datetime64[m]").astype(np.int64)
-    market = engine.Market(open=window.open, high=window.high, low=window.low, close=window.close,
-                           volume=window.volume, symbols=window.symbols, first_minute=int(first % 1440))
+    market = window.market()
     simulation = engine.Simulation(market, engine_spec(cohort))
     reported = 0
     while simulation.advance(PROGRESS_CHUNK_BARS):

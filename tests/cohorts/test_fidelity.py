@@ -3,10 +3,13 @@ nor on bars or cohorts that come after a cohort's window."""
 from __future__ import annotations
 
 from decimal import Decimal
+from io import StringIO
 
+import numpy as np
 import pytest
 
-from cohorts.models import Cohort, CohortStatus
+from cohorts import calendars
+from cohorts.models import Bar, Cohort, CohortStatus
 from cohorts.services.cohorts import cohort_launch, cohort_run
 from cohorts.services.inputs import cohort_input
 from cohorts.services.market import bars_import_files
@@ -89,3 +92,62 @@ def test_later_cohorts_and_future_bars_never_change_a_cohorts_allocation_fills_o
     assert [a.capital for a in first.agents.order_by("index")] == [a.capital for a in again.agents.order_by("index")]
     assert fills_of(first) == fills_of(again)
     assert scores_of(first) == scores_of(again)
+
+
+@pytest.fixture
+def equity_days(db):
+    """Three synthetic US-equity-like symbols on XNYS (sessions, sparse extended hours, a weekend) and
+    two 24/7 symbols over the same dates."""
+    from django.core.management import call_command
+
+    common = ["--days", "6", "--start", "2024-01-04", "--seed", "11"]
+    call_command("generate_bars", "--symbols", "3", "--prefix", "EQ", "--equity", *common, stdout=StringIO())
+    call_command("generate_bars", "--symbols", "2", "--prefix", "CX", *common, stdout=StringIO())
+
+
+def in_regular_session(fills) -> bool:
+    stamps = np.array([np.datetime64(ts.replace(tzinfo=None), "ns") for _, ts, *_ in fills])
+    return bool(calendars.tradable(stamps, "XNYS").all())
+
+
+def fills_on_real_bars(cohort: Cohort) -> bool:
+    bars = set(Bar.objects.filter(instrument__symbol__in=cohort.symbols).values_list("instrument__symbol", "ts"))
+    return all((symbol, ts) in bars for _, ts, symbol, *_ in fills_of(cohort))
+
+
+@pytest.mark.django_db
+def test_equity_fills_only_on_real_bars_in_session_and_a_whole_utc_day_equals_its_session(equity_days):
+    symbols = "EQ001,EQ002,EQ003"
+    whole_day = launch(symbols, {"start": "2024-01-08T00:00:00Z", "end": "2024-01-09T00:00:00Z"}, agents=18)
+    session = launch(symbols, {"start": "2024-01-08T14:30:00Z", "end": "2024-01-08T21:00:00Z"}, agents=18)
+
+    assert whole_day.status == session.status == CohortStatus.COMPLETED, whole_day.status_reason
+    fills = fills_of(whole_day)
+    assert len(fills) > 20
+    assert fills_on_real_bars(whole_day)
+    assert in_regular_session(fills)
+    assert fills == fills_of(session)
+    assert scores_of(whole_day) == scores_of(session)
+
+
+@pytest.mark.django_db
+def test_a_cohort_over_a_weekend_trades_only_in_the_sessions(equity_days):
+    cohort = launch("EQ001,EQ002", {"start": "2024-01-05T00:00:00Z", "end": "2024-01-09T00:00:00Z"}, agents=12)
+
+    assert cohort.status == CohortStatus.COMPLETED and cohort.is_reconciled, cohort.status_reason
+    fills = fills_of(cohort)
+    assert fills_on_real_bars(cohort) and in_regular_session(fills)
+    assert {ts.date().isoformat() for _, ts, *_ in fills} <= {"2024-01-05", "2024-01-08"}
+
+
+@pytest.mark.django_db
+def test_crypto_and_equities_trade_together_each_in_its_own_hours(equity_days):
+    cohort = launch("CX001,EQ001", {"start": "2024-01-08T00:00:00Z", "end": "2024-01-09T00:00:00Z"}, agents=12)
+
+    assert cohort.status == CohortStatus.COMPLETED and cohort.is_reconciled, cohort.status_reason
+    fills = fills_of(cohort)
+    equity_fills = [f for f in fills if f[2] == "EQ001"]
+    crypto_fills = [f for f in fills if f[2] == "CX001"]
+    assert equity_fills and crypto_fills and fills_on_real_bars(cohort)
+    assert in_regular_session(equity_fills)
+    assert not in_regular_session(crypto_fills)  # crypto trades around the clock
