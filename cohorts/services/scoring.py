@@ -25,7 +25,8 @@ def _finite(value: float) -> float:
 def cohort_scores_save(*, cohort: Cohort, agents: Sequence[Agent], window: BarWindow, result: engine.Result,
                        reconciliation: dict) -> None:
     """Writes every agent's scores, its hourly ROI rows, the rule events and the cohort's summary."""
-    metrics = engine.compute_metrics(result)
+    metrics = engine.compute_metrics(result, periods_per_year=window.minutes_per_year,
+                                     active=window.present.any(axis=1), hours=_clock_hours(window))
     for i, agent in enumerate(agents):
         agent.final_equity = money_from_float(result.final_equity[i])
         agent.realised_pnl = money_from_float(metrics.realised_pnl[i])
@@ -54,11 +55,15 @@ def cohort_scores_save(*, cohort: Cohort, agents: Sequence[Agent], window: BarWi
                                "summary"])
 
 
+def _clock_hours(window: BarWindow) -> np.ndarray:
+    return window.timestamps.astype("datetime64[h]")
+
+
 def _save_hours(agents, window: BarWindow, result: engine.Result, metrics: engine.Metrics) -> None:
-    bars = result.equity.shape[1]
-    starts = np.arange(0, bars, 60)
-    ends = np.minimum(starts + 59, bars - 1)
-    hours = pd.to_datetime(window.timestamps[starts], utc=True).to_pydatetime()
+    """One row per clock hour in which the window has bars (a session's hours; none overnight)."""
+    clock = _clock_hours(window)
+    ends = engine.metrics.hour_ends(result.equity.shape[1], clock)
+    hours = pd.to_datetime(clock[ends].astype("datetime64[ns]"), utc=True).to_pydatetime()
     AgentHour.objects.bulk_create(
         AgentHour(agent=agent, hour=hour, roi=_finite(metrics.hourly_returns[i, h]),
                   equity=money_from_float(result.equity[i, ends[h]]))

@@ -151,3 +151,25 @@ def test_crypto_and_equities_trade_together_each_in_its_own_hours(equity_days):
     assert equity_fills and crypto_fills and fills_on_real_bars(cohort)
     assert in_regular_session(equity_fills)
     assert not in_regular_session(crypto_fills)  # crypto trades around the clock
+
+
+@pytest.mark.django_db
+def test_equity_scores_annualise_by_the_sessions_minutes(equity_days):
+    import io
+
+    import empyrical
+
+    cohort = launch("EQ001,EQ002", {"start": "2024-01-08T00:00:00Z", "end": "2024-01-10T00:00:00Z"}, agents=12)
+    curves = np.load(io.BytesIO(cohort.equity_curves))
+    agents = list(cohort.agents.order_by("index"))
+    capital = np.array([float(a.capital) for a in agents])
+    returns = np.diff(np.concatenate([capital[:, None], curves["agents"]], axis=1), axis=1) / \
+        np.concatenate([capital[:, None], curves["agents"][:, :-1]], axis=1)
+
+    traded = [a for a in agents if a.trades]
+    assert traded
+    for agent in traded:
+        expected = empyrical.sharpe_ratio(returns[agent.index], annualization=252 * 390)
+        assert agent.sharpe == pytest.approx(expected, rel=1e-9)
+    hours = {h.hour.hour for a in agents for h in a.hours.all()}
+    assert hours <= set(range(14, 22))  # hourly ROI only for the session's clock hours (UTC)
