@@ -85,6 +85,37 @@ def instruments_by_symbol(symbols: list[str]) -> dict[str, Instrument]:
     return {s: found[s] for s in symbols}
 
 
+MIN_TRADABLE_BARS = 2  # a window needs an entry bar and a later one to fill at
+
+
+def window_tradable_check(*, symbols, start: datetime, end: datetime) -> None:
+    """Refuses (ApplicationError on `start`) a window in which some symbol has fewer than two bars inside
+    its session: nothing could be traded there. Reads only; the one check every launch passes."""
+    instruments = instruments_by_symbol(canonical_symbols(symbols))
+    short = [symbol for symbol, instrument in instruments.items()
+             if _session_bars(instrument, start, end) < MIN_TRADABLE_BARS]
+    if short:
+        described = ", ".join(f"{s} ({_session_name(instruments[s])})" for s in short)
+        raise ApplicationError(
+            f"Nothing can be traded between {start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M} UTC: {described} "
+            f"{'has' if len(short) == 1 else 'have'} fewer than {MIN_TRADABLE_BARS} bars in session there.",
+            field="start")
+
+
+def _session_name(instrument: Instrument) -> str:
+    if instrument.calendar == calendars.ALWAYS_OPEN:
+        return "24/7"
+    return f"{instrument.calendar} {instrument.session} session"
+
+
+def _session_bars(instrument: Instrument, start: datetime, end: datetime) -> int:
+    bars = Bar.objects.filter(instrument=instrument, ts__gte=start, ts__lt=end)
+    if instrument.calendar == calendars.ALWAYS_OPEN:
+        return bars[:MIN_TRADABLE_BARS].count()
+    stamps = np.array([np.datetime64(ts.replace(tzinfo=None), "ns") for ts in bars.values_list("ts", flat=True)])
+    return int(calendars.tradable(stamps, instrument.calendar, instrument.session).sum()) if len(stamps) else 0
+
+
 def canonical_symbols(symbols) -> list[str]:
     """The symbols, each once, in the one order every cohort and window uses (sorted)."""
     return sorted(dict.fromkeys(symbols))

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from cohorts.models import AllocationPolicy, Bar
-from cohorts.selectors.market import instruments_by_symbol
+from cohorts.selectors.market import instruments_by_symbol, window_tradable_check
 from neolight.errors import ApplicationError
 from neolight.money import CENT
 
@@ -65,6 +65,7 @@ def cohort_input(
     if empty:
         raise ApplicationError(f"No bars for {', '.join(empty)} between {start:%Y-%m-%d %H:%M} and "
                                f"{end:%Y-%m-%d %H:%M} UTC.", field="start")
+    window_tradable_check(symbols=names, start=start, end=end)
     limits = {
         name: _ratio(value, name, default) for name, value, default in [
             ("exposure_limit", exposure_limit, settings.COHORT_DEFAULTS["exposure_limit"]),

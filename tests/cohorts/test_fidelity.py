@@ -13,6 +13,7 @@ from cohorts.models import Bar, Cohort, CohortStatus
 from cohorts.services.cohorts import cohort_launch, cohort_run
 from cohorts.services.inputs import cohort_input
 from cohorts.services.market import bars_import_files
+from neolight.errors import ApplicationError
 from tests.conftest import CRYPTO, sample_slice
 
 D = Decimal
@@ -173,3 +174,30 @@ def test_equity_scores_annualise_by_the_sessions_minutes(equity_days):
         assert agent.sharpe == pytest.approx(expected, rel=1e-9)
     hours = {h.hour.hour for a in agents for h in a.hours.all()}
     assert hours <= set(range(14, 22))  # hourly ROI only for the session's clock hours (UTC)
+
+
+def _nothing_written() -> bool:
+    from cohorts.models import LedgerTransaction
+
+    return not Cohort.objects.exists() and not LedgerTransaction.objects.filter(
+        idempotency_key__startswith="cohort:").exists()
+
+
+@pytest.mark.django_db
+def test_a_one_minute_window_is_refused_and_nothing_written(crypto_day):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="fewer than 2 bars in session"):
+        call_command("run_intraday_cohort", "--bankroll", "1000", "--symbols", "BTC-USDT,ETH-USDT",
+                     "--start", "2021-05-06T10:00:00Z", "--end", "2021-05-06T10:01:00Z", stdout=StringIO())
+    assert _nothing_written()
+
+
+@pytest.mark.django_db
+def test_a_window_with_bars_only_outside_the_session_is_refused(equity_days):
+    # 09:00-14:30 UTC is New York's pre-market: sparse bars exist, none in the regular session
+    with pytest.raises(ApplicationError, match=r"EQ001 \(XNYS regular session\)") as refused:
+        cohort_input(bankroll="1000", symbols="CX001,EQ001", start="2024-01-08T09:00:00Z",
+                     end="2024-01-08T14:30:00Z")
+    assert refused.value.field == "start" and "CX001" not in refused.value.message
+    assert _nothing_written()
