@@ -8,7 +8,7 @@ full XNYS day, 04:00–17:00 on an early-close day.
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 import exchange_calendars as xcals
@@ -117,3 +117,28 @@ def session_bounds(calendar: str, session: str, day: date) -> tuple[pd.Timestamp
     opens, closes = _bounds(calendar, session)
     i = _exchange(calendar).sessions.get_loc(pd.Timestamp(day))
     return pd.Timestamp(opens[i], tz="UTC"), pd.Timestamp(closes[i], tz="UTC")
+
+
+def skipped_days(calendar: str, after: date, before: date) -> list[date]:
+    """The dates strictly between ``after`` and ``before`` that are not trading days of ``calendar``."""
+    days = [after + timedelta(days=i) for i in range(1, (before - after).days)]
+    return [d for d in days if not is_trading_day(calendar, d)]
+
+
+def rewind(calendar: str, session: str, end: datetime, minutes: int) -> datetime:
+    """The latest start such that [start, end) holds ``minutes`` trading minutes of the session (wall
+    minutes for 24/7): a lookback of trading hours, skipping nights, weekends and holidays."""
+    if calendar == ALWAYS_OPEN:
+        return end - timedelta(minutes=minutes)
+    opens, closes = _bounds(calendar, session)
+    stop = np.datetime64(pd.Timestamp(end).tz_convert("UTC").tz_localize(None), "ns")
+    i = int(np.searchsorted(opens, stop, side="right")) - 1
+    left = np.timedelta64(minutes, "m")
+    while i >= 0:
+        seg_end = min(closes[i], stop)
+        available = seg_end - opens[i]
+        if available >= left:
+            return pd.Timestamp(seg_end - left, tz="UTC").to_pydatetime()
+        left -= max(available, np.timedelta64(0, "m"))
+        i -= 1
+    return pd.Timestamp(opens[0], tz="UTC").to_pydatetime()

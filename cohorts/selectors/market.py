@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -114,6 +114,33 @@ def _session_bars(instrument: Instrument, start: datetime, end: datetime) -> int
         return bars[:MIN_TRADABLE_BARS].count()
     stamps = np.array([np.datetime64(ts.replace(tzinfo=None), "ns") for ts in bars.values_list("ts", flat=True)])
     return int(calendars.tradable(stamps, instrument.calendar, instrument.session).sum()) if len(stamps) else 0
+
+
+def symbols_calendar(symbols) -> tuple[str, str]:
+    """The calendar whose days the symbols' days are (`calendars.day_calendar`) and the widest of their
+    sessions (extended if any is)."""
+    instruments = instruments_by_symbol(canonical_symbols(symbols)).values()
+    sessions = {i.session for i in instruments if i.calendar != calendars.ALWAYS_OPEN}
+    return (calendars.day_calendar([i.calendar for i in instruments]),
+            "extended" if "extended" in sessions else "regular")
+
+
+def trading_day_window(*, symbols, first: date, number: int) -> tuple[date, datetime, datetime]:
+    """Trading day `number` (1 = the first on or after `first`) of the symbols' calendar: its date and UTC
+    window (the whole UTC day for 24/7; the exchange's extended session, which holds every session's bars)."""
+    calendar, _ = symbols_calendar(symbols)
+    days = calendars.trading_days(calendar, first, number)
+    if len(days) < number:
+        raise ApplicationError(f"The {calendar} calendar has no trading day {number} from {first}.", field="start")
+    day = days[-1]
+    start, end = calendars.session_bounds(calendar, "extended", day)
+    return day, start.to_pydatetime(), end.to_pydatetime()
+
+
+def trading_hours_start(*, symbols, end: datetime, hours: int) -> datetime:
+    """The start of the last `hours` trading hours before `end` in the symbols' calendar and session."""
+    calendar, session = symbols_calendar(symbols)
+    return calendars.rewind(calendar, session, end, hours * 60)
 
 
 def canonical_symbols(symbols) -> list[str]:
