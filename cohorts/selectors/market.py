@@ -125,6 +125,12 @@ def symbols_calendar(symbols) -> tuple[str, str]:
             "extended" if "extended" in sessions else "regular")
 
 
+def symbols_minutes_per_year(symbols) -> float:
+    """Trading minutes per year of a window of these symbols (see `BarWindow.minutes_per_year`)."""
+    instruments = instruments_by_symbol(canonical_symbols(symbols)).values()
+    return max(calendars.minutes_per_year(i.calendar, i.session) for i in instruments)
+
+
 def trading_day_window(*, symbols, first: date, number: int) -> tuple[date, datetime, datetime]:
     """Trading day `number` (1 = the first on or after `first`) of the symbols' calendar: its date and UTC
     window (the whole UTC day for 24/7; the exchange's extended session, which holds every session's bars)."""

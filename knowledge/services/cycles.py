@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from cohorts import engine
 from cohorts.models import Cohort
-from cohorts.selectors.market import trading_hours_start
+from cohorts.selectors.market import symbols_minutes_per_year, trading_hours_start
 from knowledge import learning
 from knowledge.models import CYCLE_STATES, Campaign, CycleKind, CycleStatus, EntryKind, LearningCycle
 from knowledge.selectors import campaign_latest_day, cohort_population, genomes_from_json, learning_market
@@ -36,7 +36,8 @@ def cycle_config(*, campaign: Campaign, kind: str, seed: int, cycle_id: int | No
         objective=learning.Objective(min_trades=settings.LEARNING_MIN_TRADES,
                                      drawdown_penalty=settings.LEARNING_DRAWDOWN_PENALTY),
         setup=learning.Setup(capital=float(campaign.bankroll) / campaign.agents, fee_bps=defaults["fee_bps"],
-                             slippage_bps=defaults["slippage_bps"], max_volume_pct=defaults["max_volume_pct"]),
+                             slippage_bps=defaults["slippage_bps"], max_volume_pct=defaults["max_volume_pct"],
+                             periods_per_year=symbols_minutes_per_year(campaign.symbols)),
         breeding=learning.Breeding(keep_fraction=settings.LEARNING_KEEP_FRACTION,
                                    mutation_rate=settings.LEARNING_MUTATION_RATE),
         bandit_floor=settings.LEARNING_BANDIT_FLOOR, storage=storage, study_prefix=f"neolight-cycle-{cycle_id}",

@@ -38,3 +38,22 @@ def test_bad_upload_is_refused_with_its_line_and_nothing_written(staff):
 def test_upload_page_needs_staff(client, outsider):
     client.force_login(outsider)
     assert client.get(URL).status_code == 302  # to the admin login
+
+
+@pytest.mark.django_db
+def test_upload_sets_the_instruments_calendar_and_session(staff):
+    from cohorts.models import Instrument
+
+    csv = "timestamp,open,high,low,close,volume\n2024-01-08T14:30:00Z,1,2,0.5,1.5,10\n"
+    staff.post(URL, {"file": upload(csv, "SPY_1m.csv"), "calendar": "XNYS", "session": "extended"}, follow=True)
+
+    spy = Instrument.objects.get(symbol="SPY")
+    assert (spy.calendar, spy.session) == ("XNYS", "extended")
+
+
+@pytest.mark.django_db
+def test_upload_with_an_unknown_calendar_is_refused(staff):
+    csv = "timestamp,open,high,low,close,volume\n2024-01-08T14:30:00Z,1,2,0.5,1.5,10\n"
+    page = staff.post(URL, {"file": upload(csv, "SPY_1m.csv"), "calendar": "MOON"}).content.decode()
+
+    assert "Unknown calendar" in page and not Bar.objects.exists()

@@ -83,3 +83,12 @@ def test_a_learning_window_without_bars_is_named_in_the_error(db):
     # Tuesday's last hour, before the first bar
     assert "tuning window, 2024-01-02 20:00 to 2024-01-03 20:30 UTC" in cycle.status_reason
     assert campaign.status == CampaignStatus.FAILED and "tuning window" in campaign.status_reason
+
+
+@pytest.mark.django_db
+def test_learning_scores_equities_annualised_by_their_sessions_minutes(equity_fortnight):
+    from knowledge.services.cycles import cycle_config
+
+    campaign = campaign_create(data=campaign_input(bankroll="1000", days=1, start="2024-01-08", **EQUITY))
+
+    assert cycle_config(campaign=campaign, kind="daily", seed=1).setup.periods_per_year == 252 * 390
