@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
@@ -10,7 +9,7 @@ from django.conf import settings
 from cohorts import engine
 from cohorts.models import AllocationPolicy, Cohort, CohortStatus
 from cohorts.selectors.cohorts import agent_genome
-from cohorts.selectors.market import bar_window
+from cohorts.selectors.market import bar_window, trading_hours_start
 
 MIN_LOOKBACK_BARS = 120
 PERFORMANCE_CANDIDATES = 50  # earlier cohorts examined for one that can inform a performance-weighted split
@@ -26,12 +25,14 @@ def weights(*, policy: str, genomes: Sequence[engine.Genome], data) -> tuple[np.
 
 
 def _inverse_volatility(genomes: Sequence[engine.Genome], data) -> tuple[np.ndarray, str]:
-    """Each agent's weight is 1 / the volatility of its returns, replayed over the lookback before the window."""
+    """Each agent's weight is 1 / the volatility of its returns, replayed over the lookback before the window
+    (trading hours of the symbols: wall hours for 24/7, an exchange's sessions only)."""
     hours = settings.ALLOCATION_LOOKBACK_HOURS
-    window = bar_window(symbols=list(data.symbols), start=data.start - timedelta(hours=hours), end=data.start)
+    start = trading_hours_start(symbols=list(data.symbols), end=data.start, hours=hours)
+    window = bar_window(symbols=list(data.symbols), start=start, end=data.start)
     if window.shape[0] < MIN_LOOKBACK_BARS:
         return np.ones(len(genomes)), f"Allocation: equal shares (fewer than {MIN_LOOKBACK_BARS} bars in the " \
-                                      f"{hours} h before the window, so no volatility to weigh by)."
+                                      f"{hours} trading hours before the window, so no volatility to weigh by)."
     market = window.market()
     spec = engine.cohort(list(genomes), bankroll=float(data.bankroll))
     result = engine.run(market, spec)
@@ -41,7 +42,7 @@ def _inverse_volatility(genomes: Sequence[engine.Genome], data) -> tuple[np.ndar
         return np.ones(len(genomes)), "Allocation: equal shares (no agent traded in the lookback)."
     floor = np.median(volatility[active])
     weight = 1.0 / np.where(active, np.maximum(volatility, floor * 0.1), floor)
-    return weight, f"Allocation: inverse volatility of each agent's returns over the {hours} h before the window."
+    return weight, f"Allocation: inverse volatility of each agent's returns over the {hours} trading hours before the window."
 
 
 def _previous_scores(genomes: Sequence[engine.Genome], data) -> tuple[np.ndarray, str]:

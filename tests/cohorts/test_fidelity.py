@@ -201,3 +201,12 @@ def test_a_window_with_bars_only_outside_the_session_is_refused(equity_days):
                      end="2024-01-08T14:30:00Z")
     assert refused.value.field == "start" and "CX001" not in refused.value.message
     assert _nothing_written()
+
+
+@pytest.mark.django_db
+def test_risk_weighting_on_monday_looks_back_over_fridays_session(equity_days):
+    cohort = launch("EQ001,EQ002", {"start": "2024-01-08T14:30:00Z", "end": "2024-01-08T21:00:00Z"},
+                    policy="risk_weighted", run=False)
+
+    assert "inverse volatility" in cohort.compliance_notes and "trading hours" in cohort.compliance_notes
+    assert len({a.capital for a in cohort.agents.all()}) > 2
