@@ -210,3 +210,15 @@ def test_risk_weighting_on_monday_looks_back_over_fridays_session(equity_days):
 
     assert "inverse volatility" in cohort.compliance_notes and "trading hours" in cohort.compliance_notes
     assert len({a.capital for a in cohort.agents.all()}) > 2
+
+
+@pytest.mark.django_db
+def test_real_spy_minutes_fill_only_on_real_regular_session_bars(tmp_path):
+    from django.core.management import call_command
+
+    call_command("import_bars", str(sample_slice(tmp_path, "SPY", 1362)), "--calendar", "XNYS", stdout=StringIO())
+    cohort = launch("SPY", {"start": "2011-01-03T00:00:00Z", "end": "2011-01-05T00:00:00Z"}, agents=12)
+
+    assert cohort.status == CohortStatus.COMPLETED and cohort.is_reconciled, cohort.status_reason
+    fills = fills_of(cohort)
+    assert fills and fills_on_real_bars(cohort) and in_regular_session(fills)
