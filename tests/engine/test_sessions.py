@@ -6,10 +6,14 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cohorts.engine import AgentSpec, Genome, Market, ParentRules, Simulation, default_roster, generate_market, run
 from cohorts.engine.workload import checksum, reference_spec, summarise
+from tests.engine.cohorts import cohorts
 from tests.engine.helpers import market_from_closes
+from tests.engine.test_properties import SETTINGS
 from tests.engine.test_rules import ALWAYS_LONG, events_of, fills_of, spec_of
 
 RSI3 = Genome("rsi_reversion", {"n": 3, "lower": 40.0, "upper": 60.0, "smoothing": "cutler"})
@@ -140,3 +144,58 @@ def test_live_steps_on_gapped_bars_equal_the_replay():
 
     np.testing.assert_array_equal(live.result().fills.bar, replay.fills.bar)
     np.testing.assert_array_equal(live.result().equity, replay.equity)
+
+
+def _gapped_case(case, seed):
+    market, spec = case
+    rng = np.random.default_rng(seed)
+    n = market.n_bars
+    in_session = (np.arange(n) % 50) < rng.integers(20, 50)
+    tradable = in_session[:, None] & (rng.random(market.close.shape) > rng.uniform(0.0, 0.5))
+    return gapped(market, tradable, day=np.arange(n) // 50), spec
+
+
+@SETTINGS
+@given(cohorts(), st.integers(0, 2**32 - 1))
+def test_with_every_rule_in_play_fills_happen_only_on_tradable_bars(case, seed):
+    market, spec = _gapped_case(case, seed)
+
+    fills = run(market, spec).fills
+
+    assert market.tradable[fills.bar, fills.symbol].all()
+
+
+@SETTINGS
+@given(cohorts(), st.integers(0, 2**32 - 1), st.data())
+def test_on_gapped_bars_later_bars_never_change_earlier_fills(case, seed, data):
+    market, spec = _gapped_case(case, seed)
+    spec = dataclasses.replace(spec, flatten_at_end=False)  # a close-out is made after the last bar
+    t = data.draw(st.integers(0, market.n_bars - 2))
+    rng = np.random.default_rng(seed + 1)
+    changed = {f: getattr(market, f).copy() for f in ("open", "high", "low", "close", "volume")}
+    for f in changed:
+        changed[f][t + 1:] *= rng.uniform(0.5, 1.5, changed[f][t + 1:].shape)
+    later = Market(**changed, tradable=market.tradable, day=market.day)
+
+    a, b = run(market, spec), run(later, spec)
+
+    for name in ("agent", "bar", "symbol", "side", "qty", "price"):
+        np.testing.assert_array_equal(getattr(a.fills, name)[a.fills.bar <= t], getattr(b.fills, name)[b.fills.bar <= t])
+    np.testing.assert_array_equal(a.equity[:, :t + 1], b.equity[:, :t + 1])
+
+
+@SETTINGS
+@given(cohorts(), st.integers(0, 2**32 - 1), st.data())
+def test_on_gapped_bars_a_run_cut_and_resumed_equals_the_uninterrupted_run(case, seed, data):
+    market, spec = _gapped_case(case, seed)
+    cut = data.draw(st.integers(0, market.n_bars))
+    whole = run(market, spec)
+
+    first = Simulation(market, spec)
+    first.advance(cut)
+    resumed = Simulation(market, spec, state=first.state())
+    resumed.advance()
+
+    np.testing.assert_array_equal(resumed.result().equity, whole.equity)
+    np.testing.assert_array_equal(resumed.result().fills.bar, whole.fills.bar)
+    np.testing.assert_array_equal(resumed.result().fills.price, whole.fills.price)
