@@ -50,9 +50,18 @@ def cohort_scores_save(*, cohort: Cohort, agents: Sequence[Agent], window: BarWi
     cohort.breaches = sum(1 for e in result.events if e.rule.endswith(("breach", "stop")) or e.rule.startswith("breaker"))
     # An agent "failed" when its circuit breaker had to pause it at least once during the run.
     cohort.failed_agents = len({e.agent for e in result.events if e.rule.startswith("breaker") and e.agent >= 0})
-    cohort.summary = _summary(cohort, agents, metrics, result, final, reconciliation)
+    cohort.summary = {**_summary(cohort, agents, metrics, result, final, reconciliation),
+                      "pairs": _pairs(agents, window)}
     cohort.save(update_fields=["final_equity", "roi", "max_drawdown", "utilisation", "breaches", "failed_agents",
                                "summary"])
+
+
+def _pairs(agents, window: BarWindow) -> list[list[str]]:
+    """The symbol pairs the pairs genomes traded: consecutive symbols in the window's canonical order."""
+    if not any(agent.family == "pairs_zscore" for agent in agents):
+        return []
+    symbols = list(window.symbols)
+    return [symbols[i:i + 2] for i in range(0, len(symbols) - 1, 2)]
 
 
 def _clock_hours(window: BarWindow) -> np.ndarray:

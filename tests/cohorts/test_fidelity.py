@@ -46,6 +46,7 @@ def test_the_same_symbols_in_any_order_give_identical_fills_and_scores(crypto_da
     assert scores_of(named) == scores_of(reversed_)
     assert named.final_equity == reversed_.final_equity
     assert named.symbols == reversed_.symbols == sorted(CRYPTO)
+    assert named.summary["pairs"] == [["ADA-USDT", "BTC-USDT"], ["DOGE-USDT", "ETH-USDT"], ["LTC-USDT", "XRP-USDT"]]
 
 
 @pytest.mark.django_db
