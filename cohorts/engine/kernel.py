@@ -77,8 +77,10 @@ def _exits(st, out, t, op, vol, fp, ok):
 def _open_phase(st, out, t, op, vol, ok, fp, ip, lev, ceil, misc, eq, gross, want, rate):
     paused = st[PAUSED]
     if misc[FLATTEN] == 1.0:  # the daily stop: forced, whatever the liquidity screen says
-        if _flatten_all(st, out, t, op, vol, fp, ok):
-            misc[FLATTEN] = 0.0  # else the rest is closed at each symbol's next tradable bar
+        # a symbol that does not trade now is flattened at its next tradable bar while the halt lasts;
+        # once a new day lifts the halt, its zero target closes it as an ordinary exit
+        if _flatten_all(st, out, t, op, vol, fp, ok) or misc[HALTED] == 0.0:
+            misc[FLATTEN] = 0.0
     if misc[HALTED] == 1.0:
         return
     _exits(st, out, t, op, vol, fp, ok)

@@ -199,3 +199,19 @@ def test_on_gapped_bars_a_run_cut_and_resumed_equals_the_uninterrupted_run(case,
     np.testing.assert_array_equal(resumed.result().equity, whole.equity)
     np.testing.assert_array_equal(resumed.result().fills.bar, whole.fills.bar)
     np.testing.assert_array_equal(resumed.result().fills.price, whole.fills.price)
+
+
+def test_a_daily_stop_closes_a_position_whose_symbol_is_shut_at_its_next_bar_and_not_new_entries_later():
+    # two symbols; after the stop at bar 5 the second does not trade again until bar 12, on the next day
+    closes = np.column_stack([[100] * 5 + [80] * 15, [100] * 5 + [80] * 15]).astype(float)
+    tradable = np.ones((20, 2), dtype=bool)
+    tradable[6:12, 1] = False
+    day = np.array([0] * 10 + [1] * 10)
+    market = gapped(market_from_closes(closes), tradable, day=day)
+    spec = spec_of(AgentSpec(ALWAYS_LONG, 1000.0), rules=ParentRules(daily_stop=0.05))
+
+    fills = fills_of(run(market, spec))
+
+    assert (6, 0, 0, -1, -2) in fills and (12, 0, 1, -1, -2) in fills  # each at its own next tradable bar
+    assert (11, 0, 0, 1, 1) in fills  # trading resumes on the next day
+    assert [f for f in fills if f[0] > 6 and f[2] == 0 and f[4] == -2] == []  # and that entry is not flattened
