@@ -6,7 +6,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from cohorts.models import Account, Agent, Bankroll, Bar, Cohort, Entry, Instrument, LedgerTransaction
+from cohorts.models import Account, Agent, Bankroll, Bar, Cohort, Entry, Instrument, LedgerTransaction, Session
 from cohorts.services.market import bars_import_upload
 from neolight.errors import ApplicationError
 
@@ -14,12 +14,16 @@ from neolight.errors import ApplicationError
 class BarUploadForm(forms.Form):
     file = forms.FileField(help_text="CSV with header timestamp,open,high,low,close,volume (UTC)")
     symbol = forms.CharField(required=False, help_text="Leave empty to take it from the file name (BTC-USDT_1m.csv)")
+    calendar = forms.CharField(required=False, help_text="24/7 (crypto) or an exchange calendar such as XNYS; "
+                                                         "leave empty to keep the symbol's (24/7 if new)")
+    session = forms.ChoiceField(required=False, choices=[("", "keep the symbol's (regular if new)"),
+                                                         *Session.choices])
 
 
 @admin.register(Instrument)
 class InstrumentAdmin(admin.ModelAdmin):
-    list_display = ("symbol", "name", "asset_class", "quote_currency", "bar_count")
-    list_filter = ("asset_class",)
+    list_display = ("symbol", "name", "asset_class", "quote_currency", "calendar", "session", "bar_count")
+    list_filter = ("asset_class", "calendar")
     search_fields = ("symbol", "name")
     change_list_template = "admin/cohorts/instrument/change_list.html"
 
@@ -43,7 +47,9 @@ class InstrumentAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                report = bars_import_upload(upload=upload.file, name=upload.name, symbol=form.cleaned_data["symbol"] or None)
+                report = bars_import_upload(upload=upload.file, name=upload.name, symbol=form.cleaned_data["symbol"] or None,
+                                            calendar=form.cleaned_data["calendar"] or None,
+                                            session=form.cleaned_data["session"] or None)
             except ApplicationError as exc:
                 form.add_error("file", f"{exc.message} — nothing was imported.")
             else:

@@ -1,19 +1,30 @@
 """Seeded synthetic 1-minute bars for scale tests: GBM with an intraday volatility profile,
-optional volatility regimes and jumps. Pure numpy; valid OHLC by construction, at 8 decimals."""
+optional volatility regimes and jumps. Pure numpy; valid OHLC by construction, at 8 decimals.
+
+Two modes: 24/7 (crypto-like, every minute of every day) and equity (US-equity-like on the XNYS
+calendar: every regular-session minute, a sparse ~15% of pre- and after-market minutes per symbol,
+nothing overnight, at weekends or on holidays, and an overnight gap at each day's first bar)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
+
+from cohorts import calendars
 
 MINUTES_PER_DAY = 1440
 MINUTES_PER_YEAR = 365 * MINUTES_PER_DAY
 DECIMALS = 8
+EQUITY_CALENDAR = "XNYS"
+EXTENDED_HOURS_SHARE = 0.15  # share of pre- and after-market minutes in which an equity symbol trades
+OVERNIGHT_GAP_VOL = 0.01  # volatility of the log-price move from one session day to the next
 
 
 @dataclass(frozen=True)
 class SyntheticBars:
-    """(T, S) float64 arrays; `minutes` are offsets in minutes from the series' start."""
+    """(T, S) float64 arrays; `minutes` are offsets in minutes from the series' start. `present` (T, S)
+    says which symbol traded at which minute (None: all of them, every minute)."""
 
     minutes: np.ndarray
     open: np.ndarray
@@ -21,6 +32,7 @@ class SyntheticBars:
     low: np.ndarray
     close: np.ndarray
     volume: np.ndarray
+    present: np.ndarray | None = None
 
 
 def intraday_profile(minutes: np.ndarray) -> np.ndarray:
@@ -29,14 +41,27 @@ def intraday_profile(minutes: np.ndarray) -> np.ndarray:
 
 
 def generate(
-    *, symbols: int, days: int, seed: int, regimes: bool = False, jumps: bool = False
+    *, symbols: int, days: int, seed: int, regimes: bool = False, jumps: bool = False,
+    equity_start: datetime | None = None,
 ) -> SyntheticBars:
-    """Bars for `symbols` × `days`·1440 minutes; same arguments, same bars."""
+    """Bars for `symbols` × `days`·1440 minutes; same arguments, same bars.
+
+    With `equity_start` (a naive or UTC datetime), the equity mode over the `days` calendar days from it.
+    """
     if symbols < 1 or days < 1:
         raise ValueError("symbols and days must be at least 1")
     rng = np.random.default_rng(seed)
-    t_count = days * MINUTES_PER_DAY
-    minutes = np.arange(t_count)
+    minutes = np.arange(days * MINUTES_PER_DAY)
+    regular = None
+    if equity_start is not None:
+        stamps = np.datetime64(equity_start.replace(tzinfo=None), "m") + minutes.astype("timedelta64[m]")
+        extended = calendars.tradable(stamps, EQUITY_CALENDAR, "extended")
+        regular = calendars.tradable(stamps, EQUITY_CALENDAR, "regular")[extended]
+        day = calendars.day_numbers(stamps[extended], EQUITY_CALENDAR)
+        minutes = minutes[extended]
+        if not len(minutes):
+            raise ValueError("no trading day in the equity window")
+    t_count = len(minutes)
     p0 = 10 ** rng.uniform(0, 4, symbols)
     annual_vol = rng.uniform(0.4, 1.2, symbols)
     sigma = annual_vol / np.sqrt(MINUTES_PER_YEAR) * intraday_profile(minutes)[:, None]
@@ -46,6 +71,9 @@ def generate(
     if jumps:
         hits = rng.random((t_count, symbols)) < 1 / MINUTES_PER_DAY  # about one jump a day per symbol
         log_returns += hits * rng.normal(0.0, 0.02, (t_count, symbols))
+    if regular is not None:
+        first_of_day = np.r_[True, np.diff(day) != 0]
+        log_returns[first_of_day] += rng.normal(0.0, OVERNIGHT_GAP_VOL, (int(first_of_day.sum()), symbols))
     close = p0 * np.exp(np.cumsum(log_returns, axis=0))
     prev = np.vstack([p0, close[:-1]])
     open_ = prev * np.exp(0.1 * sigma * rng.standard_normal((t_count, symbols)))
@@ -56,7 +84,11 @@ def generate(
     high = np.maximum(_round(np.maximum(open_, close) * wick_up), np.maximum(open_, close))
     low = np.minimum(_round(np.minimum(open_, close) * wick_down), np.minimum(open_, close))
     low = np.maximum(low, 10.0**-DECIMALS)  # never zero after rounding
-    return SyntheticBars(minutes, open_, high, low, close, _round(volume))
+    present = None
+    if regular is not None:
+        present = regular[:, None] | (rng.random((t_count, symbols)) < EXTENDED_HOURS_SHARE)
+        volume = np.where(regular[:, None], volume, volume * 0.05)
+    return SyntheticBars(minutes, open_, high, low, close, _round(volume), present)
 
 
 def _regime_multiplier(rng: np.random.Generator, t_count: int, symbols: int) -> np.ndarray:

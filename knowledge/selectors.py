@@ -20,9 +20,7 @@ def learning_market(*, symbols: list[str], start: datetime, end: datetime) -> en
     window = bar_window(symbols=symbols, start=start, end=end)
     if window.shape[0] < 2:
         return None
-    first = int(window.timestamps[0].astype("datetime64[m]").astype(np.int64))
-    return engine.Market(open=window.open, high=window.high, low=window.low, close=window.close,
-                         volume=window.volume, symbols=window.symbols, first_minute=first % 1440)
+    return window.market()
 
 
 def cohort_population(cohort: Cohort) -> tuple[list[engine.Genome], list[np.ndarray], list[bool]]:

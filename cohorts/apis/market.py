@@ -20,6 +20,8 @@ class InstrumentSerializer(serializers.Serializer):
     name = serializers.CharField()
     asset_class = serializers.CharField()
     quote_currency = serializers.CharField()
+    calendar = serializers.CharField(help_text="24/7 or an exchange calendar such as XNYS")
+    session = serializers.CharField(help_text="regular or extended")
     bar_count = serializers.IntegerField()
     first_bar_at = serializers.DateTimeField(allow_null=True)
     last_bar_at = serializers.DateTimeField(allow_null=True)

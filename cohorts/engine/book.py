@@ -115,10 +115,11 @@ def marks(st, prices, eq, gross):
 
 
 @jit
-def scale_agent(st, out, t, a, frac, op, vol, fp):
+def scale_agent(st, out, t, a, frac, op, vol, fp, ok):
+    """Cut agent ``a``'s positions by ``frac`` in every symbol that trades at this bar (``ok``)."""
     pos = st[POS]
     for s in range(pos.shape[1]):
-        if pos[a, s] != 0.0:
+        if pos[a, s] != 0.0 and ok[s]:
             q = abs(pos[a, s]) if frac >= 1.0 else abs(pos[a, s]) * frac
             reduce(st, out, t, a, s, q, op[s], vol[s], fp)
 

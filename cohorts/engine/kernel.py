@@ -12,7 +12,6 @@ import numpy as np
 from . import limits
 from .book import event, marks, reduce, scale_agent
 from .codes import (
-    BARS_PER_DAY,
     BREAKER_K,
     COOLDOWN,
     CUR_DAY,
@@ -25,7 +24,6 @@ from .codes import (
     EV_LEVERAGE_BREACH,
     EV_LIQUIDITY,
     EV_RESUME,
-    FIRST_MINUTE,
     FLATTEN,
     GROSS_CAP,
     HALTED,
@@ -47,21 +45,24 @@ from .signals import ENTER_LONG, ENTER_SHORT, EXIT_LONG, EXIT_SHORT
 
 
 @jit
-def _flatten_all(st, out, t, op, vol, fp):
+def _flatten_all(st, out, t, op, vol, fp, ok):
+    """Close every position that can trade at this bar; True when none is left open."""
     pos = st[POS]
     for a in range(pos.shape[0]):
-        scale_agent(st, out, t, a, 1.0, op, vol, fp)
+        scale_agent(st, out, t, a, 1.0, op, vol, fp, ok)
+    return not np.any(pos != 0.0)
 
 
 @jit
-def _exits(st, out, t, op, vol, fp):
-    """Close positions whose target side changed; the liquidity screen may leave a rest."""
+def _exits(st, out, t, op, vol, fp, ok):
+    """Close positions whose target side changed; the liquidity screen may leave a rest.
+    A symbol that does not trade at this bar keeps its order for its next tradable bar."""
     pos, target = st[POS], st[TARGET]
     cap_frac = fp[VOL_FRAC]
     for a in range(pos.shape[0]):
         for s in range(pos.shape[1]):
             p = pos[a, s]
-            if p == 0.0 or (p > 0.0 and target[a, s] == 1) or (p < 0.0 and target[a, s] == -1):
+            if p == 0.0 or not ok[s] or (p > 0.0 and target[a, s] == 1) or (p < 0.0 and target[a, s] == -1):
                 continue
             q = abs(p)
             cap = cap_frac * vol[s]
@@ -73,33 +74,35 @@ def _exits(st, out, t, op, vol, fp):
 
 
 @jit
-def _open_phase(st, out, t, op, vol, fp, ip, lev, ceil, misc, eq, gross, want, rate):
+def _open_phase(st, out, t, op, vol, ok, fp, ip, lev, ceil, misc, eq, gross, want, rate):
     paused = st[PAUSED]
     if misc[FLATTEN] == 1.0:  # the daily stop: forced, whatever the liquidity screen says
-        _flatten_all(st, out, t, op, vol, fp)
-        misc[FLATTEN] = 0.0
+        # a symbol that does not trade now is flattened at its next tradable bar while the halt lasts;
+        # once a new day lifts the halt, its zero target closes it as an ordinary exit
+        if _flatten_all(st, out, t, op, vol, fp, ok) or misc[HALTED] == 0.0:
+            misc[FLATTEN] = 0.0
     if misc[HALTED] == 1.0:
         return
-    _exits(st, out, t, op, vol, fp)
+    _exits(st, out, t, op, vol, fp, ok)
     has_ceiling = np.any(ceil < np.inf)
     if has_ceiling:
         marks(st, op, eq, gross)
-        limits.leverage_reduce(st, out, t, op, vol, fp, ceil, eq, gross)
+        limits.leverage_reduce(st, out, t, op, vol, fp, ceil, eq, gross, ok)
     if fp[MARKET_CAP] < np.inf:
         marks(st, op, eq, gross)
-        limits.market_reduce(st, out, t, op, vol, fp, eq, gross)
+        limits.market_reduce(st, out, t, op, vol, fp, eq, gross, ok)
     if fp[GROSS_CAP] < np.inf:
         marks(st, op, eq, gross)
-        limits.gross_reduce(st, out, t, op, vol, fp, eq, gross)
+        limits.gross_reduce(st, out, t, op, vol, fp, eq, gross, ok)
     marks(st, op, eq, gross)
-    limits.size_entries(st, out, t, op, vol, fp, ip, lev, eq, gross, paused, want, rate)
+    limits.size_entries(st, out, t, op, vol, fp, ip, lev, eq, gross, paused, want, rate, ok)
     if has_ceiling:
         limits.cap_agents(out, t, op, want, rate, ceil, eq, gross)
     if fp[MARKET_CAP] < np.inf:
         limits.cap_markets(st, out, t, op, fp, want, rate, eq)
     if fp[GROSS_CAP] < np.inf:
         limits.cap_gross(out, t, op, fp, want, rate, eq, gross)
-    limits.fill_entries(st, out, t, op, vol, fp, want)
+    limits.fill_entries(st, out, t, op, vol, fp, want, ok)
 
 
 @jit
@@ -128,8 +131,9 @@ def _breakers(st, out, t, fp, ip, eq):
 
 
 @jit
-def _read_signals(st, t, sig, gidx):
-    """Move each target side by the bits of bar t (see ``signals`` for their meaning)."""
+def _read_signals(st, t, sig, gidx, ok):
+    """Move each target side by the bits of bar t (see ``signals`` for their meaning); a symbol
+    that did not trade at bar t gives no signal there."""
     target, paused = st[TARGET], st[PAUSED]
     for a in range(target.shape[0]):
         if paused[a] >= 0:
@@ -137,7 +141,7 @@ def _read_signals(st, t, sig, gidx):
         row = sig[gidx[a], t]
         for s in range(target.shape[1]):
             b = row[s]
-            if b == 0:
+            if b == 0 or not ok[s]:
                 continue
             d = target[a, s]
             if d == 0:
@@ -153,7 +157,7 @@ def _read_signals(st, t, sig, gidx):
 
 
 @jit
-def _close_phase(st, out, t, close, sig, gidx, fp, ip, ceil, misc, eq, gross, equity, exposure):
+def _close_phase(st, out, t, close, ok, sig, gidx, fp, ip, ceil, misc, eq, gross, equity, exposure):
     marks(st, close, eq, gross)
     p_eq = fp[RESERVE]
     for a in range(eq.shape[0]):
@@ -174,12 +178,11 @@ def _close_phase(st, out, t, close, sig, gidx, fp, ip, ceil, misc, eq, gross, eq
             event(out[2], out[3], out[4], t, -1, EV_DAILY_STOP, -1, p_eq, start)
             return
         _breakers(st, out, t, fp, ip, eq)
-        _read_signals(st, t, sig, gidx)
+        _read_signals(st, t, sig, gidx, ok)
 
 
 @jit
-def _new_day(st, t, ip, misc):
-    day = (t + ip[FIRST_MINUTE]) // ip[BARS_PER_DAY]
+def _new_day(st, day, misc):
     if day != misc[CUR_DAY]:
         misc[CUR_DAY] = day
         misc[HALTED] = 0.0
@@ -188,14 +191,16 @@ def _new_day(st, t, ip, misc):
 
 
 @jit
-def close_out(t, closes, volumes, fp, st, misc, out, equity, exposure):
-    """Close every position at the close of bar t (forced) and mark that bar again."""
+def close_out(t, last, closes, volumes, fp, st, misc, out, equity, exposure):
+    """Close every position (forced) at the close of its symbol's last tradable bar ``last[s]`` ≤ t
+    (t itself when the symbol has none), then mark bar t again."""
     pos = st[POS]
     n_agents, n_sym = pos.shape
     for a in range(n_agents):
         for s in range(n_sym):
             if pos[a, s] != 0.0:
-                reduce(st, out, t, a, s, abs(pos[a, s]), closes[t, s], volumes[t, s], fp)
+                b = last[s] if 0 <= last[s] <= t else t
+                reduce(st, out, b, a, s, abs(pos[a, s]), closes[b, s], volumes[b, s], fp)
     eq = np.empty(n_agents)
     gross = np.empty(n_agents)
     marks(st, closes[t], eq, gross)
@@ -219,9 +224,12 @@ def event_room_per_bar(n_agents, n_sym):
 
 
 @jit
-def run_bars(t0, t1, opens, closes, volumes, sig, gidx, lev, ceil, fp, ip, st, misc, out,
-             equity, exposure):
+def run_bars(t0, t1, opens, closes, liquidity, tradable, days, sig, gidx, lev, ceil, fp, ip, st, misc,
+             out, equity, exposure):
     """Simulate bars t0 .. t1-1 in place; returns the next bar to simulate.
+
+    ``liquidity[t]`` is the volume the orders filled at bar t are screened and priced against;
+    ``tradable[t]`` which symbols trade at bar t; ``days[t]`` its session day.
 
     Stops early (returning that bar) when the fill or event buffers in ``out`` lack
     room for one more bar, so the caller can grow them and call again.
@@ -236,9 +244,10 @@ def run_bars(t0, t1, opens, closes, volumes, sig, gidx, lev, ceil, fp, ip, st, m
     for t in range(t0, t1):
         if out[4][0] + fill_room > out[0].shape[0] or out[4][1] + event_room > out[2].shape[0]:
             return t
-        _new_day(st, t, ip, misc)
-        vol = volumes[max(t - 1, 0)]
-        _open_phase(st, out, t, opens[t], vol, fp, ip, lev, ceil, misc, eq, gross, want, rate)
-        _close_phase(st, out, t, closes[t], sig, gidx, fp, ip, ceil, misc, eq, gross,
+        _new_day(st, days[t], misc)
+        ok = tradable[t]
+        _open_phase(st, out, t, opens[t], liquidity[t], ok, fp, ip, lev, ceil, misc, eq, gross, want,
+                    rate)
+        _close_phase(st, out, t, closes[t], ok, sig, gidx, fp, ip, ceil, misc, eq, gross,
                      equity, exposure)
     return t1

@@ -37,7 +37,7 @@ from .codes import (
 
 
 @jit
-def leverage_reduce(st, out, t, op, vol, fp, ceil, eq, gross):
+def leverage_reduce(st, out, t, op, vol, fp, ceil, eq, gross, ok):
     pos = st[POS]
     n_sym = pos.shape[1]
     for a in range(pos.shape[0]):
@@ -49,11 +49,11 @@ def leverage_reduce(st, out, t, op, vol, fp, ceil, eq, gross):
         if e > 0.0 and denom > 0.0:
             frac = min(1.0, (g - cap * e) / denom / g)
         event(out[2], out[3], out[4], t, a, EV_LEVERAGE_REDUCE, -1, g / e if e > 0 else np.inf, cap)
-        scale_agent(st, out, t, a, frac, op, vol, fp)
+        scale_agent(st, out, t, a, frac, op, vol, fp, ok)
 
 
 @jit
-def market_reduce(st, out, t, op, vol, fp, eq, gross):
+def market_reduce(st, out, t, op, vol, fp, eq, gross, ok):
     """Cut every market above its cap back to ``(1 - HEADROOM)`` of it, pro rata."""
     pos = st[POS]
     n_agents, n_sym = pos.shape
@@ -83,7 +83,7 @@ def market_reduce(st, out, t, op, vol, fp, eq, gross):
         denom = 1.0 - hit.sum() * aim * c
         r_tot = excess / denom if denom > 0.0 else np.inf
     for s in range(n_sym):
-        if not hit[s]:
+        if not hit[s] or not ok[s]:
             continue
         frac = 1.0
         if p_eq > 0.0 and r_tot < np.inf:
@@ -96,7 +96,7 @@ def market_reduce(st, out, t, op, vol, fp, eq, gross):
 
 
 @jit
-def gross_reduce(st, out, t, op, vol, fp, eq, gross):
+def gross_reduce(st, out, t, op, vol, fp, eq, gross, ok):
     pos = st[POS]
     n_agents, n_sym = pos.shape
     cap = fp[GROSS_CAP]
@@ -110,11 +110,11 @@ def gross_reduce(st, out, t, op, vol, fp, eq, gross):
         frac = min(1.0, (g - cap * p_eq) / denom / g)
     event(out[2], out[3], out[4], t, -1, EV_GROSS_REDUCE, -1, g / p_eq if p_eq > 0 else np.inf, cap)
     for a in range(n_agents):
-        scale_agent(st, out, t, a, frac, op, vol, fp)
+        scale_agent(st, out, t, a, frac, op, vol, fp, ok)
 
 
 @jit
-def size_entries(st, out, t, op, vol, fp, ip, lev, eq, gross, paused, want, rate):
+def size_entries(st, out, t, op, vol, fp, ip, lev, eq, gross, paused, want, rate, ok):
     """Desired entry quantities (before the exposure caps) into ``want``; cost rates into ``rate``."""
     cash, pos, target = st[CASH], st[POS], st[TARGET]
     n_agents, n_sym = pos.shape
@@ -122,7 +122,7 @@ def size_entries(st, out, t, op, vol, fp, ip, lev, eq, gross, paused, want, rate
         buying_power = lev[a] * eq[a] - gross[a]
         for s in range(n_sym):
             want[a, s] = 0.0
-            if pos[a, s] != 0.0 or target[a, s] == 0 or paused[a] >= 0:
+            if pos[a, s] != 0.0 or target[a, s] == 0 or paused[a] >= 0 or not ok[s]:
                 continue
             if ip[SHARED] == 1:
                 budget = min(lev[a] * eq[a] * fp[POS_FRAC], buying_power)
@@ -239,11 +239,13 @@ def cap_gross(out, t, op, fp, want, rate, eq, gross):
 
 
 @jit
-def fill_entries(st, out, t, op, vol, fp, want):
+def fill_entries(st, out, t, op, vol, fp, want, ok):
+    """Enter the sized orders; an order for a symbol that does not trade at this bar waits for its next
+    tradable bar (``ok`` False), one that could not be sized is dropped."""
     pos, target = st[POS], st[TARGET]
     for a in range(pos.shape[0]):
         for s in range(pos.shape[1]):
-            if pos[a, s] != 0.0 or target[a, s] == 0:
+            if pos[a, s] != 0.0 or target[a, s] == 0 or not ok[s]:
                 continue
             if want[a, s] > 0.0:
                 enter(st, out, t, a, s, target[a, s], want[a, s], op[s], vol[s], fp)

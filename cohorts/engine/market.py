@@ -13,9 +13,13 @@ FIELDS = ("open", "high", "low", "close", "volume")
 class Market:
     """OHLCV bars for S symbols over T bars, each array float64 of shape (T, S).
 
-    Bar ``t`` of every symbol covers the same minute. ``first_minute`` is the
-    minute of the UTC day of bar 0 (0 = midnight); the engine uses it only to find
-    day boundaries for the daily capital stop.
+    Bar ``t`` of every symbol covers the same minute. ``tradable`` (T, S) bool says
+    whether symbol s really traded at bar t inside its session (None: every bar of
+    every symbol did, as on 24/7 data without gaps); a bar that is not tradable is a
+    flat bar at the symbol's last real close: orders never fill there, signals are
+    not read there. ``day`` (T,) int64 numbers the session day of each bar (None:
+    ``(t + first_minute) // bars_per_day``, i.e. UTC days when ``first_minute`` is
+    the minute of the UTC day of bar 0); the daily capital stop resets when it changes.
     """
 
     open: np.ndarray
@@ -25,6 +29,8 @@ class Market:
     volume: np.ndarray
     symbols: tuple[str, ...] = field(default=())
     first_minute: int = 0
+    tradable: np.ndarray | None = None
+    day: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         shape = np.shape(self.close)
@@ -39,6 +45,16 @@ class Market:
         if len(symbols) != shape[1]:
             raise ValueError("one symbol name per column is required")
         object.__setattr__(self, "symbols", symbols)
+        if self.tradable is not None:
+            mask = np.ascontiguousarray(self.tradable, dtype=np.bool_)
+            if mask.shape != shape:
+                raise ValueError(f"tradable has shape {mask.shape}, expected {shape}")
+            object.__setattr__(self, "tradable", mask)
+        if self.day is not None:
+            day = np.ascontiguousarray(self.day, dtype=np.int64)
+            if day.shape != shape[:1]:
+                raise ValueError(f"day has shape {day.shape}, expected {shape[:1]}")
+            object.__setattr__(self, "day", day)
 
     @property
     def n_bars(self) -> int:
@@ -55,15 +71,42 @@ class Market:
         """Build from a mapping (or an ``.npz``) holding open, high, low, close, volume."""
         return cls(**{name: np.asarray(arrays[name]) for name in FIELDS}, **kwargs)
 
+    def tradable_mask(self) -> np.ndarray:
+        """(T, S) bool: ``tradable``, or all True."""
+        if self.tradable is None:
+            return np.ones(self.close.shape, dtype=np.bool_)
+        return self.tradable
+
+    def day_index(self, bars_per_day: int = 1440) -> np.ndarray:
+        """(T,) int64 session day of each bar (see the class docstring)."""
+        if self.day is not None:
+            return self.day
+        return (np.arange(self.n_bars, dtype=np.int64) + self.first_minute) // bars_per_day
+
     def head(self, n_bars: int) -> Market:
         """The first ``n_bars`` bars (a prefix: what a live run had seen by then)."""
         cut = {name: getattr(self, name)[:n_bars] for name in FIELDS}
-        return Market(**cut, symbols=self.symbols, first_minute=self.first_minute)
+        return Market(**cut, symbols=self.symbols, first_minute=self.first_minute,
+                      tradable=None if self.tradable is None else self.tradable[:n_bars],
+                      day=None if self.day is None else self.day[:n_bars])
 
     def extended(self, bars: dict) -> Market:
-        """A new market with ``bars`` appended; each value is (S,) for one bar or (k, S)."""
+        """A new market with ``bars`` appended; each value is (S,) for one bar or (k, S).
+
+        ``bars`` may hold ``tradable`` ((S,) or (k, S) bool) and ``day`` (k,) when the market
+        has them; without, the new bars are tradable and continue the last bar's day.
+        """
         grown = {}
         for name in FIELDS:
             extra = np.asarray(bars[name], dtype=np.float64).reshape(-1, self.n_symbols)
             grown[name] = np.concatenate([getattr(self, name), extra])
-        return Market(**grown, symbols=self.symbols, first_minute=self.first_minute)
+        k = len(extra)
+        tradable = day = None
+        if self.tradable is not None or "tradable" in bars:
+            more = np.asarray(bars.get("tradable", np.ones((k, self.n_symbols))), dtype=np.bool_)
+            tradable = np.concatenate([self.tradable_mask(), more.reshape(-1, self.n_symbols)])
+        if self.day is not None or "day" in bars:
+            last = self.day[-1] if self.day is not None and len(self.day) else 0
+            more_days = np.asarray(bars.get("day", np.full(k, last)), dtype=np.int64).reshape(-1)
+            day = np.concatenate([self.day_index(), more_days])
+        return Market(**grown, symbols=self.symbols, first_minute=self.first_minute, tradable=tradable, day=day)

@@ -1,11 +1,16 @@
 """Per-agent performance metrics and the cohort's return correlations (pure, vectorised).
 
 Returns are simple per-bar returns of each agent's equity, the first one taken
-against its capital. Annualisation: crypto trades around the clock, so a year of
-1-minute bars is ``365 · 1440`` periods (``PERIODS_PER_YEAR``); pass another value
-for other calendars. Sharpe = mean / std (ddof=0) · sqrt(periods per year);
-Sortino = mean / downside deviation · sqrt(periods per year), where the downside
-deviation is sqrt(mean(min(r, 0)²)). No risk-free rate (intraday).
+against its capital. Annualisation: by the trading minutes per year of the bars'
+calendar (``periods_per_year``): ``365 · 1440`` for crypto, which trades around
+the clock (``PERIODS_PER_YEAR``, the default), ``252 · 390`` for XNYS's regular
+session. Sharpe = mean / std (ddof=1) · sqrt(periods per year); Sortino = mean /
+downside deviation · sqrt(periods per year), where the downside deviation is
+sqrt(mean(min(r, 0)²)); no risk-free rate (intraday). Max drawdown counts the
+capital as the first peak. VaR and expected shortfall (CVaR) at 95% are historical:
+the 5th percentile of the per-bar returns (linear interpolation) and the mean of
+the returns at or below it, both as returns (negative = a loss). These are the
+definitions of empyrical (and the tests check them against it).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import numpy as np
 PERIODS_PER_YEAR = 365 * 1440
 BARS_PER_HOUR = 60
 FEW_TRADES = 10  # trades at which the confidence score's trade penalty halves it
+TAIL = 0.05  # VaR / expected shortfall cut-off
 
 
 def max_drawdown(equity: np.ndarray) -> np.ndarray:
@@ -47,10 +53,14 @@ def _normal_cdf(x: np.ndarray) -> np.ndarray:
     return np.array([0.5 * (1.0 + math.erf(v / math.sqrt(2.0))) for v in np.ravel(x)])
 
 
-def probabilistic_sharpe(r: np.ndarray) -> np.ndarray:
+def probabilistic_sharpe(r: np.ndarray, active: np.ndarray | None = None) -> np.ndarray:
     """Probability that the true per-bar Sharpe ratio exceeds 0 (Bailey and López de Prado):
     ``Φ(SR·sqrt(n-1) / sqrt(1 - γ3·SR + (γ4-1)/4·SR²))`` with SR the per-bar Sharpe,
-    γ3 the skewness and γ4 the (non-excess) kurtosis of the n returns. 0.5 if flat."""
+    γ3 the skewness and γ4 the (non-excess) kurtosis of the n returns. 0.5 if flat.
+    Only the bars where ``active`` (T,) is True count as observations: a minute on which
+    nothing traded is no evidence of anything."""
+    if active is not None:
+        r = r[:, np.asarray(active, dtype=bool)]
     n = r.shape[1]
     mean = r.mean(axis=1)
     std = r.std(axis=1)
@@ -64,10 +74,25 @@ def probabilistic_sharpe(r: np.ndarray) -> np.ndarray:
     return _normal_cdf(stat)
 
 
-def confidence(r: np.ndarray, trades: np.ndarray) -> np.ndarray:
-    """Confidence in [0, 1]: the probabilistic Sharpe ratio times ``trades / (trades + 10)``,
-    so a record of few trades cannot score high however good it looks."""
-    return probabilistic_sharpe(r) * trades / (trades + FEW_TRADES)
+def confidence(r: np.ndarray, trades: np.ndarray, active: np.ndarray | None = None) -> np.ndarray:
+    """Confidence in [0, 1]: the probabilistic Sharpe ratio (over the ``active`` bars) times
+    ``trades / (trades + 10)``, so a record of few trades cannot score high however good it looks."""
+    return probabilistic_sharpe(r, active) * trades / (trades + FEW_TRADES)
+
+
+def value_at_risk(r: np.ndarray, cutoff: float = TAIL) -> np.ndarray:
+    """Historical VaR per row of (A, T) returns: their ``cutoff`` quantile (a return; (A,))."""
+    if r.shape[1] == 0:
+        return np.zeros(r.shape[0])
+    return np.percentile(r, 100.0 * cutoff, axis=1)
+
+
+def expected_shortfall(r: np.ndarray, cutoff: float = TAIL) -> np.ndarray:
+    """Historical CVaR per row: the mean of the returns at or below the VaR; (A,)."""
+    if r.shape[1] == 0:
+        return np.zeros(r.shape[0])
+    tail = r <= value_at_risk(r, cutoff)[:, None]
+    return (r * tail).sum(axis=1) / tail.sum(axis=1)
 
 
 def correlation(r: np.ndarray) -> np.ndarray:
@@ -85,9 +110,10 @@ def correlation(r: np.ndarray) -> np.ndarray:
 class Metrics:
     """Per-agent arrays (A,) and the cohort's correlation matrix (A, A).
 
-    ``hourly_roi`` is the mean return per hour of 60 bars (incomplete last hour
-    included); ``hourly_returns`` (A, H) holds each hour's return. ``utilisation`` is
-    the mean of gross exposure / equity over the bars, in percent.
+    ``hourly_roi`` is the mean return per hour (the bars' clock hours when given, else
+    hours of 60 bars; an incomplete last hour included); ``hourly_returns`` (A, H) holds
+    each hour's return. ``utilisation`` is the mean of gross exposure / equity over the
+    bars, in percent. ``value_at_risk`` / ``expected_shortfall``: per-bar, at 95%.
     """
 
     roi: np.ndarray
@@ -106,12 +132,26 @@ class Metrics:
     win_rate: np.ndarray
     confidence: np.ndarray
     correlation: np.ndarray
+    value_at_risk: np.ndarray
+    expected_shortfall: np.ndarray
 
 
-def _hourly(equity: np.ndarray, capital: np.ndarray) -> np.ndarray:
-    ends = np.arange(BARS_PER_HOUR - 1, equity.shape[1], BARS_PER_HOUR)
-    if equity.shape[1] % BARS_PER_HOUR:
-        ends = np.append(ends, equity.shape[1] - 1)
+def hour_ends(n_bars: int, hours: np.ndarray | None = None) -> np.ndarray:
+    """Index of the last bar of each hour: of each run of equal ``hours`` (T,) (e.g. the bars'
+    clock hours), else of every 60 bars; the last bar always ends an hour."""
+    if n_bars == 0:
+        return np.zeros(0, dtype=np.int64)
+    if hours is not None:
+        hours = np.asarray(hours)
+        return np.append(np.flatnonzero(hours[1:] != hours[:-1]), n_bars - 1)
+    ends = np.arange(BARS_PER_HOUR - 1, n_bars, BARS_PER_HOUR)
+    if n_bars % BARS_PER_HOUR:
+        ends = np.append(ends, n_bars - 1)
+    return ends
+
+
+def _hourly(equity: np.ndarray, capital: np.ndarray, hours: np.ndarray | None = None) -> np.ndarray:
+    ends = hour_ends(equity.shape[1], hours)
     marks = np.concatenate([capital[:, None], equity[:, ends]], axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(marks[:, :-1] > 0, marks[:, 1:] / marks[:, :-1] - 1.0, 0.0)
@@ -134,15 +174,20 @@ def round_trips(fills, n_agents: int) -> tuple[np.ndarray, np.ndarray]:
     return done, wins
 
 
-def compute_metrics(result, periods_per_year: float = PERIODS_PER_YEAR) -> Metrics:
-    """All metrics of a ``Result``; pure (the result is not modified)."""
+def compute_metrics(result, periods_per_year: float = PERIODS_PER_YEAR, active: np.ndarray | None = None,
+                    hours: np.ndarray | None = None) -> Metrics:
+    """All metrics of a ``Result``; pure (the result is not modified).
+
+    ``active`` (T,) bool: bars at which something traded (the confidence score's observations;
+    None: all); ``hours`` (T,): each bar's clock hour, for the hourly returns (None: 60-bar hours).
+    """
     equity, capital = result.equity, result.capital
     n_agents = equity.shape[0]
     r = returns(equity, capital)
     final = result.final_equity
     realised = np.bincount(result.fills.agent, weights=result.fills.pnl, minlength=n_agents)
     downside = np.sqrt((np.minimum(r, 0.0) ** 2).mean(axis=1)) if r.shape[1] else np.zeros(n_agents)
-    std = r.std(axis=1) if r.shape[1] else np.zeros(n_agents)
+    std = r.std(axis=1, ddof=1) if r.shape[1] > 1 else np.zeros(n_agents)
     mean = r.mean(axis=1) if r.shape[1] else np.zeros(n_agents)
     scale = math.sqrt(periods_per_year)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -155,7 +200,7 @@ def compute_metrics(result, periods_per_year: float = PERIODS_PER_YEAR) -> Metri
     for event in result.events:
         if event.rule == "leverage_breach":
             breaches[event.agent] += 1
-    hourly = _hourly(equity, capital)
+    hourly = _hourly(equity, capital, hours)
     return Metrics(
         roi=final / capital - 1.0,
         hourly_roi=hourly.mean(axis=1) if hourly.shape[1] else np.zeros(n_agents),
@@ -165,12 +210,14 @@ def compute_metrics(result, periods_per_year: float = PERIODS_PER_YEAR) -> Metri
         variance=std**2,
         sharpe=sharpe,
         sortino=sortino,
-        max_drawdown=max_drawdown(equity),
+        max_drawdown=max_drawdown(np.concatenate([capital[:, None], equity], axis=1)),
         max_drawdown_vs_parent=max_drawdown_amount(equity) / result.bankroll,
         utilisation=util if equity.shape[1] else np.zeros(n_agents),
         leverage_breaches=breaches,
         trades=trades,
         win_rate=np.where(done > 0, wins / np.maximum(done, 1), 0.0),
-        confidence=confidence(r, trades) if r.shape[1] else np.zeros(n_agents),
+        confidence=confidence(r, trades, active) if r.shape[1] else np.zeros(n_agents),
         correlation=correlation(r),
+        value_at_risk=value_at_risk(r),
+        expected_shortfall=expected_shortfall(r),
     )

@@ -128,7 +128,10 @@ def vwap_scalper(market: Market, p: Mapping[str, object], memo: Memo) -> np.ndar
 
 
 def pairs_zscore(market: Market, p: Mapping[str, object], memo: Memo) -> np.ndarray:
-    """Pairs on consecutive symbols (0,1), (2,3), ...: trade the z-score of log(a/b).
+    """Pairs on consecutive columns (0,1), (2,3), ...: trade the z-score of log(a/b).
+
+    Cohorts order their columns canonically (sorted symbols), so the pairs are the 1st and 2nd
+    symbol in that order, the 3rd and 4th, and so on.
 
     z > entry_z: short a, long b; z < -entry_z: long a, short b; |z| < exit_z: flat.
     With an odd number of symbols the last one is not traded.

@@ -13,6 +13,17 @@ Within bar t: orders from the signals of bar t-1 fill at ``open[t]`` (exits, the
 rule-forced reductions, then entries capped by the rules), the book is marked at
 ``close[t]``, the rules that watch equity run, and bar t's signals set the orders
 for t+1. Liquidity and impact read the volume of the signal bar t-1.
+
+Sessions and gaps (``Market.tradable``): an order for a symbol fills only at the open
+of that symbol's next tradable bar — a bar it really traded at, inside its session.
+An order still waiting when its symbol's session closes is carried: it fills at the
+open of the symbol's first bar of its next session (a market-on-open order), unless
+a later signal changes it first. Signals are read only at a symbol's tradable bars;
+liquidity and impact read the volume of the symbol's last tradable bar before the
+fill (its signal bar); positions are marked at the symbol's last real close (a
+non-tradable bar is flat at it). The window-end close-out fills each symbol at the
+close of its own last tradable bar. The daily stop resets at each new session day
+(``Market.day``).
 """
 
 from __future__ import annotations
@@ -64,7 +75,8 @@ class Event:
 
 @dataclass(frozen=True)
 class Fills:
-    """All fills in time order, as columns of length F.
+    """All fills in the order they were made, as columns of length F (a window-end close-out
+    comes last, stamped with each symbol's last tradable bar).
 
     ``side`` +1 buy / -1 sell; ``kind`` 1 opens a position, -1 reduces it, -2 closes
     it; ``pnl`` is the realised P&L of a reduce/close (net of both sides' fees).
@@ -114,7 +126,7 @@ class Result:
         return self.equity.sum(axis=0) + (self.bankroll - self.capital.sum())
 
 
-def _params(spec: CohortSpec, n_symbols: int, first_minute: int) -> tuple[np.ndarray, np.ndarray]:
+def _params(spec: CohortSpec, n_symbols: int) -> tuple[np.ndarray, np.ndarray]:
     def val(x: float | None, scale: float = 1.0) -> float:
         return np.inf if x is None else float(x) * scale
 
@@ -131,8 +143,21 @@ def _params(spec: CohortSpec, n_symbols: int, first_minute: int) -> tuple[np.nda
     ip[codes.BREAKER_K] = r.breaker_losses or 0
     ip[codes.COOLDOWN] = -1 if r.breaker_cooldown is None else int(r.breaker_cooldown)
     ip[codes.SHARED] = int(spec.sizing == "shared")
-    ip[codes.BARS_PER_DAY], ip[codes.FIRST_MINUTE] = spec.bars_per_day, first_minute
     return fp, ip
+
+
+def _liquidity(market: Market) -> np.ndarray:
+    """(T, S) volume each bar's fills are screened against: the symbol's last tradable bar before it
+    (bar t-1 on gapless data; bar 0's own volume at bar 0)."""
+    vol = market.volume
+    previous = np.concatenate([vol[:1], vol[:-1]])
+    if market.tradable is None:
+        return previous
+    n = market.n_bars
+    seen = np.maximum.accumulate(np.where(market.tradable, np.arange(n)[:, None], -1), axis=0)
+    before = np.concatenate([np.full((1, market.n_symbols), -1), seen[:-1]])
+    real = np.take_along_axis(vol, np.maximum(before, 0), axis=0)
+    return np.ascontiguousarray(np.where(before >= 0, real, previous))
 
 
 def initial_state(spec: CohortSpec, n_symbols: int) -> dict[str, np.ndarray]:
@@ -169,7 +194,7 @@ class Simulation:
 
     def __init__(self, market: Market, spec: CohortSpec, state: Mapping[str, np.ndarray] | None = None):
         self.spec = spec
-        self._fp, self._ip = _params(spec, market.n_symbols, market.first_minute)
+        self._fp, self._ip = _params(spec, market.n_symbols)
         self._lev = np.array([a.leverage for a in spec.agents], dtype=np.float64)
         self._ceil = spec.leverage_ceilings()
         self._set_market(market)
@@ -188,6 +213,9 @@ class Simulation:
     def _set_market(self, market: Market) -> None:
         self._market = market
         self._sig, self._gidx = build_signals(market, [a.genome for a in self.spec.agents])
+        self._tradable = market.tradable_mask()
+        self._days = market.day_index(self.spec.bars_per_day)
+        self._liquidity = _liquidity(market)
 
     def _load(self, state: Mapping[str, np.ndarray]) -> None:
         a, s = self.spec.n_agents, self._market.n_symbols
@@ -233,13 +261,16 @@ class Simulation:
         return self._bar - start
 
     def close_out(self) -> None:
-        """Close every position at the close of the last simulated bar and mark it again."""
+        """Close every position at the close of its symbol's last tradable bar so far and mark the
+        last simulated bar again."""
         if self._bar == 0:
             return
         self._ensure_room()
         m = self._market
+        seen = self._tradable[: self._bar]
+        last = np.where(seen.any(axis=0), self._bar - 1 - np.argmax(seen[::-1], axis=0), -1).astype(np.int64)
         out = (self._fi, self._ff, self._ei, self._ef, self._counts)
-        kernel.close_out(self._bar - 1, m.close, m.volume, self._fp, self._book, self._misc, out,
+        kernel.close_out(self._bar - 1, last, m.close, m.volume, self._fp, self._book, self._misc, out,
                          self._equity, self._exposure)
 
     def _run_to(self, stop: int) -> None:
@@ -247,17 +278,20 @@ class Simulation:
         while self._bar < stop:
             self._ensure_room()
             out = (self._fi, self._ff, self._ei, self._ef, self._counts)
-            self._bar = kernel.run_bars(self._bar, stop, m.open, m.close, m.volume, self._sig,
-                                   self._gidx, self._lev, self._ceil, self._fp, self._ip,
-                                   self._book, self._misc, out, self._equity, self._exposure)
+            self._bar = kernel.run_bars(self._bar, stop, m.open, m.close, self._liquidity,
+                                        self._tradable, self._days, self._sig, self._gidx, self._lev,
+                                        self._ceil, self._fp, self._ip, self._book, self._misc, out,
+                                        self._equity, self._exposure)
 
     def step(self, bar: Mapping[str, np.ndarray]) -> None:
-        """Live: append one bar (open, high, low, close, volume, each (S,)) and simulate it.
+        """Live: append one bar (open, high, low, close, volume, each (S,); optionally tradable (S,)
+        and day) and simulate it.
 
         Signals are rebuilt over the whole history; being causal, the earlier bars'
         signals are unchanged, so fills equal a replay of the same bars.
         """
-        self._set_market(self._market.extended({name: bar[name] for name in FIELDS}))
+        self._set_market(self._market.extended({name: bar[name] for name in (*FIELDS, "tradable", "day")
+                                                if name in bar}))
         self._run_to(self._bar + 1)
 
     def state(self) -> dict[str, np.ndarray]:

@@ -14,10 +14,10 @@ from cohorts.models.cohort import (
     Side,
 )
 from cohorts.models.ledger import Account, AccountKind, Bankroll, Entry, LedgerTransaction, TransactionKind
-from cohorts.models.market import AssetClass, Bar, Instrument
+from cohorts.models.market import AssetClass, Bar, Instrument, Session
 
 __all__ = [
     "COHORT_STATES", "COHORT_TRANSITIONS", "Account", "AccountKind", "Agent", "AgentHour", "AllocationPolicy", "AssetClass", "Bankroll",
     "Bar", "Cohort", "CohortEvent", "CohortSettlement", "CohortStatus", "Entry", "Fill", "Instrument", "LedgerTransaction",
-    "ParentWallet", "SettlementKind", "Side", "TransactionKind",
+    "ParentWallet", "Session", "SettlementKind", "Side", "TransactionKind",
 ]

@@ -12,11 +12,20 @@ class AssetClass(models.TextChoices):
     SYNTHETIC = "synthetic", "Synthetic"
 
 
+class Session(models.TextChoices):
+    REGULAR = "regular", "Regular session"
+    EXTENDED = "extended", "Extended (pre- and after-market)"
+
+
 class Instrument(models.Model):
     symbol = models.CharField(max_length=32, unique=True, help_text="e.g. BTC-USDT or SPY")
     name = models.CharField(max_length=100, blank=True)
     asset_class = models.CharField(max_length=16, choices=AssetClass.choices, default=AssetClass.CRYPTO)
     quote_currency = models.CharField(max_length=8, default="USD")
+    calendar = models.CharField(max_length=16, default="24/7",
+                                help_text="24/7 (crypto) or an exchange calendar such as XNYS")
+    session = models.CharField(max_length=8, choices=Session.choices, default=Session.REGULAR,
+                               help_text="which minutes of an exchange's day trade (ignored for 24/7)")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

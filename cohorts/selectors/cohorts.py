@@ -33,6 +33,7 @@ def cohort_brief(cohort: Cohort) -> dict:
         "symbols": cohort.symbols,
         "window": [cohort.window_start.isoformat(), cohort.window_end.isoformat()],
         "agents": cohort.agents.count(),
+        "allocation": next((line for line in cohort.compliance_notes.splitlines() if line.startswith("Allocation:")), ""),
         "final_equity": str(to_cents(cohort.final_equity)) if cohort.final_equity is not None else None,
         "roi": cohort.roi,
         "max_drawdown": cohort.max_drawdown,

@@ -1,8 +1,9 @@
 """Reads of market data: aligned float arrays for the engine, exact rows for the API."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Max, Min, QuerySet
 
+from cohorts import calendars, engine
 from cohorts.models import Bar, Instrument
 from neolight.errors import ApplicationError
 
@@ -22,8 +24,11 @@ AGGREGATION = {"open": "first", "high": "max", "low": "min", "close": "last", "v
 class BarWindow:
     """Bars of S symbols over T aligned times, as float64 arrays of shape (T, S) for the engine.
 
-    A symbol without a bar at a time the others have gets a flat bar at its previous close (its
-    first open before its first bar) with zero volume; `present` is False there.
+    Only bars inside each instrument's session count (every bar for 24/7); the times are those at
+    which at least one symbol has such a bar. A symbol without one at a time the others have gets a
+    flat bar at its previous close (its first open before its first bar) with zero volume; `present`
+    is False there (True: the symbol traded at that minute, in its session). `day` numbers the
+    session day of each time (see `calendars.day_calendar`).
     """
 
     symbols: tuple[str, ...]
@@ -34,10 +39,35 @@ class BarWindow:
     close: np.ndarray
     volume: np.ndarray
     present: np.ndarray  # (T, S) bool
+    calendars: tuple[str, ...] = ()
+    sessions: tuple[str, ...] = ()
 
     @property
     def shape(self) -> tuple[int, int]:
         return self.close.shape
+
+    @property
+    def day_calendar(self) -> str:
+        """The calendar whose days are this window's days."""
+        return calendars.day_calendar(self.calendars or (calendars.ALWAYS_OPEN,))
+
+    @property
+    def day(self) -> np.ndarray:
+        """(T,) int64 session day of each time (days since 1970-01-01)."""
+        return calendars.day_numbers(self.timestamps, self.day_calendar)
+
+    @property
+    def minutes_per_year(self) -> float:
+        """Trading minutes per year of the window's rows, to annualise per-bar statistics: the rows are
+        the union of the instruments' session minutes, so the largest of their minutes per year
+        (525,600 as soon as one is 24/7; 252 × 390 for XNYS regular alone)."""
+        pairs = zip(self.calendars, self.sessions, strict=True)
+        return max((calendars.minutes_per_year(c, s) for c, s in pairs), default=calendars.minutes_per_year("24/7"))
+
+    def market(self) -> engine.Market:
+        """The engine's view: the arrays, which bars trade (`present`) and each bar's session day."""
+        return engine.Market(open=self.open, high=self.high, low=self.low, close=self.close, volume=self.volume,
+                             symbols=self.symbols, tradable=self.present, day=self.day)
 
 
 def instrument_overview() -> QuerySet[Instrument]:
@@ -56,14 +86,102 @@ def instruments_by_symbol(symbols: list[str]) -> dict[str, Instrument]:
     return {s: found[s] for s in symbols}
 
 
+MIN_TRADABLE_BARS = 2  # a window needs an entry bar and a later one to fill at
+
+
+def window_tradable_check(*, symbols, start: datetime, end: datetime) -> None:
+    """Refuses (ApplicationError on `start`) a window in which some symbol has fewer than two bars inside
+    its session: nothing could be traded there. Reads only; the one check every launch passes."""
+    instruments = instruments_by_symbol(canonical_symbols(symbols))
+    short = [symbol for symbol, instrument in instruments.items()
+             if _session_bars(instrument, start, end) < MIN_TRADABLE_BARS]
+    if short:
+        described = ", ".join(f"{s} ({_session_name(instruments[s])})" for s in short)
+        raise ApplicationError(
+            f"Nothing can be traded between {start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M} UTC: {described} "
+            f"{'has' if len(short) == 1 else 'have'} fewer than {MIN_TRADABLE_BARS} bars in session there.",
+            field="start")
+
+
+def _session_name(instrument: Instrument) -> str:
+    if instrument.calendar == calendars.ALWAYS_OPEN:
+        return "24/7"
+    return f"{instrument.calendar} {instrument.session} session"
+
+
+def _session_bars(instrument: Instrument, start: datetime, end: datetime) -> int:
+    bars = Bar.objects.filter(instrument=instrument, ts__gte=start, ts__lt=end)
+    if instrument.calendar == calendars.ALWAYS_OPEN:
+        return bars[:MIN_TRADABLE_BARS].count()
+    stamps = np.array([np.datetime64(ts.replace(tzinfo=None), "ns") for ts in bars.values_list("ts", flat=True)])
+    return int(calendars.tradable(stamps, instrument.calendar, instrument.session).sum()) if len(stamps) else 0
+
+
+def symbols_calendar(symbols) -> tuple[str, str]:
+    """The calendar whose days the symbols' days are (`calendars.day_calendar`) and the widest of their
+    sessions (extended if any is)."""
+    instruments = instruments_by_symbol(canonical_symbols(symbols)).values()
+    sessions = {i.session for i in instruments if i.calendar != calendars.ALWAYS_OPEN}
+    return (calendars.day_calendar([i.calendar for i in instruments]),
+            "extended" if "extended" in sessions else "regular")
+
+
+def symbols_minutes_per_year(symbols) -> float:
+    """Trading minutes per year of a window of these symbols (see `BarWindow.minutes_per_year`)."""
+    instruments = instruments_by_symbol(canonical_symbols(symbols)).values()
+    return max(calendars.minutes_per_year(i.calendar, i.session) for i in instruments)
+
+
+def trading_day_window(*, symbols, first: date, number: int) -> tuple[date, datetime, datetime]:
+    """Trading day `number` (1 = the first on or after `first`) of the symbols' calendar: its date and UTC
+    window (the whole UTC day for 24/7; the exchange's extended session, which holds every session's bars)."""
+    calendar, _ = symbols_calendar(symbols)
+    days = calendars.trading_days(calendar, first, number)
+    if len(days) < number:
+        raise ApplicationError(f"The {calendar} calendar has no trading day {number} from {first}.", field="start")
+    day = days[-1]
+    start, end = calendars.session_bounds(calendar, "extended", day)
+    return day, start.to_pydatetime(), end.to_pydatetime()
+
+
+def trading_hours_start(*, symbols, end: datetime, hours: int) -> datetime:
+    """The start of the last `hours` trading hours before `end` in the symbols' calendar and session."""
+    calendar, session = symbols_calendar(symbols)
+    return calendars.rewind(calendar, session, end, hours * 60)
+
+
+def canonical_symbols(symbols) -> list[str]:
+    """The symbols, each once, in the one order every cohort and window uses (sorted)."""
+    return sorted(dict.fromkeys(symbols))
+
+
 def bar_window(*, symbols: list[str], start: datetime, end: datetime, timeframe: str = "1m") -> BarWindow:
-    """Bars of `symbols` in [start, end) as aligned float64 arrays, resampled to `timeframe`."""
+    """Bars of `symbols` in [start, end) as aligned float64 arrays, resampled to `timeframe`.
+
+    Columns come in canonical (sorted) symbol order whatever order the symbols are named in, so a
+    result never depends on that order.
+    """
     timeframe_check(timeframe)
-    instruments = instruments_by_symbol(list(symbols))
+    instruments = instruments_by_symbol(canonical_symbols(symbols))
     ids = [i.pk for i in instruments.values()]
     frame = pd.DataFrame(_float_rows(ids, start, end), columns=["instrument_id", "epoch", *FIELDS])
+    frame = frame[_in_session(frame, instruments.values())]
     frame["ts"] = pd.to_datetime(frame.pop("epoch"), unit="s", utc=True)
-    return _align(frame, ids, tuple(instruments), timeframe)
+    window = _align(frame, ids, tuple(instruments), timeframe)
+    return dataclasses.replace(window, calendars=tuple(i.calendar for i in instruments.values()),
+                               sessions=tuple(i.session for i in instruments.values()))
+
+
+def _in_session(frame: pd.DataFrame, instruments) -> np.ndarray:
+    """(rows,) bool: each row's bar lies inside its instrument's session."""
+    keep = np.ones(len(frame), dtype=bool)
+    ids = frame["instrument_id"].to_numpy()
+    stamps = frame["epoch"].to_numpy(dtype=np.int64).astype("datetime64[s]")
+    for instrument in instruments:
+        if instrument.calendar != calendars.ALWAYS_OPEN:
+            rows = ids == instrument.pk
+            keep[rows] = calendars.tradable(stamps[rows], instrument.calendar, instrument.session)
+    return keep
 
 
 # The engine's read path skips the ORM's per-value Decimal and datetime conversion: the database

@@ -26,7 +26,7 @@ from cohorts.models import (
 )
 from cohorts.selectors.cohorts import agent_genome
 from cohorts.selectors.ledger import ledger_unbalanced_transactions
-from cohorts.selectors.market import BarWindow, bar_window
+from cohorts.selectors.market import BarWindow, bar_window, canonical_symbols
 from cohorts.services import allocation
 from cohorts.services.inputs import LaunchInput
 from cohorts.services.lease import Heartbeat, LeaseLost, lease_expiry
@@ -82,7 +82,7 @@ def cohort_launch(
         if weights.shape != (len(genomes),) or not (np.isfinite(weights).all() and (weights > 0).all()):
             raise ApplicationError("Allocation weights must be positive, one per agent.", field="agents")
     cohort = Cohort.objects.create(
-        source=source, launched_by=user, symbols=list(data.symbols), window_start=data.start, window_end=data.end,
+        source=source, launched_by=user, symbols=canonical_symbols(data.symbols), window_start=data.start, window_end=data.end,
         seed=data.seed, day_number=day_number,
         compliance_notes="\n".join(n for n in [data.compliance_notes, policy_note] if n),
     )
@@ -99,7 +99,7 @@ def cohort_launch(
               is_short_horizon=engine.family(g.family).is_short_horizon, capital=c)
         for i, (g, c) in enumerate(zip(genomes, capitals))
     )
-    accounts = cohort_accounts_create(cohort=cohort, agents=agents, symbols=data.symbols)
+    accounts = cohort_accounts_create(cohort=cohort, agents=agents, symbols=cohort.symbols)
     cohort_post_draws(cohort=cohort, accounts=accounts, source_cash=bankroll_cash_account(source),
                       bankroll=data.bankroll, capitals=capitals)
     if run:
@@ -181,9 +181,7 @@ def _simulate(cohort: Cohort, window: BarWindow, progress: Callable[[int], None]
               token: uuid.UUID) -> engine.Result:
     if window.shape[0] < 2:
         raise ApplicationError("The window holds fewer than two bars; nothing can be traded.", field="start")
-    first = window.timestamps[0].astype("datetime64[m]").astype(np.int64)
-    market = engine.Market(open=window.open, high=window.high, low=window.low, close=window.close,
-                           volume=window.volume, symbols=window.symbols, first_minute=int(first % 1440))
+    market = window.market()
     simulation = engine.Simulation(market, engine_spec(cohort))
     reported = 0
     while simulation.advance(PROGRESS_CHUNK_BARS):

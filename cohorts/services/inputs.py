@@ -16,7 +16,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from cohorts.models import AllocationPolicy, Bar
-from cohorts.selectors.market import instruments_by_symbol
+from cohorts.selectors.market import instruments_by_symbol, window_tradable_check
 from cohorts.services.market import SYMBOL_RE
 from neolight.errors import ApplicationError
 
@@ -227,6 +227,7 @@ def _bars_check(names: tuple[str, ...], start: datetime, end: datetime) -> None:
     if thin:
         raise ApplicationError(f"The window must hold at least {least} bars of every symbol; {', '.join(thin)} "
                                f"has fewer {span}.", field="start")
+    window_tradable_check(symbols=names, start=start, end=end)  # in session, per the instruments' calendars
 
 
 def _label(name: str) -> str:

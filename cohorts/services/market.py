@@ -15,7 +15,7 @@ import pandas as pd
 from django.conf import settings
 from django.db import connection, transaction
 
-from cohorts import synthetic
+from cohorts import calendars, synthetic
 from cohorts.models import Bar, Instrument
 from cohorts.models.market import AssetClass
 from neolight.errors import ApplicationError
@@ -190,10 +190,35 @@ def instrument_ensure(*, symbol: str, name: str = "", asset_class: str | None = 
     return instrument
 
 
+def instrument_calendar_check(*, calendar: str | None, session: str | None) -> tuple[str | None, str | None]:
+    """The canonical calendar and session names (None stays None: leave the instrument's as they are)."""
+    try:
+        return (None if calendar is None else calendars.calendar_check(calendar),
+                None if session is None else calendars.session_check(session))
+    except ValueError as exc:
+        raise ApplicationError(str(exc), field="session" if "session" in str(exc) else "calendar") from None
+
+
+def instrument_calendar_set(*, instrument: Instrument, calendar: str | None, session: str | None) -> Instrument:
+    """Sets the instrument's trading calendar and/or session (checked names); returns it."""
+    calendar, session = instrument_calendar_check(calendar=calendar, session=session)
+    changed = {k: v for k, v in (("calendar", calendar), ("session", session)) if v is not None}
+    if changed:
+        Instrument.objects.filter(pk=instrument.pk).update(**changed)
+        instrument.refresh_from_db()
+    return instrument
+
+
 def bars_import_files(
-    *, paths: Iterable[str | Path], symbol: str | None = None, progress: Progress | None = None
+    *, paths: Iterable[str | Path], symbol: str | None = None, progress: Progress | None = None,
+    calendar: str | None = None, session: str | None = None,
 ) -> list[ImportReport]:
-    """Validates every file first, then writes them all in one transaction (nothing if any fails)."""
+    """Validates every file first, then writes them all in one transaction (nothing if any fails).
+
+    `calendar` / `session`, when given, become the trading calendar and session of every symbol imported,
+    new or already stored.
+    """
+    instrument_calendar_check(calendar=calendar, session=session)
     paths = [Path(p) for p in paths]
     if symbol and len(paths) > 1:
         raise ApplicationError("--symbol applies to one file only; name each file after its symbol.", field="symbol")
@@ -203,16 +228,18 @@ def bars_import_files(
             raise ApplicationError(f"{path}: no such file", field="file")
         sym = symbol_normalise(symbol or symbol_from_filename(path))
         parsed.append(bars_parse_csv(path, symbol=sym, name=str(path)))
-    return bars_store(parsed=parsed, progress=progress)
+    return bars_store(parsed=parsed, progress=progress, calendar=calendar, session=session)
 
 
-def bars_import_upload(*, upload: IO[bytes], name: str, symbol: str | None = None) -> ImportReport:
+def bars_import_upload(*, upload: IO[bytes], name: str, symbol: str | None = None, calendar: str | None = None,
+                       session: str | None = None) -> ImportReport:
     """The admin's upload: same validation and guarantees as the command, for one file of at most
-    BARS_UPLOAD_MAX_BYTES (a larger one is refused unread).
+    BARS_UPLOAD_MAX_BYTES (a larger one is refused unread); `calendar` / `session` are set on its instrument.
 
     The file is parsed and written UPLOAD_CHUNK_ROWS rows at a time inside one transaction, so memory
     stays bounded by a chunk; a bad row anywhere rolls back every chunk before it.
     """
+    instrument_calendar_check(calendar=calendar, session=session)
     sym = symbol_normalise(symbol or symbol_from_filename(name))
     size, limit = upload.seek(0, io.SEEK_END), settings.BARS_UPLOAD_MAX_BYTES
     upload.seek(0)
@@ -221,7 +248,7 @@ def bars_import_upload(*, upload: IO[bytes], name: str, symbol: str | None = Non
                                "or import it on the server with manage.py import_bars.", field="file")
     text = io.TextIOWrapper(upload, encoding="utf-8")
     with transaction.atomic():
-        reports = [bars_store(parsed=[chunk])[0]
+        reports = [bars_store(parsed=[chunk], calendar=calendar, session=session)[0]
                    for chunk in bars_parse_chunks(text, symbol=sym, name=name, rows=UPLOAD_CHUNK_ROWS)]
     return ImportReport(file=name, symbol=reports[0].symbol, rows=sum(r.rows for r in reports),
                         inserted=sum(r.inserted for r in reports),
@@ -230,12 +257,16 @@ def bars_import_upload(*, upload: IO[bytes], name: str, symbol: str | None = Non
 
 
 @transaction.atomic
-def bars_store(*, parsed: list[ParsedBars], progress: Progress | None = None) -> list[ImportReport]:
-    """Writes validated files; bars already stored with equal values are skipped, different ones refused."""
+def bars_store(*, parsed: list[ParsedBars], progress: Progress | None = None, calendar: str | None = None,
+               session: str | None = None) -> list[ImportReport]:
+    """Writes validated files; bars already stored with equal values are skipped, different ones refused.
+
+    `calendar` / `session`, when given, are set on each file's instrument."""
     reports = []
     advance = _counting(progress, total=sum(b.rows for b in parsed))
     for bars in parsed:
-        instrument = instrument_ensure(symbol=bars.symbol)
+        instrument = instrument_calendar_set(instrument=instrument_ensure(symbol=bars.symbol), calendar=calendar,
+                                             session=session)
         new = _new_rows(instrument, bars)
         _insert(instrument, new, advance)
         if advance and bars.rows > len(new):
@@ -323,18 +354,22 @@ def _copy_postgres(instrument: Instrument, frame: pd.DataFrame, progress: Callab
 
 def bars_generate(
     *, symbols: int, days: int, seed: int, start: datetime, prefix: str = "SYN", regimes: bool = False,
-    jumps: bool = False, progress: Progress | None = None,
+    jumps: bool = False, equity: bool = False, progress: Progress | None = None,
 ) -> list[ImportReport]:
-    """Stores seeded synthetic bars for symbols PREFIX001…, through the same validation as a CSV import."""
-    data = synthetic.generate(symbols=symbols, days=days, seed=seed, regimes=regimes, jumps=jumps)
+    """Stores seeded synthetic bars for symbols PREFIX001…, through the same validation as a CSV import.
+
+    `equity`: the generator's equity mode; the symbols trade on the XNYS calendar (regular session)."""
+    data = synthetic.generate(symbols=symbols, days=days, seed=seed, regimes=regimes, jumps=jumps,
+                              equity_start=pd.Timestamp(start).tz_convert("UTC").to_pydatetime() if equity else None)
     parsed = []
     for column in range(symbols):
         symbol = symbol_normalise(f"{prefix}{column + 1:03d}")
         text = synthetic_csv(data, column, start)
         parsed.append(bars_parse_csv(io.StringIO(text), symbol=symbol, name=f"{symbol} (synthetic, seed {seed})"))
     for bars in parsed:
-        instrument_ensure(symbol=bars.symbol, asset_class=AssetClass.SYNTHETIC)
-    return bars_store(parsed=parsed, progress=progress)
+        instrument_ensure(symbol=bars.symbol, asset_class=AssetClass.EQUITY if equity else AssetClass.SYNTHETIC)
+    calendar = synthetic.EQUITY_CALENDAR if equity else None
+    return bars_store(parsed=parsed, progress=progress, calendar=calendar)
 
 
 def synthetic_csv(data: synthetic.SyntheticBars, column: int, start: datetime) -> str:
@@ -344,4 +379,6 @@ def synthetic_csv(data: synthetic.SyntheticBars, column: int, start: datetime) -
         "timestamp": timestamps.strftime("%Y-%m-%dT%H:%M:%SZ"),
         **{f: getattr(data, f)[:, column] for f in COLUMNS[1:]},
     })
+    if data.present is not None:
+        frame = frame[data.present[:, column]]
     return frame.to_csv(index=False, float_format="%.8f")

@@ -25,7 +25,8 @@ def _finite(value: float) -> float:
 def cohort_scores_save(*, cohort: Cohort, agents: Sequence[Agent], window: BarWindow, result: engine.Result,
                        reconciliation: dict) -> None:
     """Writes every agent's scores, its hourly ROI rows, the rule events and the cohort's summary."""
-    metrics = engine.compute_metrics(result)
+    metrics = engine.compute_metrics(result, periods_per_year=window.minutes_per_year,
+                                     active=window.present.any(axis=1), hours=_clock_hours(window))
     for i, agent in enumerate(agents):
         agent.final_equity = money_from_float(result.final_equity[i])
         agent.realised_pnl = money_from_float(metrics.realised_pnl[i])
@@ -49,16 +50,29 @@ def cohort_scores_save(*, cohort: Cohort, agents: Sequence[Agent], window: BarWi
     cohort.breaches = sum(1 for e in result.events if e.rule.endswith(("breach", "stop")) or e.rule.startswith("breaker"))
     # An agent "failed" when its circuit breaker had to pause it at least once during the run.
     cohort.failed_agents = len({e.agent for e in result.events if e.rule.startswith("breaker") and e.agent >= 0})
-    cohort.summary = _summary(cohort, agents, metrics, result, final, reconciliation)
+    cohort.summary = {**_summary(cohort, agents, metrics, result, final, reconciliation),
+                      "pairs": _pairs(agents, window)}
     cohort.save(update_fields=["final_equity", "roi", "max_drawdown", "utilisation", "breaches", "failed_agents",
                                "summary"])
 
 
+def _pairs(agents, window: BarWindow) -> list[list[str]]:
+    """The symbol pairs the pairs genomes traded: consecutive symbols in the window's canonical order."""
+    if not any(agent.family == "pairs_zscore" for agent in agents):
+        return []
+    symbols = list(window.symbols)
+    return [symbols[i:i + 2] for i in range(0, len(symbols) - 1, 2)]
+
+
+def _clock_hours(window: BarWindow) -> np.ndarray:
+    return window.timestamps.astype("datetime64[h]")
+
+
 def _save_hours(agents, window: BarWindow, result: engine.Result, metrics: engine.Metrics) -> None:
-    bars = result.equity.shape[1]
-    starts = np.arange(0, bars, 60)
-    ends = np.minimum(starts + 59, bars - 1)
-    hours = pd.to_datetime(window.timestamps[starts], utc=True).to_pydatetime()
+    """One row per clock hour in which the window has bars (a session's hours; none overnight)."""
+    clock = _clock_hours(window)
+    ends = engine.metrics.hour_ends(result.equity.shape[1], clock)
+    hours = pd.to_datetime(clock[ends].astype("datetime64[ns]"), utc=True).to_pydatetime()
     AgentHour.objects.bulk_create(
         AgentHour(agent=agent, hour=hour, roi=_finite(metrics.hourly_returns[i, h]),
                   equity=money_from_float(result.equity[i, ends[h]]))

@@ -38,12 +38,14 @@ class Objective:
 @dataclass(frozen=True)
 class Setup:
     """How a genome is replayed for scoring: alone on ``capital``, with the cohort's costs,
-    without the parent-wallet rules (they depend on the other agents)."""
+    without the parent-wallet rules (they depend on the other agents); Sharpe annualised by
+    ``periods_per_year`` (the bars' trading minutes per year)."""
 
     capital: float = 1000.0
     fee_bps: float = 10.0
     slippage_bps: float = 5.0
     max_volume_pct: float | None = 5.0
+    periods_per_year: float = engine.PERIODS_PER_YEAR
 
 
 DEFAULT_OBJECTIVE = Objective()
@@ -58,4 +60,4 @@ def evaluate(market: engine.Market, genomes: list[engine.Genome], *, objective: 
     spec = engine.cohort(list(genomes), bankroll=setup.capital * len(genomes), fee_bps=setup.fee_bps,
                          slippage_bps=setup.slippage_bps, max_volume_pct=setup.max_volume_pct,
                          flatten_at_end=True)
-    return objective.scores(engine.compute_metrics(engine.run(market, spec)))
+    return objective.scores(engine.compute_metrics(engine.run(market, spec), periods_per_year=setup.periods_per_year))

@@ -16,8 +16,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from cohorts import engine
+from cohorts import calendars, engine
 from cohorts.models import AllocationPolicy, Bar, Cohort, CohortStatus
+from cohorts.selectors.market import symbols_calendar, trading_day_window
 from cohorts.services.cohorts import cohort_launch, cohort_run
 from cohorts.services.inputs import CONTROL_RE, cohort_input, whole_number
 from knowledge.models import (
@@ -75,12 +76,16 @@ def campaign_input(*, bankroll, days, start, policy=None, symbols=None, agents=N
     names = symbols or sorted(set(Bar.objects.filter(ts__gte=start_at, ts__lt=start_at + timedelta(days=1))
                                   .values_list("instrument__symbol", flat=True)))
     policy = policy or AllocationPolicy.PERFORMANCE_WEIGHTED
+    day1_start, day1_end = start_at, start_at + timedelta(days=1)
+    listed = [n.strip().upper() for n in (names.split(",") if isinstance(names, str) else names) if n.strip()]
+    if listed:  # day 1 is the first trading day of the symbols' calendar on or after `start`
+        _, day1_start, day1_end = trading_day_window(symbols=listed, first=first, number=1)
     day1 = cohort_input(bankroll=bankroll, agents=agents, policy=policy, symbols=names or "", seed=seed,
-                        start=start_at, end=start_at + timedelta(days=1))
+                        start=day1_start, end=day1_end)
     if mode == CampaignMode.REPLAY and count > 1:
-        last = start_at + timedelta(days=count - 1)
+        _, last_start, last_end = trading_day_window(symbols=day1.symbols, first=first, number=count)
         cohort_input(bankroll=day1.bankroll, agents=day1.agents, policy=policy, symbols=day1.symbols,
-                     start=last, end=last + timedelta(days=1))
+                     start=last_start, end=last_end)
     return CampaignInput(bankroll=day1.bankroll, days=count, start_date=first, policy=policy, symbols=day1.symbols,
                          agents=day1.agents, seed=day1.seed, lookback_hours=lookback, trials=trial_count, mode=mode,
                          name=name)
@@ -126,9 +131,22 @@ def campaign_create(*, data: CampaignInput, user=None) -> Campaign:
 
 
 def day_window(campaign: Campaign, number: int) -> tuple[datetime, datetime]:
-    """Day `number`'s execution window: that UTC calendar day."""
-    start = datetime.combine(campaign.start_date, time(), tzinfo=UTC) + timedelta(days=number - 1)
-    return start, start + timedelta(days=1)
+    """Day `number`'s execution window: the campaign's `number`-th trading day from its start date (a UTC
+    day for 24/7 symbols; the exchange's session day, pre- and after-market included, for equities)."""
+    _, start, end = trading_day_window(symbols=campaign.symbols, first=campaign.start_date, number=number)
+    return start, end
+
+
+def day_skip_note(campaign: Campaign, number: int) -> str:
+    """Which calendar days before trading day `number` (since the day before) were skipped, and why; '' if none."""
+    calendar, _ = symbols_calendar(campaign.symbols)
+    day, _, _ = trading_day_window(symbols=campaign.symbols, first=campaign.start_date, number=number)
+    previous = campaign.campaign_days.filter(number=number - 1).values_list("date", flat=True).first()
+    skipped = calendars.skipped_days(calendar, previous or campaign.start_date - timedelta(days=1), day)
+    if not skipped:
+        return ""
+    return (f"Skipped {', '.join(d.isoformat() for d in skipped)}: not {calendar} trading days; day {number} "
+            f"trades {day.isoformat()}.")
 
 
 def campaign_advance(*, campaign_id: int, now: datetime | None = None) -> str:
@@ -196,7 +214,8 @@ def _launch_day(campaign: Campaign, number: int, now: datetime) -> str:
             if campaign.campaign_days.filter(number=number).exists():
                 return "waiting"
             cohort = _launch_cohort(campaign, number, start, end)
-            CampaignDay.objects.create(campaign=campaign, number=number, date=start.date(), cohort=cohort)
+            day, _, _ = trading_day_window(symbols=campaign.symbols, first=campaign.start_date, number=number)
+            CampaignDay.objects.create(campaign=campaign, number=number, date=day, cohort=cohort)
     except ApplicationError as exc:
         if campaign.mode == CampaignMode.LIVE and exc.field == "start":
             return "waiting"  # the day's bars have not all arrived yet
@@ -209,7 +228,8 @@ def _launch_cohort(campaign: Campaign, number: int, start: datetime, end: dateti
     bankroll = campaign.bankroll if previous is None else to_cents(previous.cohort.final_equity)
     data = cohort_input(bankroll=bankroll, agents=campaign.agents, policy=campaign.policy, symbols=campaign.symbols,
                         start=start, end=end, seed=campaign.seed,
-                        compliance_notes=f"Campaign {campaign.pk}, day {number} of {campaign.days}.")
+                        compliance_notes=" ".join(filter(None, [f"Campaign {campaign.pk}, day {number} of {campaign.days}.",
+                                                                day_skip_note(campaign, number)])))
     run = campaign.mode == CampaignMode.LIVE
     cycle = campaign.cycles.filter(status=CycleStatus.COMPLETED).order_by("-slot", "-id").first()
     genomes = genomes_from_json(cycle.genomes) if cycle else engine.default_roster(campaign.agents, seed=campaign.seed)
@@ -229,12 +249,15 @@ def _record_day(campaign: Campaign, number: int, cohort: Cohort) -> None:
         return
     leaders = (cohort.summary or {}).get("leaderboard") or [{}]
     best = leaders[0]
+    day = campaign.campaign_days.get(number=number).date
+    skipped = day_skip_note(campaign, number)
     entry_create(kind=EntryKind.CAMPAIGN_DAY, campaign=campaign, cohort=cohort,
-                 title=f"Day {number}: cohort {cohort.pk} ROI {cohort.roi or 0:+.2%}",
+                 title=f"Day {number} ({day.isoformat()}): cohort {cohort.pk} ROI {cohort.roi or 0:+.2%}",
                  body=f"Bankroll ${cohort.wallet.bankroll:,.2f} → ${cohort.final_equity or 0:,.2f}. Best agent "
                       f"{best.get('agent')} ({best.get('family')}), ROI {best.get('roi', 0):+.2%}, "
-                      f"Sharpe {best.get('sharpe', 0):.2f}.",
-                 data={"day": number, "roi": cohort.roi, "best_agent": best})
+                      f"Sharpe {best.get('sharpe', 0):.2f}." + (f" {skipped}" if skipped else ""),
+                 data={"day": number, "date": day.isoformat(), "skipped": skipped, "roi": cohort.roi,
+                       "best_agent": best})
 
 
 def _transition(campaign: Campaign, to: str, **fields) -> bool:

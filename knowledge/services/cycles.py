@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from cohorts import engine
 from cohorts.models import Cohort
+from cohorts.selectors.market import symbols_minutes_per_year, trading_hours_start
 from knowledge import learning
 from knowledge.models import CYCLE_STATES, Campaign, CycleKind, CycleStatus, EntryKind, LearningCycle
 from knowledge.selectors import campaign_latest_day, cohort_population, genomes_from_json, learning_market
@@ -35,7 +36,8 @@ def cycle_config(*, campaign: Campaign, kind: str, seed: int, cycle_id: int | No
         objective=learning.Objective(min_trades=settings.LEARNING_MIN_TRADES,
                                      drawdown_penalty=settings.LEARNING_DRAWDOWN_PENALTY),
         setup=learning.Setup(capital=float(campaign.bankroll) / campaign.agents, fee_bps=defaults["fee_bps"],
-                             slippage_bps=defaults["slippage_bps"], max_volume_pct=defaults["max_volume_pct"]),
+                             slippage_bps=defaults["slippage_bps"], max_volume_pct=defaults["max_volume_pct"],
+                             periods_per_year=symbols_minutes_per_year(campaign.symbols)),
         breeding=learning.Breeding(keep_fraction=settings.LEARNING_KEEP_FRACTION,
                                    mutation_rate=settings.LEARNING_MUTATION_RATE),
         bandit_floor=settings.LEARNING_BANDIT_FLOOR, storage=storage, study_prefix=f"neolight-cycle-{cycle_id}",
@@ -44,8 +46,14 @@ def cycle_config(*, campaign: Campaign, kind: str, seed: int, cycle_id: int | No
 
 def _claim(*, campaign: Campaign, kind: str, slot: datetime, day_number: int, lookback: int, source: Cohort | None,
            seed: int) -> LearningCycle | None:
-    """The cycle row for this slot, set running; None when it exists and is done or still running."""
-    (tune_start, tune_end), (score_start, score_end) = learning.lookback_windows(slot, lookback)
+    """The cycle row for this slot, set running; None when it exists and is done or still running.
+
+    Its windows count trading hours of the campaign's symbols: the last `lookback` trading hours before
+    `slot` are scored, the `lookback` trading hours before those tuned (nights, weekends and holidays
+    of an exchange calendar are skipped; 24/7 symbols: wall hours)."""
+    score_start = trading_hours_start(symbols=campaign.symbols, end=slot, hours=lookback)
+    tune_start = trading_hours_start(symbols=campaign.symbols, end=score_start, hours=lookback)
+    tune_end, score_end = score_start, slot
     fields = {"day_number": day_number, "source_cohort": source, "lookback_hours": lookback, "trials": campaign.trials,
               "seed": seed, "tune_start": tune_start, "tune_end": tune_end, "score_start": score_start,
               "score_end": score_end}
@@ -104,9 +112,11 @@ def _run(cycle: LearningCycle, campaign: Campaign, genomes, returns, flagged) ->
     try:
         tune_market = learning_market(symbols=campaign.symbols, start=cycle.tune_start, end=cycle.tune_end)
         score_market = learning_market(symbols=campaign.symbols, start=cycle.score_start, end=cycle.score_end)
-        if tune_market is None or score_market is None:
-            raise ApplicationError(f"Not enough bars to learn from between {cycle.tune_start:%Y-%m-%d %H:%M} and "
-                                   f"{cycle.score_end:%Y-%m-%d %H:%M} UTC.")
+        for name, market, start, end in (("tuning", tune_market, cycle.tune_start, cycle.tune_end),
+                                         ("scoring", score_market, cycle.score_start, cycle.score_end)):
+            if market is None:
+                raise ApplicationError(f"Not enough bars to learn from in the {name} window, "
+                                       f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC.")
         config = cycle_config(campaign=campaign, kind=cycle.kind, seed=cycle.seed, cycle_id=cycle.pk)
         _enqueue_helpers(cycle, config, genomes)
         outcome = learning.run_cycle(tune_market=tune_market, score_market=score_market, population=genomes,

@@ -78,3 +78,22 @@ def test_a_bad_row_in_a_later_chunk_refuses_the_whole_upload(staff, monkeypatch,
 
     assert problem in page and "nothing was imported" in page
     assert not Bar.objects.exists()  # the chunks before it were rolled back
+
+
+@pytest.mark.django_db
+def test_upload_sets_the_instruments_calendar_and_session(staff):
+    from cohorts.models import Instrument
+
+    csv = "timestamp,open,high,low,close,volume\n2024-01-08T14:30:00Z,1,2,0.5,1.5,10\n"
+    staff.post(URL, {"file": upload(csv, "SPY_1m.csv"), "calendar": "XNYS", "session": "extended"}, follow=True)
+
+    spy = Instrument.objects.get(symbol="SPY")
+    assert (spy.calendar, spy.session) == ("XNYS", "extended")
+
+
+@pytest.mark.django_db
+def test_upload_with_an_unknown_calendar_is_refused(staff):
+    csv = "timestamp,open,high,low,close,volume\n2024-01-08T14:30:00Z,1,2,0.5,1.5,10\n"
+    page = staff.post(URL, {"file": upload(csv, "SPY_1m.csv"), "calendar": "MOON"}).content.decode()
+
+    assert "Unknown calendar" in page and not Bar.objects.exists()

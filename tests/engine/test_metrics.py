@@ -61,7 +61,7 @@ def test_metrics_of_a_known_losing_trade():
     assert m.max_drawdown_vs_parent[0] == pytest.approx((1000 / 13 * 16 - (1000 - loss)) / 2000)
     assert m.correlation.shape == (2, 2)
     r = returns(result.equity, result.capital)[0]
-    assert m.sharpe[0] == pytest.approx(r.mean() / r.std() * math.sqrt(PERIODS_PER_YEAR))
+    assert m.sharpe[0] == pytest.approx(r.mean() / r.std(ddof=1) * math.sqrt(PERIODS_PER_YEAR))
     downside = math.sqrt((np.minimum(r, 0) ** 2).mean())
     assert m.sortino[0] == pytest.approx(r.mean() / downside * math.sqrt(PERIODS_PER_YEAR))
     assert 0 < m.utilisation[0] < 100
@@ -74,3 +74,15 @@ def test_hourly_returns_cover_every_started_hour():
     assert m.hourly_returns.shape == (1, 3)
     assert m.hourly_roi[0] == pytest.approx(m.hourly_returns[0].mean())
     assert m.leverage_breaches.tolist() == [0]
+
+
+def test_hourly_returns_follow_clock_hours_across_a_session_gap():
+    closes = np.linspace(100, 130, 150)
+    genome = Genome("ma_crossover", {"fast": 2, "slow": 3, "ma": "sma"})
+    result = run(market_from_closes(closes), free_spec([genome]))
+    # 30 bars in the last half hour of a session, then 120 bars over two hours of the next one
+    hours = np.array([15] * 30 + [33] * 60 + [34] * 60)
+    m = compute_metrics(result, hours=hours)
+    ends = [29, 89, 149]
+    marks = np.r_[result.capital[0], result.equity[0, ends]]
+    np.testing.assert_allclose(m.hourly_returns[0], marks[1:] / marks[:-1] - 1.0)

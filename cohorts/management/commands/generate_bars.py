@@ -28,8 +28,11 @@ class Command(BaseCommand):
         parser.add_argument("--prefix", default="SYN", help="symbol prefix (default SYN)")
         parser.add_argument("--regimes", action="store_true", help="switch between calm and stressed volatility")
         parser.add_argument("--jumps", action="store_true", help="add about one price jump a day per symbol")
+        parser.add_argument("--equity", action="store_true",
+                            help="US-equity-like bars on the XNYS calendar: sessions, sparse pre/after-market "
+                                 "minutes, overnight gaps, no weekends or holidays (--days counts calendar days)")
 
-    def handle(self, *args, symbols, days, seed, start, prefix, regimes, jumps, **options):
+    def handle(self, *args, symbols, days, seed, start, prefix, regimes, jumps, equity=False, **options):
         if not 1 <= symbols <= 500:
             raise CommandError("--symbols must be between 1 and 500")
         if not 1 <= days <= 365:
@@ -37,7 +40,7 @@ class Command(BaseCommand):
         progress = ProgressBar("storing bars")
         try:
             reports = bars_generate(symbols=symbols, days=days, seed=seed, start=start, prefix=prefix,
-                                    regimes=regimes, jumps=jumps, progress=progress)
+                                    regimes=regimes, jumps=jumps, equity=equity, progress=progress)
         except ApplicationError as exc:
             raise CommandError(exc.message) from None
         finally:

@@ -1,4 +1,5 @@
-"""manage.py import_bars FILE… [--symbol SYM]: import 1-minute bars from CSV, all or nothing."""
+"""manage.py import_bars FILE… [--symbol SYM] [--calendar XNYS] [--session regular|extended]: import 1-minute
+bars from CSV, all or nothing."""
 from django.core.management.base import BaseCommand, CommandError
 
 from cohorts.management.progress import ProgressBar
@@ -17,11 +18,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", help="CSV files to import")
         parser.add_argument("--symbol", help="symbol for a single file, e.g. BTC-USDT")
+        parser.add_argument("--calendar", help="trading calendar of the symbols: 24/7 (crypto, the default for a new "
+                                               "symbol) or an exchange such as XNYS; also updates stored symbols")
+        parser.add_argument("--session", choices=["regular", "extended"],
+                            help="minutes that trade on an exchange calendar (default regular)")
 
-    def handle(self, *args, files, symbol, **options):
+    def handle(self, *args, files, symbol, calendar=None, session=None, **options):
         progress = ProgressBar("importing")
         try:
-            reports = bars_import_files(paths=files, symbol=symbol, progress=progress)
+            reports = bars_import_files(paths=files, symbol=symbol, progress=progress, calendar=calendar,
+                                        session=session)
         except ApplicationError as exc:
             raise CommandError(f"{exc.message}\nNothing was imported.") from None
         finally:

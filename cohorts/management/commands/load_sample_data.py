@@ -9,6 +9,7 @@ from cohorts.services.market import bars_import_files
 from neolight.errors import ApplicationError
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
+EQUITIES = {"SPY_1m.csv"}  # traded on the XNYS calendar (regular session); the rest are 24/7 crypto
 
 
 class Command(BaseCommand):
@@ -23,7 +24,9 @@ class Command(BaseCommand):
     def handle(self, *args, as_json: bool, **options):
         progress = ProgressBar("loading sample data")
         try:
-            reports = bars_import_files(paths=sorted(SAMPLE_DIR.glob("*.csv")), progress=progress)
+            files = sorted(SAMPLE_DIR.glob("*.csv"))
+            reports = bars_import_files(paths=[f for f in files if f.name not in EQUITIES], progress=progress)
+            reports += bars_import_files(paths=[f for f in files if f.name in EQUITIES], calendar="XNYS")
         except ApplicationError as exc:
             raise CommandError(exc.message) from None
         finally:

@@ -62,6 +62,8 @@ class Command(BaseCommand):
                           f"(ROI {b['roi'] or 0:+.4%}, max drawdown {b['max_drawdown'] or 0:.4%}, "
                           f"utilisation {b['utilisation'] or 0:.1f}%, {b['breaches']} breaches, "
                           f"run {b['runtime_seconds']} s, launch to summary {b['elapsed_seconds']} s)")
+        if b["allocation"]:
+            self.stdout.write(b["allocation"])
         self.stdout.write(f"Ledger balanced: {b['ledger_balanced']}; reconciled with the engine: {b['reconciled']}")
         for rank, row in enumerate(b["leaderboard"], 1):
             self.stdout.write(f"  {rank}. agent {row['agent']:>3} {row['family']:<18} ROI {row['roi']:+.4%} "
