@@ -104,6 +104,23 @@ def trading_days(calendar: str, first: date, count: int) -> list[date]:
     return [s.date() for s in sessions[start:start + count]]
 
 
+def common_trading_days(names, first: date, count: int) -> list[date]:
+    """The first ``count`` days on or after ``first`` on which every calendar in ``names`` trades: one
+    calendar's own sessions, or, for a mix (days counted in UTC), the dates every exchange among them opens."""
+    names = set(names)
+    if len(names) == 1:
+        return trading_days(names.pop(), first, count)
+    exchanges = names - {ALWAYS_OPEN}
+    days, day = [], first
+    for _ in range(count * 7 + 31):  # an exchange opens at least once in any week and a holiday month
+        if len(days) == count:
+            break
+        if all(is_trading_day(name, day) for name in exchanges):
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
 def is_trading_day(calendar: str, day: date) -> bool:
     """Whether ``day`` is a session of ``calendar`` (always, for 24/7)."""
     return calendar == ALWAYS_OPEN or _exchange(calendar).is_session(pd.Timestamp(day))
@@ -119,10 +136,10 @@ def session_bounds(calendar: str, session: str, day: date) -> tuple[pd.Timestamp
     return pd.Timestamp(opens[i], tz="UTC"), pd.Timestamp(closes[i], tz="UTC")
 
 
-def skipped_days(calendar: str, after: date, before: date) -> list[date]:
-    """The dates strictly between ``after`` and ``before`` that are not trading days of ``calendar``."""
+def skipped_days(names, after: date, before: date) -> list[date]:
+    """The dates strictly between ``after`` and ``before`` on which some calendar in ``names`` does not trade."""
     days = [after + timedelta(days=i) for i in range(1, (before - after).days)]
-    return [d for d in days if not is_trading_day(calendar, d)]
+    return [d for d in days if not all(is_trading_day(name, d) for name in set(names))]
 
 
 def rewind(calendar: str, session: str, end: datetime, minutes: int) -> datetime:

@@ -132,15 +132,24 @@ def symbols_minutes_per_year(symbols) -> float:
     return max(calendars.minutes_per_year(i.calendar, i.session) for i in instruments)
 
 
+def symbols_calendars(symbols) -> list[str]:
+    """The calendars of the symbols' instruments, each once, sorted."""
+    return sorted({i.calendar for i in instruments_by_symbol(canonical_symbols(symbols)).values()})
+
+
 def trading_day_window(*, symbols, first: date, number: int) -> tuple[date, datetime, datetime]:
-    """Trading day `number` (1 = the first on or after `first`) of the symbols' calendar: its date and UTC
-    window (the whole UTC day for 24/7; the exchange's extended session, which holds every session's bars)."""
-    calendar, _ = symbols_calendar(symbols)
-    days = calendars.trading_days(calendar, first, number)
+    """Trading day `number` (1 = the first on or after `first`) of the symbols: its date and UTC window.
+
+    One exchange: its sessions, each window its extended session (which holds every session's bars).
+    24/7 only: every UTC day. A mix: the UTC dates on which every exchange among them opens, each its UTC day.
+    """
+    names = symbols_calendars(symbols)
+    days = calendars.common_trading_days(names, first, number)
     if len(days) < number:
-        raise ApplicationError(f"The {calendar} calendar has no trading day {number} from {first}.", field="start")
+        raise ApplicationError(f"The {' + '.join(names)} calendar has no trading day {number} from {first}.",
+                               field="start")
     day = days[-1]
-    start, end = calendars.session_bounds(calendar, "extended", day)
+    start, end = calendars.session_bounds(calendars.day_calendar(names), "extended", day)
     return day, start.to_pydatetime(), end.to_pydatetime()
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from cohorts import calendars, engine
 from cohorts.models import AllocationPolicy, Bar, Cohort, CohortStatus
-from cohorts.selectors.market import symbols_calendar, trading_day_window
+from cohorts.selectors.market import symbols_calendars, trading_day_window
 from cohorts.services.cohorts import cohort_launch, cohort_run
 from cohorts.services.inputs import CONTROL_RE, cohort_input, whole_number
 from knowledge.models import (
@@ -139,13 +139,14 @@ def day_window(campaign: Campaign, number: int) -> tuple[datetime, datetime]:
 
 def day_skip_note(campaign: Campaign, number: int) -> str:
     """Which calendar days before trading day `number` (since the day before) were skipped, and why; '' if none."""
-    calendar, _ = symbols_calendar(campaign.symbols)
+    names = symbols_calendars(campaign.symbols)
     day, _, _ = trading_day_window(symbols=campaign.symbols, first=campaign.start_date, number=number)
     previous = campaign.campaign_days.filter(number=number - 1).values_list("date", flat=True).first()
-    skipped = calendars.skipped_days(calendar, previous or campaign.start_date - timedelta(days=1), day)
+    skipped = calendars.skipped_days(names, previous or campaign.start_date - timedelta(days=1), day)
     if not skipped:
         return ""
-    return (f"Skipped {', '.join(d.isoformat() for d in skipped)}: not {calendar} trading days; day {number} "
+    exchanges = " + ".join(n for n in names if n != calendars.ALWAYS_OPEN)
+    return (f"Skipped {', '.join(d.isoformat() for d in skipped)}: not {exchanges} trading days; day {number} "
             f"trades {day.isoformat()}.")
 
 

@@ -92,3 +92,18 @@ def test_learning_scores_equities_annualised_by_their_sessions_minutes(equity_fo
     campaign = campaign_create(data=campaign_input(bankroll="1000", days=1, start="2024-01-08", **EQUITY))
 
     assert cycle_config(campaign=campaign, kind="daily", seed=1).setup.periods_per_year == 252 * 390
+
+
+@pytest.mark.django_db
+def test_a_campaign_mixing_crypto_and_equities_trades_only_on_the_exchanges_days(equity_fortnight):
+    call_command("generate_bars", "--symbols", "1", "--prefix", "CC", "--days", "9", "--start", "2024-01-03",
+                 "--seed", "22", stdout=StringIO())  # a 24/7 symbol over the same days, weekend included
+    mixed = {**EQUITY, "symbols": "CC001,EQ001"}
+    campaign = campaign_create(data=campaign_input(bankroll="1000", days=3, start="2024-01-05", **mixed))
+
+    campaign = campaign_replay(campaign_id=campaign.pk)
+
+    assert campaign.status == CampaignStatus.COMPLETED, campaign.status_reason
+    days = list(campaign.campaign_days.order_by("number"))
+    assert [d.date for d in days] == [dt.date(2024, 1, 5), dt.date(2024, 1, 8), dt.date(2024, 1, 9)]
+    assert "Skipped 2024-01-06, 2024-01-07: not XNYS trading days" in days[1].cohort.compliance_notes
