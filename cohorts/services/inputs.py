@@ -63,7 +63,7 @@ def cohort_input(
         "daily_stop": _daily_stop(daily_stop),
     }
     notes = _notes(compliance_notes)
-    names = _symbols(symbols)
+    names = symbol_names(symbols)
     instruments_by_symbol(list(names))
     start, end = _window(start, end)
     _bars_check(names, start, end)
@@ -165,7 +165,7 @@ def _notes(value) -> str:
     return value
 
 
-def _symbols(value) -> tuple[str, ...]:
+def symbol_names(value) -> tuple[str, ...]:
     """Distinct upper-cased symbols, in order, from a list or a comma-separated string."""
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)):

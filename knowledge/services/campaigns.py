@@ -20,7 +20,7 @@ from cohorts import calendars, engine
 from cohorts.models import AllocationPolicy, Bar, Cohort, CohortStatus
 from cohorts.selectors.market import symbols_calendars, trading_day_window
 from cohorts.services.cohorts import cohort_launch, cohort_run
-from cohorts.services.inputs import CONTROL_RE, cohort_input, whole_number
+from cohorts.services.inputs import CONTROL_RE, cohort_input, symbol_names, whole_number
 from knowledge.models import (
     CAMPAIGN_STATES,
     Campaign,
@@ -77,9 +77,8 @@ def campaign_input(*, bankroll, days, start, policy=None, symbols=None, agents=N
                                   .values_list("instrument__symbol", flat=True)))
     policy = policy or AllocationPolicy.PERFORMANCE_WEIGHTED
     day1_start, day1_end = start_at, start_at + timedelta(days=1)
-    listed = [n.strip().upper() for n in (names.split(",") if isinstance(names, str) else names) if n.strip()]
-    if listed:  # day 1 is the first trading day of the symbols' calendar on or after `start`
-        _, day1_start, day1_end = trading_day_window(symbols=listed, first=first, number=1)
+    if names:  # day 1 is the first trading day of the symbols' calendar on or after `start`
+        _, day1_start, day1_end = trading_day_window(symbols=symbol_names(names), first=first, number=1)
     day1 = cohort_input(bankroll=bankroll, agents=agents, policy=policy, symbols=names or "", seed=seed,
                         start=day1_start, end=day1_end)
     if mode == CampaignMode.REPLAY and count > 1:
