@@ -6,11 +6,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from django.db import connection
 
 from cohorts import engine
 from cohorts.models import Agent, AgentHour, Cohort, CohortEvent
 from cohorts.selectors.market import BarWindow
-from neolight.money import money_from_float, to_cents
+from cohorts.services.ledger import ledger_copy
+from neolight.money import money_from_float, to_cents, units_from_floats
 
 LEADERBOARD_SIZE = 5
 AGENT_SCORE_FIELDS = ["final_equity", "realised_pnl", "unrealised_pnl", "roi", "variance", "sharpe", "sortino",
@@ -69,13 +71,24 @@ def _clock_hours(window: BarWindow) -> np.ndarray:
 
 
 def _save_hours(agents, window: BarWindow, result: engine.Result, metrics: engine.Metrics) -> None:
-    """One row per clock hour in which the window has bars (a session's hours; none overnight)."""
+    """One row per clock hour in which the window has bars (a session's hours; none overnight).
+
+    On PostgreSQL the rows go in with COPY (a 300-agent week is ~50,000 rows); elsewhere in bulk."""
     clock = _clock_hours(window)
     ends = engine.metrics.hour_ends(result.equity.shape[1], clock)
+    roi = np.where(np.isfinite(metrics.hourly_returns), metrics.hourly_returns, 0.0)
+    if connection.vendor == "postgresql":
+        stamps = np.char.add(np.datetime_as_string(clock[ends].astype("datetime64[s]"), unit="s"), "+00:00")
+        count = len(ends)
+        with connection.cursor() as cursor:
+            ledger_copy(cursor, f"COPY {AgentHour._meta.db_table} (agent_id, hour, roi, equity) FROM STDIN",
+                        "{}\t{}\t{!r}\t{}e-8\n",
+                        [np.repeat([a.pk for a in agents], count), np.tile(stamps, len(agents)),
+                         roi[:, :count].ravel(), units_from_floats(result.equity[:, ends]).ravel()])
+        return
     hours = pd.to_datetime(clock[ends].astype("datetime64[ns]"), utc=True).to_pydatetime()
     AgentHour.objects.bulk_create(
-        AgentHour(agent=agent, hour=hour, roi=_finite(metrics.hourly_returns[i, h]),
-                  equity=money_from_float(result.equity[i, ends[h]]))
+        AgentHour(agent=agent, hour=hour, roi=float(roi[i, h]), equity=money_from_float(result.equity[i, ends[h]]))
         for i, agent in enumerate(agents) for h, hour in enumerate(hours)
     )
 
