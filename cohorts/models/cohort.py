@@ -179,7 +179,8 @@ class Fill(models.Model):
     # fills, with ids it has just read, and nothing they point at can be deleted: a cohort, its agents
     # and its instruments are held by ledger accounts, and the transaction by the append-only ledger.
     cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="fills", db_constraint=False)
-    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="fills", db_constraint=False)
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="fills", db_constraint=False,
+                              db_index=False)  # the (agent, ts) index serves
     instrument = models.ForeignKey("cohorts.Instrument", on_delete=models.PROTECT, db_constraint=False)
     ts = models.DateTimeField(help_text="open time of the bar filled at")
     side = models.CharField(max_length=4, choices=Side.choices)
