@@ -20,21 +20,22 @@ pytestmark = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="dat
 APP_ROLE = "neolight_ledger_test_app"
 
 
+def _wallet() -> tuple[Account, Account]:
+    """A bankroll funded with 1,000 (its cash account) and a parent-wallet cash account to move money to."""
+    bankroll = bankroll_ensure(name="test", funding=D("1000"))
+    return Account.objects.get(code=f"bankroll:{bankroll.pk}:cash"), account_ensure(code="test:other",
+                                                                                  kind=AccountKind.PARENT_CASH)
+
+
 @pytest.fixture
 def wallet(db):
-    bankroll = bankroll_ensure(name="test", funding=D("1000"))
-    cash = Account.objects.get(code=f"bankroll:{bankroll.pk}:cash")
-    other = account_ensure(code="test:other", kind=AccountKind.PARENT_CASH)
-    return cash, other
+    return _wallet()
 
 
 @pytest.fixture
 def committed_wallet(transactional_db):
     """The same accounts, committed: every test below writes in a database transaction of its own."""
-    bankroll = bankroll_ensure(name="test", funding=D("1000"))
-    cash = Account.objects.get(code=f"bankroll:{bankroll.pk}:cash")
-    other = account_ensure(code="test:other", kind=AccountKind.PARENT_CASH)
-    return cash, other
+    return _wallet()
 
 
 def ledger_snapshot() -> tuple:
