@@ -223,12 +223,14 @@ def _persist(cohort: Cohort, window: BarWindow, result: engine.Result, began: fl
                        reconciliation={"max_difference": str(quantize(max(differences, default=Decimal(0)))),
                                        "settled": str(settlement.settled)})
     faults.point("cohort.before_completion")
-    COHORT_STATES.move(
+    completed = COHORT_STATES.move(
         cohort.pk, CohortStatus.COMPLETED, guard=lambda c: c.lease_token == token,
         finished_at=timezone.now(), progress=100, runtime_seconds=round(time.perf_counter() - began, 3),
         is_reconciled=True, is_ledger_balanced=not ledger_unbalanced_transactions(cohort=cohort),
         equity_curves=_pack_curves(window, result),
     )
+    if completed is None:  # cannot happen while the row lock holds; never commit results without completion
+        raise LeaseLost
 
 
 def _pack_curves(window: BarWindow, result: engine.Result) -> bytes:
