@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cohorts import engine
-from cohorts.models import Account, AccountKind, Bankroll, Entry, LedgerTransaction
+from cohorts.models import Account, AccountKind, Entry, LedgerTransaction
 from cohorts.models.ledger import NEGATIVE_ALLOWED
 from cohorts.selectors.ledger import account_balance, account_balances, ledger_total, ledger_unbalanced_transactions
 from cohorts.selectors.market import BarWindow
@@ -24,6 +24,7 @@ from cohorts.services.ledger import (
     ledger_post_many,
 )
 from cohorts.services.ledger_postings import cohort_accounts_create, cohort_post_fills
+from neolight.errors import ApplicationError
 from neolight.money import money_from_float
 
 D = Decimal
@@ -131,11 +132,13 @@ def test_bankroll_cash_never_goes_below_zero(wallet):
     assert account_balance(cash) == D("1000") and not LedgerTransaction.objects.filter(idempotency_key="overdraw").exists()
 
 
-def test_funding_must_be_positive(wallet):
-    bankroll, _, _ = wallet
-    with pytest.raises(Exception, match="must be positive"):
-        bankroll_fund(bankroll=bankroll, amount=D("0"), key="nothing")
-    assert Bankroll.objects.count() == 1
+@pytest.mark.parametrize("amount", [D("0"), D("-5")])
+def test_funding_must_be_positive(wallet, amount):
+    bankroll, cash, _ = wallet
+    before = LedgerTransaction.objects.count()
+    with pytest.raises(ApplicationError, match="must be positive"):
+        bankroll_fund(bankroll=bankroll, amount=amount, key="nothing")
+    assert LedgerTransaction.objects.count() == before and account_balance(cash) == D("1000")
 
 
 MOVE = st.tuples(

@@ -120,8 +120,8 @@ def test_live_campaign_advances_on_the_clock_and_a_duplicate_intraday_slot_is_a_
     assert len(first) == 1 and again == []
     cycle = LearningCycle.objects.get(pk=first[0])
     assert cycle.kind == CycleKind.INTRADAY and cycle.status == "completed"
-    assert {c["action"] for c in cycle.changes if c["genome"]["family"] in ("donchian_breakout", "pairs_zscore")} \
-        <= {"carried"}
+    long_horizon = [c["action"] for c in cycle.changes if c["genome"]["family"] in ("donchian_breakout", "pairs_zscore")]
+    assert long_horizon and set(long_horizon) == {"carried"}  # intraday cycles only evolve short-horizon genomes
 
 
 @pytest.mark.django_db
