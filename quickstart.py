@@ -59,6 +59,10 @@ def serve(host: str, port: str) -> int:
     run([*manage, "migrate", "--noinput", "-v", "0"])
     print("Loading the bundled market data …", flush=True)
     run([*manage, "load_sample_data"])
+    # Embedded, one process serves and runs everything: whatever a previous start left pending or running
+    # has no worker any more, so it is failed and its capital refunded before serving. With Redis, workers
+    # elsewhere may be running cohorts: only those whose lease lapsed are recovered.
+    run([*manage, "recover_runs", *([] if os.environ.get("REDIS_URL") else ["--orphaned"])])
     password = secrets.token_urlsafe(12)
     run([*manage, "shell", "-c", DEMO_USER_SNIPPET], env={**os.environ, "NEOLIGHT_DEMO_PASSWORD": password})
     print(

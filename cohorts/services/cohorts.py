@@ -275,3 +275,14 @@ def cohort_recover_stale(*, now: datetime | None = None) -> list[int]:
     ).values_list("pk", flat=True)
     reason = "The run stopped: its worker no longer renewed the run's lease."
     return [pk for pk in stale if cohort_fail(cohort_id=pk, reason=reason, is_stale=True, now=now)]
+
+
+def cohort_recover_orphaned() -> list[int]:
+    """Fails, and refunds once, every pending or running cohort, whatever its lease: for the embedded
+    server's start-up, when no worker of an earlier start can still be running. Returns their ids."""
+    end_of_time = timezone.now() + timedelta(days=365_000)  # every lease and every wait has lapsed by then
+    reason = "The server stopped while this cohort waited or ran; its capital was refunded at the next start."
+    ids = (Cohort.objects.filter(status__in=[CohortStatus.PENDING, CohortStatus.RUNNING]).order_by("pk")
+           .values_list("pk", flat=True))
+    return [pk for pk in list(ids) if cohort_fail(cohort_id=pk, reason=reason, is_stale=True, now=end_of_time)]
+

@@ -242,3 +242,23 @@ def test_split_capital_sums_exactly():
 
     shares = cohort_services.split_capital(D("100.00"), np.array([1.0, 1.0, 1.0]))
     assert sum(shares) == D("100.00") and sorted(shares) == [D("33.33"), D("33.33"), D("33.34")]
+
+
+@pytest.mark.django_db
+def test_embedded_start_up_refunds_what_a_stopped_server_left_running_or_pending(crypto_day):
+    running = cohort_launch(data=cohort_input(bankroll="500", agents=10, symbols="BTC-USDT", **SHORT), run=False)
+    _stalled(running, lapsed_ago=-timedelta(seconds=50))  # its lease still looks alive
+    pending = cohort_launch(data=cohort_input(bankroll="300", agents=10, symbols="BTC-USDT", **SHORT), run=False)
+
+    out = StringIO()
+    call_command("recover_runs", "--orphaned", stdout=out)
+
+    assert f"Failed and refunded 2 cohort(s): {running.pk}, {pending.pk}." in out.getvalue()
+    for cohort in (running, pending):
+        cohort.refresh_from_db()
+        assert cohort.status == CohortStatus.FAILED and "server stopped" in cohort.status_reason
+        assert cohort.settlement.kind == "refund"
+    assert account_balance(bankroll_cash_account(running.source)) == D(1_000_000)
+    out = StringIO()
+    call_command("recover_runs", "--orphaned", stdout=out)
+    assert "Nothing to recover." in out.getvalue()

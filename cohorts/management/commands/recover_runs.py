@@ -3,7 +3,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from cohorts.services.cohorts import cohort_recover_stale
+from cohorts.services.cohorts import cohort_recover_orphaned, cohort_recover_stale
 
 
 class Command(BaseCommand):
@@ -15,12 +15,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", dest="as_json", help="print the recovered ids as JSON")
+        parser.add_argument("--orphaned", action="store_true",
+                            help="fail every pending or running cohort, live lease or not: only when no worker can be "
+                                 "running (the embedded server's start-up does this)")
 
-    def handle(self, *args, as_json, **options):
-        recovered = cohort_recover_stale()
+    def handle(self, *args, as_json, orphaned, **options):
+        recovered = cohort_recover_orphaned() if orphaned else cohort_recover_stale()
         if as_json:
             self.stdout.write(json.dumps({"recovered": recovered}))
         elif recovered:
             self.stdout.write(f"Failed and refunded {len(recovered)} cohort(s): {', '.join(map(str, recovered))}.")
         else:
-            self.stdout.write("Nothing to recover: every running cohort holds a live lease.")
+            self.stdout.write("Nothing to recover." if orphaned else
+                              "Nothing to recover: every running cohort holds a live lease.")
