@@ -18,7 +18,7 @@ from neolight.money import quantize
 ZERO = Decimal(0)
 
 
-def _sums(entries: QuerySet[Entry], key: str) -> dict:
+def entry_sums(entries: QuerySet[Entry], key: str) -> dict:
     """Σ amount grouped by `key`, exact on every database."""
     if connection.vendor == "postgresql":
         return {r[key]: r["total"] for r in entries.values(key).annotate(total=Sum("amount")).order_by()}
@@ -30,7 +30,7 @@ def _sums(entries: QuerySet[Entry], key: str) -> dict:
 
 def account_balances(account_ids: Sequence[int]) -> dict[int, Decimal]:
     """Balance of each account: the sum of its entries (debit positive)."""
-    return _sums(Entry.objects.filter(account_id__in=account_ids), "account_id")
+    return entry_sums(Entry.objects.filter(account_id__in=account_ids), "account_id")
 
 
 def account_balance(account: Account) -> Decimal:
@@ -48,14 +48,14 @@ def ledger_unbalanced_transactions(*, cohort=None) -> list[int]:
     if connection.vendor == "postgresql":  # summed and filtered in the database: only the bad ones travel
         return sorted(entries.values("transaction_id").annotate(total=Sum("amount")).exclude(total=0).order_by()
                       .values_list("transaction_id", flat=True))
-    return sorted(pk for pk, total in _sums(entries, "transaction_id").items() if total != ZERO)
+    return sorted(pk for pk, total in entry_sums(entries, "transaction_id").items() if total != ZERO)
 
 
 def balances_by_kind(*, cohort) -> dict[str, Decimal]:
     """Sum of balances per account kind within a cohort."""
-    return _sums(Entry.objects.filter(account__cohort=cohort), "account__kind")
+    return entry_sums(Entry.objects.filter(account__cohort=cohort), "account__kind")
 
 
 def ledger_total() -> Decimal:
     """Σ of every entry ever posted: zero, since money is never created or destroyed."""
-    return sum(_sums(Entry.objects.all(), "transaction__kind").values(), ZERO)
+    return sum(entry_sums(Entry.objects.all(), "transaction__kind").values(), ZERO)

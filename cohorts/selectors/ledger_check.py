@@ -16,7 +16,7 @@ from django.db.models import Q
 
 from cohorts.models import AccountKind, Cohort, CohortSettlement, CohortStatus, Entry, Fill, TransactionKind
 from cohorts.models.ledger import NEGATIVE_ALLOWED
-from cohorts.selectors.ledger import ledger_total, ledger_unbalanced_transactions
+from cohorts.selectors.ledger import entry_sums, ledger_total, ledger_unbalanced_transactions
 from neolight.money import quantize
 
 ZERO = Decimal(0)
@@ -53,19 +53,12 @@ def ledger_check(*, cohort: Cohort | None = None) -> LedgerReport:
     return report
 
 
-def _exact_sums(entries, key: str) -> dict:
-    totals: dict = defaultdict(lambda: ZERO)
-    for group, amount in entries.values_list(key, "amount").order_by():
-        totals[group] += quantize(amount)
-    return totals
-
-
 def _negative_balances(cohort: Cohort | None) -> list[str]:
     entries = Entry.objects.exclude(account__kind__in=NEGATIVE_ALLOWED)
     if cohort is not None:
         entries = entries.filter(Q(account__cohort=cohort) | Q(account__bankroll=cohort.source_id))
     return [f"account {code} is below zero ({total})"
-            for code, total in _exact_sums(entries, "account__code").items() if total < ZERO]
+            for code, total in entry_sums(entries, "account__code").items() if total < ZERO]
 
 
 def _conservation(cohorts: list[Cohort]) -> list[str]:
@@ -83,7 +76,7 @@ def _conservation(cohorts: list[Cohort]) -> list[str]:
     settlements = {s.cohort_id: s for s in CohortSettlement.objects.filter(cohort__in=ids)}
     with_fills = set(Fill.objects.filter(cohort__in=ids, cohort__status=CohortStatus.FAILED)
                      .values_list("cohort", flat=True).distinct())
-    left = _exact_sums(Entry.objects.filter(account__cohort__in=ids, account__kind__in=HELD,
+    left = entry_sums(Entry.objects.filter(account__cohort__in=ids, account__kind__in=HELD,
                                             account__cohort__status__in=list(SETTLED)), "account__code")
     problems = [f"{code} still holds {total} after its cohort was settled" for code, total in left.items() if total]
     for c in cohorts:
