@@ -36,7 +36,7 @@ def test_launch_answers_at_once_and_the_run_completes_after_commit(launcher, cry
 
     assert response.status_code == 202, response.json()
     body = response.json()
-    assert body["bankroll"] == "1000.00000000" and body["agent_count"] == 10
+    assert body["bankroll"] == "1000.00" and body["agent_count"] == 10
     cohort = Cohort.objects.get(pk=body["id"])
     assert cohort.status == "completed" and cohort.is_reconciled
 
