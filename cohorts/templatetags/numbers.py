@@ -1,6 +1,6 @@
 """The one vocabulary for trading figures, on every page and in the admin.
 
-money $1,234.56 (negative −$12.34) · percent 1.23% · signed_percent / change +1.23% · ratio 0.85× ·
+money $1,234.56 (negative −$12.34) · money_exact $0.0055 (fees, ledger) · percent 1.23% · signed_percent / change +1.23% · ratio 0.85× ·
 quantity and price to significant digits (33.33, 0.0055, 57,436.11) · params `name=value` rounded to
 4 significant digits. Missing values read "—". Each filter is a thin wrapper over `neolight.formats`,
 which the admin and the event sentences call directly.
@@ -16,6 +16,12 @@ register = template.Library()
 def money(value) -> str:
     """Dollars with thousands separators and cents: 1234.5 → '$1,234.50', -12.34 → '−$12.34'."""
     return formats.money(value)
+
+
+@register.filter
+def money_exact(value) -> str:
+    """A fee or ledger amount to the sub-cent, without trailing zeros: 0.00550000 → '$0.0055'."""
+    return formats.money_exact(value)
 
 
 @register.filter
