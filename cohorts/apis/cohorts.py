@@ -65,8 +65,24 @@ class FractionText(serializers.CharField):
 
 
 @extend_schema_field({"type": "string", "format": "date-time", "example": LAUNCH_EXAMPLE["start"]})
-class MomentText(serializers.CharField):
+class StartText(serializers.CharField):
     """An ISO-8601 date and time."""
+
+
+@extend_schema_field({"type": "string", "format": "date-time", "example": LAUNCH_EXAMPLE["end"]})
+class EndText(serializers.CharField):
+    """An ISO-8601 date and time."""
+
+
+@extend_schema_field({"type": "integer", "example": LAUNCH_EXAMPLE["agents"]})
+class AgentCount(serializers.IntegerField):
+    """How many agents (bounds checked by `cohort_input`)."""
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string"}, "minItems": 1,
+                      "example": LAUNCH_EXAMPLE["symbols"]})
+class SymbolList(serializers.ListField):
+    """Symbols to trade."""
 
 
 @extend_schema_field({"type": "number", "format": "double", "nullable": True})
@@ -145,11 +161,11 @@ class CohortDetailSerializer(CohortSerializer):
 class LaunchSerializer(serializers.Serializer):
     bankroll = BankrollText(help_text="USD, a decimal string with at most 2 places, e.g. \"1000.00\" "
                                       "(bounds $50–$100,000 by default)")
-    agents = serializers.IntegerField(required=False, help_text="10–300, default 30")
+    agents = AgentCount(required=False, help_text="10–300, default 30")
     policy = serializers.ChoiceField(choices=AllocationPolicy.values, required=False, default=AllocationPolicy.EQUAL)
-    symbols = serializers.ListField(child=serializers.CharField(), min_length=1, help_text="at most 50 by default")
-    start = MomentText(help_text="ISO-8601; without an offset it is UTC")
-    end = MomentText(help_text="ISO-8601, exclusive; the window holds ≥ 2 bars of every symbol")
+    symbols = SymbolList(child=serializers.CharField(), min_length=1, help_text="at most 50 by default")
+    start = StartText(help_text="ISO-8601; without an offset it is UTC")
+    end = EndText(help_text="ISO-8601, exclusive; the window holds ≥ 2 bars of every symbol")
     seed = serializers.IntegerField(required=False, default=7, help_text="0–2,147,483,647, default 7")
     exposure_limit = MultipleText(required=False, help_text="gross notional / parent equity, a multiple (1.0 = "
                                   "100% of equity); 0.000001–10 by default, at most 6 decimal places")

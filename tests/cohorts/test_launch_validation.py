@@ -124,3 +124,7 @@ def test_the_documented_launch_sample_launches_as_given(launcher, crypto_day, qu
 
     assert response.status_code == 202, response.json()
     assert response.json()["bankroll"] == "1000.00"
+    properties = schema["components"]["schemas"]["Launch"]["properties"]
+    from_fields = {name: p["example"] if "example" in p else p["default"] for name, p in properties.items()
+                   if "example" in p or "default" in p}  # the sample a client builds from the fields alone
+    assert launcher["api"].post(URL, from_fields, format="json").status_code == 202
