@@ -79,15 +79,22 @@ def _daily_stop(who, v, limits) -> str:
             f"({formats.signed_percent(change)}) on the day; all trading halted and positions were closed.")
 
 
+def pause_reason(rule: str, values: Mapping) -> str:
+    """Why a circuit breaker paused an agent: 'after 5 losing trades in a row (limit 5)'."""
+    if rule == "breaker_losses":
+        return f"after {_whole(values.get('losing_streak'))} losing trades in a row (limit {_whole(values.get('limit'))})"
+    ref, now = formats.as_decimal(values.get("reference_equity")), formats.as_decimal(values.get("equity"))
+    change = (now / ref - 1) if ref and now is not None else None
+    return (f"when its equity fell to {formats.money(now)} from {formats.money(ref)} "
+            f"({formats.signed_percent(change)}), past its loss limit")
+
+
 def _breaker_losses(who, v, limits) -> str:
-    return f"{who} paused after {_whole(v.get('losing_streak'))} losing trades in a row (limit {_whole(v.get('limit'))})."
+    return f"{who} paused {pause_reason('breaker_losses', v)}."
 
 
 def _breaker_loss_limit(who, v, limits) -> str:
-    ref, now = formats.as_decimal(v.get("reference_equity")), formats.as_decimal(v.get("equity"))
-    change = (now / ref - 1) if ref and now is not None else None
-    return (f"{who} paused: equity fell to {formats.money(now)} from {formats.money(ref)} "
-            f"({formats.signed_percent(change)}), past its loss limit.")
+    return f"{who} paused {pause_reason('breaker_loss_limit', v)}."
 
 
 def _resume(who, v, limits) -> str:

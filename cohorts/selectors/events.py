@@ -27,11 +27,12 @@ class EventRow:
 
 @dataclass(frozen=True)
 class PausedAgent:
-    """An agent a circuit breaker paused at least once: how often, and why the first time."""
+    """An agent a circuit breaker paused at least once: how often, and when and why the first time."""
 
     index: int
     pauses: int
     first: EventRow
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -79,13 +80,15 @@ def cohort_event_log(cohort: Cohort) -> EventLog:
 
 
 def _paused(stored, limits: events.Limits) -> list[PausedAgent]:
-    firsts: dict[int, EventRow] = {}
+    firsts: dict[int, dict] = {}
     pauses: dict[int, int] = {}
     for event in stored:
         index = event["agent__index"]
-        firsts.setdefault(index, _row(event, limits))
+        firsts.setdefault(index, event)
         pauses[index] = pauses.get(index, 0) + 1
-    return [PausedAgent(index=i, pauses=pauses[i], first=firsts[i]) for i in sorted(firsts)]
+    return [PausedAgent(index=i, pauses=pauses[i], first=_row(firsts[i], limits),
+                        reason=events.pause_reason(firsts[i]["rule"], firsts[i]["values"] or {}))
+            for i in sorted(firsts)]
 
 
 def _row(event: dict, limits: events.Limits) -> EventRow:

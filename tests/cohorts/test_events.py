@@ -71,7 +71,7 @@ def test_cohort_page_counts_match_its_tables_and_explain_paused_agents(operator,
     section = page[page.index('id="breaches"'):page.index('id="paused"')]
     assert section.count("<tr>") - 1 == breaches  # the header row aside
     assert re.search(rf'<a href="#paused">Agents paused</a><strong>{paused}</strong>', page)
-    assert f"Agent {agents[1].index}</a>: paused 2 times; first at 00:30 UTC: Agent {agents[1].index} paused after 5 " \
-           f"losing trades in a row (limit 5)." in page
+    assert f"Agent {agents[1].index}</a>: paused 2 times, first at 6 May 00:30 UTC after 5 losing trades in a row " \
+           f"(limit 5)." in page
     assert "Exposure cap on ETH-USDT: new orders trimmed from $300.00 to $150.00" in page
     assert "breaker_losses" not in page and "losing_streak" not in page
