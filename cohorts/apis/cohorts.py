@@ -258,25 +258,25 @@ def _fields(cohort) -> dict:
 
 
 class FillSerializer(serializers.Serializer):
-    ts = serializers.DateTimeField()
+    ts = serializers.DateTimeField(help_text="open time of the bar filled at, UTC")
     symbol = serializers.CharField(source="instrument.symbol")
     side = serializers.CharField()
-    qty = serializers.DecimalField(**MONEY)
-    price = serializers.DecimalField(**MONEY)
-    fee = serializers.DecimalField(**MONEY)
+    qty = serializers.DecimalField(help_text="units of the symbol, 8 decimal places", **MONEY)
+    price = serializers.DecimalField(help_text="USD per unit, 8 decimal places", **MONEY)
+    fee = serializers.DecimalField(help_text="USD, exact to 8 decimal places", **MONEY)
 
 
 class EntrySerializer(serializers.Serializer):
     transaction = serializers.CharField(source="transaction.idempotency_key")
     kind = serializers.CharField(source="transaction.kind")
     account = serializers.CharField(source="account.code")
-    amount = serializers.DecimalField(**MONEY)
+    amount = serializers.DecimalField(help_text="USD, exact to 8 decimal places; debits positive", **MONEY)
 
 
 class AgentDetailSerializer(AgentScoreSerializer):
     fills = FillSerializer(many=True)
     ledger = EntrySerializer(many=True)
-    equity = serializers.ListField(child=serializers.ListField(), help_text="[[epoch seconds, equity], …]")
+    equity = serializers.ListField(child=serializers.ListField(), help_text="[[epoch seconds, equity in USD], …]")
 
 
 class AgentDetailApi(APIView):
