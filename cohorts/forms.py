@@ -113,8 +113,12 @@ class AdvancedLaunchForm(LaunchForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        symbols = [i.symbol for i in instrument_overview() if i.bar_count]
+        instruments = [i for i in instrument_overview() if i.bar_count]
+        symbols = [i.symbol for i in instruments]
         self.fields["symbols"].choices = [(s, s) for s in symbols]
+        # each symbol's first and last bar, so the page can re-tick the symbols with data when the window changes
+        self.symbol_spans = {i.symbol: [f"{i.first_bar_at:%Y-%m-%dT%H:%M}", f"{i.last_bar_at:%Y-%m-%dT%H:%M}"]
+                             for i in instruments}
         days = trading_days()
         if days:  # the latest full day with data, and every symbol that has bars in it
             start = datetime.combine(date.fromisoformat(days[0][0]), time(0), tzinfo=UTC)

@@ -1,5 +1,5 @@
-"""The Advanced launch in a real browser: UTC date-time pickers, every symbol of the day ticked, and every
-fault of a bad request shown beside its field at once."""
+"""The Advanced launch in a real browser: UTC date-time pickers, every symbol with data in the window ticked
+(again when the window changes), and every fault of a bad request shown beside its field at once."""
 from __future__ import annotations
 
 import re
@@ -23,6 +23,11 @@ def test_advanced_launch_shows_every_fault_beside_its_field(asgi_server, operato
     expect(page.get_by_label("End (UTC)")).to_have_value("2021-05-07T00:00")
     expect(page.locator("input[name=symbols]:checked")).to_have_count(6)
     shot(page, "08-advanced-launch")
+    page.get_by_label("Start (UTC)").fill("2021-05-08T00:00")
+    page.get_by_label("End (UTC)").fill("2021-05-09T00:00")
+    expect(page.locator("input[name=symbols]:checked")).to_have_count(0)  # no bars that day
+    page.get_by_label("Start (UTC)").fill("2021-05-06T12:00")
+    expect(page.locator("input[name=symbols]:checked")).to_have_count(6)
 
     page.get_by_label("Bankroll").fill("10")
     page.get_by_label("Agents").fill("5")
