@@ -59,7 +59,7 @@ def sentence(rule: str, values: Mapping, agent: int | None, limits: Limits = Lim
     if write is None:  # a rule newer than this vocabulary: still readable
         shown = ", ".join(f"{k.replace('_', ' ')} {formats.significant(x, 6) if k != 'symbol' else x}"
                           for k, x in v.items())
-        return f"{title_of(rule)} ({who.lower() if agent is None else who}): {shown}."
+        return f"{title_of(rule)}, {who if agent is not None else 'parent wallet'}: {shown}."
     return write(who, v, limits)
 
 

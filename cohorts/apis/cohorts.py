@@ -124,6 +124,8 @@ class CohortSerializer(serializers.Serializer):
     max_drawdown = serializers.FloatField(allow_null=True, help_text=f"of parent equity, {FRACTION}")
     utilisation = FractionOfPercent(allow_null=True, help_text=f"mean gross exposure / parent equity, {FRACTION}")
     breaches = serializers.IntegerField(help_text="limits breached: daily stop, circuit breakers, leverage ceiling")
+    agents_paused = serializers.IntegerField(source="failed_agents",
+                                             help_text="agents a circuit breaker paused at least once")
     is_ledger_balanced = serializers.BooleanField(allow_null=True)
     is_reconciled = serializers.BooleanField(allow_null=True)
     runtime_seconds = serializers.FloatField(allow_null=True, help_text="seconds")
@@ -253,7 +255,7 @@ class CohortDetailApi(APIView):
 def _fields(cohort) -> dict:
     return {name: getattr(cohort, name) for name in [
         "id", "status", "status_reason", "wallet", "symbols", "window_start", "window_end", "day_number",
-        "agent_count", "progress", "final_equity", "roi", "max_drawdown", "utilisation", "breaches",
+        "agent_count", "progress", "final_equity", "roi", "max_drawdown", "utilisation", "breaches", "failed_agents",
         "is_ledger_balanced", "is_reconciled", "runtime_seconds", "created_at", "compliance_notes", "summary"]}
 
 

@@ -139,6 +139,7 @@ def test_csv_exports_neutralise_text_a_spreadsheet_would_run_but_keep_negative_n
 def test_api_and_csv_give_amounts_in_cents_ratios_as_fractions_and_parameters_as_json(api, finished):
     cohort = finished[0]
     detail = api.get(f"{URL}/{cohort.pk}").json()
+    assert detail["agents_paused"] == cohort.failed_agents
     assert detail["bankroll"] == "1000.00" and re.fullmatch(r"-?\d+\.\d{2}", detail["final_equity"])
     assert detail["utilisation"] == pytest.approx(cohort.utilisation / 100)  # a fraction, like roi
     assert all(re.fullmatch(r"-?\d+\.\d{2}", a["unrealised_pnl"]) for a in detail["agents"])
