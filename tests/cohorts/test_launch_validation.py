@@ -10,6 +10,8 @@ import yaml
 from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cohorts.models import Account, Agent, Bankroll, Cohort, Entry, LedgerTransaction, ParentWallet
 from cohorts.services import cohorts as cohort_services
@@ -128,3 +130,19 @@ def test_the_documented_launch_sample_launches_as_given(launcher, crypto_day, qu
     from_fields = {name: p["example"] if "example" in p else p["default"] for name, p in properties.items()
                    if "example" in p or "default" in p}  # the sample a client builds from the fields alone
     assert launcher["api"].post(URL, from_fields, format="json").status_code == 202
+
+
+BREAKS = {"bankroll": "10", "agents": 5, "policy": "lucky", "seed": -1, "exposure_limit": "0",
+          "leverage_ceiling": "11", "daily_stop": "1", "compliance_notes": "a\x00b", "symbols": ["NOPE"],
+          "end": "2021-05-05T00:00:00Z"}
+GOOD = {"bankroll": "1000", "agents": 10, "symbols": ["BTC-USDT", "ETH-USDT"], **HOURS}
+
+
+@pytest.mark.django_db
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(broken=st.sets(st.sampled_from(sorted(BREAKS)), min_size=1))
+def test_every_broken_field_and_only_those_are_named(crypto_hours, broken):
+    with pytest.raises(ApplicationError) as refused:
+        cohort_input(**{**GOOD, **{name: BREAKS[name] for name in broken}})
+    assert set(refused.value.errors) == broken
+    assert all(len(messages) == 1 for messages in refused.value.errors.values())
