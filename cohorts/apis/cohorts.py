@@ -26,10 +26,9 @@ from cohorts.selectors.cohorts import (
 from cohorts.services.cohorts import cohort_launch
 from cohorts.services.inputs import cohort_input
 from neolight.csvsafe import csv_row
+from neolight.errors import BAD_REQUEST
+from neolight.money import MONEY_DECIMAL as MONEY
 from neolight.throttles import LaunchThrottle
-
-BAD_REQUEST = OpenApiResponse(description="Invalid input: `detail` says what, `errors` names the field.")
-MONEY = {"max_digits": 20, "decimal_places": 8}
 
 
 class CanLaunchCohorts(BasePermission):
