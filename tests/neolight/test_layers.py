@@ -49,3 +49,17 @@ def test_a_task_is_found_by_name_before_its_module_is_imported():
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True,
                           env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "neolight.settings"})
     assert done.stdout.strip() == "cohorts.tasks.cohort_run_task", done.stderr[-2000:]
+
+
+def test_bars_become_an_engine_market_in_one_place():
+    """Outside the engine, only `BarWindow.market()` builds an engine Market: runs, allocation and learning
+    all see the same arrays, tradable flags and session days."""
+    builders = []
+    for app in APPS:
+        for path in sorted((ROOT / app).rglob("*.py")):
+            if "engine" in path.relative_to(ROOT).parts or "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) == "Market":
+                    builders.append(str(path.relative_to(ROOT)))
+    assert builders == ["cohorts/selectors/market.py"]
