@@ -1,4 +1,5 @@
 """The cohort list's filters: one FilterSet for the page, the API and the CSV, refusing bad values alike."""
+import re
 from html import unescape
 
 import pytest
@@ -41,3 +42,38 @@ def test_schema_documents_the_filters_of_the_list_and_its_csv():
         assert {"date", "bankroll", "status"} <= set(parameters), path
         assert parameters["status"]["schema"]["enum"] == ["completed", "failed", "pending", "running"]
         assert parameters["date"]["schema"]["format"] == "date"
+
+
+@pytest.fixture
+def three(maker):
+    """Three cohorts of `maker`'s: $1,000 completed on 6 May, $500 failed on 6 May, $1,000 completed on 7 May."""
+    from datetime import UTC, datetime
+
+    from tests.factories import CohortFactory
+
+    may = [datetime(2021, 5, day, tzinfo=UTC) for day in (6, 7)]
+    return [CohortFactory(launched_by=maker, status="completed", window_start=may[0]),
+            CohortFactory(launched_by=maker, status="failed", window_start=may[0], wallet__bankroll=500),
+            CohortFactory(launched_by=maker, status="completed", window_start=may[1])]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("filters,expected", [
+    ({}, [2, 1, 0]), ({"status": "completed"}, [2, 0]), ({"bankroll": "500.00"}, [1]),
+    ({"date": "2021-05-06", "status": "completed"}, [0]), ({"date": "2021-05-08"}, []),
+])
+def test_page_api_and_csv_list_the_same_cohorts(api, client, maker, three, filters, expected):
+    client.force_login(maker)
+    ids = [three[i].pk for i in expected]
+    assert [c["id"] for c in api.get(URL, filters).json()["results"]] == ids
+    assert [int(line.split(",")[0]) for line in api.get(f"{URL}.csv", filters).content.decode().splitlines()[1:]] == ids
+    page = client.get(reverse("cohort-list"), filters).content.decode()
+    assert [int(i) for i in re.findall(r'id="cohort-status-(\d+)"', page)] == ids
+
+
+@pytest.mark.django_db
+def test_a_bad_filter_on_the_page_is_explained_and_the_good_ones_still_apply(client, maker, three):
+    client.force_login(maker)
+    page = unescape(client.get(reverse("cohort-list"), {"status": "failed", "bankroll": "ten"}).content.decode())
+    assert "bankroll: Enter a number." in page
+    assert [int(i) for i in re.findall(r'id="cohort-status-(\d+)"', page)] == [three[1].pk]
