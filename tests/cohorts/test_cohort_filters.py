@@ -42,6 +42,8 @@ def test_schema_documents_the_filters_of_the_list_and_its_csv():
         assert {"date", "bankroll", "status"} <= set(parameters), path
         assert parameters["status"]["schema"]["enum"] == ["completed", "failed", "pending", "running"]
         assert parameters["date"]["schema"]["format"] == "date"
+        assert parameters["bankroll"]["schema"]["type"] == "string"  # an amount, written as the API writes amounts
+        assert parameters["bankroll"]["schema"]["format"] == "decimal"
 
 
 @pytest.fixture
