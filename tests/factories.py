@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from cohorts.models import Cohort, CohortStatus, ParentWallet
 from cohorts.services.ledger import bankroll_ensure
+from knowledge.models import Campaign
 
 PASSWORD = "test-password-1"
 
@@ -64,6 +65,23 @@ class CohortFactory(factory.django.DjangoModelFactory):
     lease_expires_at = factory.LazyAttribute(
         lambda cohort: timezone.now() if cohort.status == CohortStatus.RUNNING else None)
     wallet = factory.RelatedFactory(ParentWalletFactory, factory_related_name="cohort")
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    """A pending three-day campaign row (nothing launched) of `created_by`."""
+
+    class Meta:
+        model = Campaign
+
+    name = factory.Sequence(lambda n: f"campaign {n}")
+    bankroll = Decimal("1000")
+    days = 3
+    start_date = datetime(2021, 5, 6, tzinfo=UTC).date()
+    symbols = factory.LazyFunction(lambda: ["BTC-USDT", "ETH-USDT"])
+    agents = 10
+    lookback_hours = 6
+    trials = 10
+    created_by = factory.SubFactory(UserFactory)
 
 
 def _default(name: str) -> Decimal:
