@@ -9,6 +9,7 @@ from django.urls import path
 from cohorts.models import Account, Agent, Bankroll, Bar, Cohort, Entry, Instrument, LedgerTransaction, Session
 from cohorts.services.market import bars_import_upload
 from neolight import formats
+from neolight.admin import ReadOnlyAdmin, ReadOnlyInline
 from neolight.errors import ApplicationError
 
 
@@ -97,19 +98,6 @@ class BarAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written only by services: visible, never edited or deleted here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 class AgentFigures:
     """An agent's figures as the pages show them (money, signed percents, rounded parameters)."""
 
@@ -158,17 +146,11 @@ class AgentFigures:
         return formats.params(obj.params)
 
 
-class AgentInline(AgentFigures, admin.TabularInline):
+class AgentInline(AgentFigures, ReadOnlyInline):
     model = Agent
     fields = ("index", "family", "params_shown", "capital_shown", "final_equity_shown", "roi_shown", "sharpe_shown",
               "max_drawdown_shown", "trades", "confidence_shown")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Cohort)
@@ -230,19 +212,13 @@ class AccountAdmin(ReadOnlyAdmin):
     search_fields = ("code",)
 
 
-class EntryInline(admin.TabularInline):
+class EntryInline(ReadOnlyInline):
     model = Entry
     fields = ("account", "amount_shown")
-    readonly_fields = fields
 
     @admin.display(description="amount")
     def amount_shown(self, obj):
         return formats.money_exact(obj.amount)
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(LedgerTransaction)

@@ -5,6 +5,7 @@ import csv
 from decimal import ROUND_HALF_UP
 
 from django.http import HttpResponse
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -14,7 +15,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cohorts.models import AllocationPolicy, CohortStatus
+from cohorts.filters import CohortFilter
+from cohorts.models import AllocationPolicy, Cohort
 from cohorts.selectors.cohorts import (
     agent_entries,
     agent_fills,
@@ -27,12 +29,10 @@ from cohorts.services.cohorts import cohort_launch
 from cohorts.services.inputs import LaunchInput, cohort_input
 from neolight import formats
 from neolight.csvsafe import csv_row
-from neolight.errors import ApplicationError
+from neolight.errors import BAD_REQUEST, ApplicationError
+from neolight.money import MONEY_DECIMAL as MONEY  # exact ledger amounts (fills, entries)
 from neolight.throttles import LaunchThrottle
 
-BAD_REQUEST = OpenApiResponse(description="Invalid input: `errors` has one entry per field at fault, each a list of "
-                                          "messages; `detail` says everything in one line.")
-MONEY = {"max_digits": 20, "decimal_places": 8}  # exact ledger amounts (fills, entries, filters)
 CENTS = {"max_digits": 20, "decimal_places": 2, "rounding": ROUND_HALF_UP}  # summary amounts, USD with cents
 USD = "USD, a decimal string with cents"
 FRACTION = "a fraction (0.0123 = 1.23%)"
@@ -212,24 +212,19 @@ def _messages(problem) -> list[str]:
     return [str(problem)]
 
 
-class ListQuerySerializer(serializers.Serializer):
-    date = serializers.DateField(required=False, help_text="window day, UTC")
-    bankroll = serializers.DecimalField(required=False, **MONEY)
-    status = serializers.ChoiceField(choices=CohortStatus.values, required=False)
-
-
 class CohortListApi(APIView):
     permission_classes = [*APIView.permission_classes, CanLaunchCohorts]
     throttle_classes = [*APIView.throttle_classes, LaunchThrottle]
+    filter_backends, filterset_class = [DjangoFilterBackend], CohortFilter
+    queryset = Cohort.objects.none()  # names the model for the schema; reads go through cohort_list
 
-    @extend_schema(operation_id="cohorts_list", parameters=[ListQuerySerializer],
+    @extend_schema(operation_id="cohorts_list", filters=True,
                    responses={200: CohortSerializer(many=True), 400: BAD_REQUEST})
     def get(self, request):
         """Cohorts, newest first; filter by `date` (window day), `bankroll` and `status`; paginated."""
-        query = ListQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        cohorts = DjangoFilterBackend().filter_queryset(request, cohort_list(user=request.user), self)
         paginator = CohortPagination()
-        page = paginator.paginate_queryset(cohort_list(user=request.user, **query.validated_data), request, view=self)
+        page = paginator.paginate_queryset(cohorts, request, view=self)
         return paginator.get_paginated_response(CohortSerializer(page, many=True).data)
 
     @extend_schema(operation_id="cohorts_launch", request=LaunchSerializer,
@@ -337,13 +332,15 @@ def agent_csv_row(cohort_id: int, a) -> list:
 
 
 class CohortListCsvApi(APIView):
-    @extend_schema(operation_id="cohorts_export", parameters=[ListQuerySerializer],
-                   responses={(200, "text/csv"): OpenApiTypes.STR})
+    filter_backends, filterset_class = [DjangoFilterBackend], CohortFilter
+    queryset = Cohort.objects.none()  # names the model for the schema; reads go through cohort_list
+
+    @extend_schema(operation_id="cohorts_export", filters=True,
+                   responses={(200, "text/csv"): OpenApiTypes.STR, 400: BAD_REQUEST})
     def get(self, request):
         """The filtered cohort list as CSV (every page); columns as documented in the README."""
-        query = ListQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        rows = (cohort_csv_row(c) for c in cohort_list(user=request.user, **query.validated_data))
+        cohorts = DjangoFilterBackend().filter_queryset(request, cohort_list(user=request.user), self)
+        rows = (cohort_csv_row(c) for c in cohorts)
         return _csv("cohorts.csv", COHORT_CSV_COLUMNS, rows)
 
 
