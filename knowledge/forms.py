@@ -12,6 +12,7 @@ from cohorts.selectors.market import instrument_overview
 from knowledge.models import Campaign
 from knowledge.services.campaigns import CampaignInput, campaign_input
 from neolight.errors import ApplicationError
+from neolight.money import to_cents
 
 # The form field beside which a refusal of each `campaign_input` argument is shown.
 FIELD_OF = {"start": "start_date", "end": "days"}
@@ -61,7 +62,7 @@ class CampaignForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["symbols"].choices = [(s, s) for s in symbols_with_data()]
         if campaign is not None:  # a re-run: the same inputs
-            self.initial = {"name": campaign.name, "bankroll": campaign.bankroll, "days": campaign.days,
+            self.initial = {"name": campaign.name, "bankroll": to_cents(campaign.bankroll), "days": campaign.days,
                             "start_date": campaign.start_date.isoformat(), "policy": campaign.policy,
                             "symbols": campaign.symbols, "agents": campaign.agents,
                             "lookback_hours": campaign.lookback_hours, "trials": campaign.trials, "seed": campaign.seed}
