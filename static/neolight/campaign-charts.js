@@ -48,7 +48,8 @@
       options: Object.assign({}, base, {
         parsing: false, interaction: { mode: "nearest", axis: "x", intersect: false },
         scales: {
-          x: { type: "linear", min: data.boundaries.length ? data.boundaries[0].t : undefined,
+          x: { type: "linear", min: Math.min(...data.t, ...data.boundaries.map((b) => b.t)),
+               max: Math.max(...data.t, ...data.boundaries.map((b) => b.t)),
                ticks: { callback: (v) => when(v), maxTicksLimit: 8, maxRotation: 0 },
                title: { display: true, text: "UTC" } },
           y: { ticks: { callback: (v) => money(v) } },
