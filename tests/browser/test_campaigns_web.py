@@ -44,7 +44,7 @@ def slow_days(monkeypatch):
 
 def shots(page, name: str) -> None:
     """A full-page screenshot at each width (the page never scrolls sideways), back at the desktop width after."""
-    for label, size in [*WIDTHS.items()][::-1]:
+    for size in [*WIDTHS.values()][::-1]:
         page.set_viewport_size(size)
         page.wait_for_function("document.documentElement.scrollWidth <= window.innerWidth", timeout=5_000)
         shot(page, f"campaigns-{name}-{size['width']}")
