@@ -21,8 +21,10 @@ NEUTRAL = {"bankroll": str(settings.BANKROLL_DEFAULT), "days": "1", "policy": No
            "seed": None, "lookback_hours": None, "trials": None, "name": ""}
 
 
-def symbols_with_data() -> list[str]:
-    return [i.symbol for i in instrument_overview() if i.bar_count]
+def symbol_spans() -> dict[str, list[str]]:
+    """Each symbol with bars: the UTC dates of its first and last bar."""
+    return {i.symbol: [i.first_bar_at.date().isoformat(), i.last_bar_at.date().isoformat()]
+            for i in instrument_overview() if i.bar_count}
 
 
 def first_campaign_day() -> date | None:
@@ -60,7 +62,8 @@ class CampaignForm(forms.Form):
 
     def __init__(self, *args, campaign: Campaign | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["symbols"].choices = [(s, s) for s in symbols_with_data()]
+        self.spans = symbol_spans()  # the page re-ticks the symbols with data when the start date changes
+        self.fields["symbols"].choices = [(s, s) for s in self.spans]
         if campaign is not None:  # a re-run: the same inputs
             self.initial = {"name": campaign.name, "bankroll": to_cents(campaign.bankroll), "days": campaign.days,
                             "start_date": campaign.start_date.isoformat(), "policy": campaign.policy,

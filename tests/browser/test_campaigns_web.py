@@ -71,6 +71,10 @@ def test_campaign_started_on_the_web_runs_live_and_a_cancel_midway_leaves_the_le
     page.wait_for_url(re.compile(r"/knowledge/campaigns/new$"))
     expect(page.get_by_label("Start date")).to_have_value("2021-05-07")
     expect(page.get_by_label("BTC-USDT")).to_be_checked()
+    page.get_by_label("Start date").fill("2021-06-01")  # no bars that day: nothing ticked
+    expect(page.get_by_label("BTC-USDT")).not_to_be_checked()
+    page.get_by_label("Start date").fill("2021-05-07")
+    expect(page.get_by_label("ETH-USDT")).to_be_checked()
     page.get_by_label("Bankroll").fill("10")
     page.get_by_label("Trials").fill("0")
     page.get_by_role("button", name="Start campaign").click()
