@@ -121,3 +121,90 @@ def test_cancel_refuses_an_ended_campaign_and_writes_nothing(crypto_days, maker)
     assert KnowledgeEntry.objects.count() == entries
     assert campaign_advance(campaign_id=campaign.pk) == "finished"
     assert not Campaign.objects.get(pk=campaign.pk).campaign_days.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancel_racing_a_step_that_launches_a_day_waits_for_it_and_refunds_that_day(crypto_days, maker,
+                                                                                       monkeypatch):
+    """Two connections at once (PostgreSQL): the step holds the campaign's row lock while it launches day
+    2; the cancel waits for it, then finds day 2 not yet run and refunds it. Never a day 3."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a database with row locks shared by two connections")
+    import threading
+
+    campaign = small_campaign()
+    for _ in range(3):
+        campaign_advance(campaign_id=campaign.pk)
+    launch, inside, results = campaign_services._launch_cohort, threading.Event(), {}
+
+    def slow_launch(*args, **kwargs):  # the step is inside its locked transaction
+        inside.set()
+        cohort = launch(*args, **kwargs)
+        threading.Event().wait(1.0)
+        return cohort
+
+    def run(name, work):
+        try:
+            results[name] = work()
+        finally:
+            connection.close()
+
+    monkeypatch.setattr(campaign_services, "_launch_cohort", slow_launch)
+    step = threading.Thread(target=run, args=("step", lambda: campaign_advance(campaign_id=campaign.pk)))
+    step.start()
+    assert inside.wait(10)
+    cancel = threading.Thread(target=run, args=("cancel", lambda: campaign_cancel(campaign_id=campaign.pk, user=maker)))
+    cancel.start()
+    step.join(30)
+    cancel.join(30)
+
+    assert results["step"] == "launched day 2" and results["cancel"].status == CampaignStatus.CANCELLED
+    day2 = Campaign.objects.get(pk=campaign.pk).campaign_days.get(number=2).cohort
+    assert day2.status == CohortStatus.FAILED  # launched before the cancel, refunded by it
+    assert campaign_advance(campaign_id=campaign.pk) == "finished"
+    assert Campaign.objects.get(pk=campaign.pk).campaign_days.count() == 2
+    assert bankroll_badge()["at_work"] == 0
+    assert_ledger_sound()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_step_that_read_running_before_a_cancel_committed_launches_no_day(crypto_days, maker, monkeypatch):
+    """Two connections at once (PostgreSQL): the cancel holds the campaign's row lock; a step that read
+    "running" just before waits for the lock, re-reads the status and launches nothing."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a database with row locks shared by two connections")
+    import threading
+
+    campaign = small_campaign()
+    for _ in range(3):
+        campaign_advance(campaign_id=campaign.pk)
+    entry, holding, results = campaign_services.entry_create, threading.Event(), {}
+
+    def slow_entry(**kwargs):  # the cancel has moved the status and still holds the lock
+        if kwargs.get("title", "").startswith(f"Campaign {campaign.pk} cancelled"):
+            holding.set()
+            threading.Event().wait(1.5)
+        return entry(**kwargs)
+
+    def run(name, work):
+        try:
+            results[name] = work()
+        finally:
+            connection.close()
+
+    monkeypatch.setattr(campaign_services, "entry_create", slow_entry)
+    cancel = threading.Thread(target=run, args=("cancel", lambda: campaign_cancel(campaign_id=campaign.pk, user=maker)))
+    cancel.start()
+    assert holding.wait(10)
+    step = threading.Thread(target=run, args=("step", lambda: campaign_advance(campaign_id=campaign.pk)))
+    step.start()
+    cancel.join(30)
+    step.join(30)
+
+    assert results["cancel"].status == CampaignStatus.CANCELLED and results["step"] == "finished"
+    assert list(Campaign.objects.get(pk=campaign.pk).campaign_days.values_list("number", flat=True)) == [1]
+    assert_ledger_sound()
