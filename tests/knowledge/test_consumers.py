@@ -3,12 +3,14 @@ of the campaign service arrives as HTML fragments htmx swaps in by id, whatever 
 from __future__ import annotations
 
 import re
+from io import StringIO
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser, Permission
+from django.core.management import call_command
 
 from knowledge.routing import websocket_urlpatterns
 from knowledge.services.campaigns import campaign_advance, campaign_cancel, campaign_create, campaign_input
@@ -77,3 +79,21 @@ async def test_knowledge_followers_only_see_the_campaigns_they_may_see(campaign,
     assert f'id="campaign-row-{campaign.pk}"' not in hidden and "No campaigns yet" in hidden
     await mine.disconnect()
     await theirs.disconnect()
+
+
+async def test_a_campaign_run_from_the_command_line_updates_the_knowledge_page(crypto_days, maker):
+    maker.is_superuser = True  # sees every campaign, those started from the command line too
+    follower = connect("/ws/knowledge/", maker)
+    assert (await follower.connect())[0]
+
+    await database_sync_to_async(call_command)(
+        "run_campaign", "--bankroll", "1000", "--days", "1", "--start", "2021-05-07", "--agents", "10",
+        "--symbols", "BTC-USDT", "--lookback", "6", "--trials", "2", "--json", stdout=StringIO(), stderr=StringIO())
+
+    fragments = []
+    while not await follower.receive_nothing(timeout=0.5):
+        fragments.append(await follower.receive_from())
+    assert "No campaigns yet" not in fragments[0]  # the new campaign appeared at once
+    assert re.search(r"Completed</span>.*1 / 1", fragments[-1], flags=re.S)  # and its end arrived
+    assert len(fragments) >= 6  # created, started, day launched, running, finished, cycle, completed
+    await follower.disconnect()
