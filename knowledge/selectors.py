@@ -37,7 +37,7 @@ def genomes_from_json(rows: list[dict]) -> list[engine.Genome]:
 
 def campaign_visible(user) -> QuerySet[Campaign]:
     """Campaigns `user` may see: all with the view permission, else the ones they started."""
-    campaigns = Campaign.objects.select_related("created_by")
+    campaigns = Campaign.objects.select_related("created_by", "cancelled_by")
     return campaigns if user.has_perm("knowledge.view_campaign") else campaigns.filter(created_by=user)
 
 
@@ -164,7 +164,7 @@ def _stage(campaign: Campaign, days: list[dict]) -> str:
 def campaign_chart_data(campaign: Campaign, days: list[dict]) -> dict:
     """Equity across the days (epoch ms; each day's parent curve thinned), where each day begins, each
     day's ROI (%) and each daily cycle's in-sample and out-of-sample scores, JSON-ready."""
-    cohorts = {c.pk: c for c in Cohort.objects.filter(pk__in=[d["cohort"] for d in days])}
+    cohorts = {c.pk: c for c in Cohort.objects.filter(pk__in=[d["cohort"] for d in days]).only("id", "window_start")}
     stamps, equity, boundaries = [], [], []
     for d in days:
         cohort = cohorts[d["cohort"]]
