@@ -150,8 +150,11 @@ def campaign_cancel(*, campaign_id: int, user=None, now: datetime | None = None)
     refunded = day is not None and cohort_fail(
         cohort_id=day.cohort_id, reason=f"Campaign {campaign.pk} was cancelled by {who} before day {day.number} "
                                         f"ran; its capital was refunded.") is not None
-    note = (f" Day {day.number}'s cohort {day.cohort_id} had not run: it was failed and its capital refunded."
-            if refunded else f" Day {day.number}'s cohort {day.cohort_id} finishes its run." if day else "")
+    note = ""
+    if refunded:
+        note = f" Day {day.number}'s cohort {day.cohort_id} had not run: it was failed and its capital refunded."
+    elif day is not None and day.cohort.status in (CohortStatus.PENDING, CohortStatus.RUNNING):
+        note = f" Day {day.number}'s cohort {day.cohort_id} was trading: it finishes its run."
     entry_create(kind=EntryKind.CAMPAIGN, campaign=campaign, title=f"Campaign {campaign.pk} cancelled by {who}",
                  body=f"No further day or learning cycle starts.{note}", data={"status": CampaignStatus.CANCELLED})
     campaign_announce(campaign.pk, "campaign.cancelled")

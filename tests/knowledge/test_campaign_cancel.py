@@ -67,6 +67,7 @@ def test_cancel_while_a_day_runs_lets_it_finish_and_nothing_follows(crypto_days,
     assert campaign.status == CampaignStatus.CANCELLED and campaign.campaign_days.count() == 1
     assert not LearningCycle.objects.exists()  # no cycle after the cancel
     assert KnowledgeEntry.objects.filter(kind=EntryKind.CAMPAIGN_DAY, cohort=day1).exists()  # the day is on record
+    assert KnowledgeEntry.objects.filter(kind=EntryKind.CAMPAIGN, body__contains="was trading: it finishes").exists()
     assert bankroll_badge()["at_work"] == 0
     assert_ledger_sound()
 
