@@ -18,6 +18,12 @@ from knowledge.models import Campaign, CampaignStatus
 from tests.browser.conftest import PASSWORD, shot
 from tests.conftest import sample_slice
 
+HTMX_ERRORS = """
+window.__htmxErrors = [];
+for (const name of ["htmx:oobErrorNoTarget", "htmx:targetError", "htmx:swapError"]) {
+  document.addEventListener(name, (e) => window.__htmxErrors.push(name));
+}
+"""
 WIDTHS = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 
@@ -52,6 +58,7 @@ def shots(page, name: str) -> None:
 
 def test_campaign_started_on_the_web_runs_live_and_a_cancel_midway_leaves_the_ledger_sound(
         slow_days, asgi_server, operator, page, context):
+    context.add_init_script(HTMX_ERRORS)  # every live swap must find its target
     page.set_viewport_size(WIDTHS["desktop"])
     page.goto(f"{asgi_server}/login/")
     page.get_by_label("Username").fill("operator")
@@ -107,6 +114,7 @@ def test_campaign_started_on_the_web_runs_live_and_a_cancel_midway_leaves_the_le
     expect(watcher.locator(f"#campaign-row-{campaign.pk}")).to_contain_text("1 / 3", timeout=10_000)
     assert page.evaluate("window.__sameDocument") is True  # the days arrived live, on both pages
     assert watcher.evaluate("window.__sameDocument") is True
+    assert page.evaluate("window.__htmxErrors") == [] and watcher.evaluate("window.__htmxErrors") == []
 
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Cancel campaign").click()
@@ -115,6 +123,7 @@ def test_campaign_started_on_the_web_runs_live_and_a_cancel_midway_leaves_the_le
     expect(page.locator("#campaign-day-2 .status")).to_have_text(re.compile("Completed|Failed"), timeout=90_000)
     expect(watcher.locator(f"#campaign-row-{campaign.pk}")).to_contain_text("Cancelled", timeout=10_000)
     expect(page.get_by_role("link", name="Re-run with the same inputs")).to_be_visible()
+    assert page.evaluate("window.__htmxErrors") == [] and watcher.evaluate("window.__htmxErrors") == []
     shots(page, "04-campaign-cancelled")
 
     campaign.refresh_from_db()

@@ -7,7 +7,10 @@ import re
 
 import pytest
 
+from tests.browser import conftest as browser
 from tests.browser.conftest import PASSWORD, shot
+
+asgi_server = browser.asgi_server  # the server fixture lives in conftest; modules that import it from here still can
 
 
 @pytest.fixture
