@@ -5,6 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import numpy as np
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
@@ -12,7 +13,7 @@ from cohorts import engine
 from cohorts.models import Cohort
 from cohorts.selectors.cohorts import agent_genome, cohort_curves
 from cohorts.selectors.market import bar_window
-from knowledge.models import Campaign, CampaignDay, CycleKind, KnowledgeEntry, LearningCycle
+from knowledge.models import Campaign, CampaignDay, CycleKind, EntryKind, KnowledgeEntry, LearningCycle
 from neolight.money import to_cents
 
 
@@ -190,3 +191,21 @@ def knowledge_live(*, user) -> dict:
     campaigns with their days, the latest cycles, and whether `user` may start a campaign."""
     return {"campaigns": list(campaign_list(user=user)[:50]), "cycles": list(cycle_list(user=user)[:20]),
             "can_start": user.has_perm("knowledge.add_campaign")}
+
+
+ENTRIES_PER_PAGE = 50
+FILTER_TEXT_CHARS = 200  # the longest text filter read
+
+
+def entry_filters(params) -> dict:
+    """The knowledge page's entry filters from query parameters: `kind` (a known kind or ''), `campaign`
+    (an id or None) and `q` (text)."""
+    kind, campaign = params.get("kind", ""), params.get("campaign", "")
+    return {"kind": kind if kind in EntryKind.values else "", "campaign": int(campaign) if campaign.isdigit() else None,
+            "q": params.get("q", "").strip()[:FILTER_TEXT_CHARS]}
+
+
+def entry_page(*, user, filters: dict, page=1) -> Page:
+    """One page of the entries `user` may see, newest first, filtered by `entry_filters`."""
+    entries = entry_list(user=user, kind=filters["kind"] or None, campaign_id=filters["campaign"], q=filters["q"])
+    return Paginator(entries, ENTRIES_PER_PAGE).get_page(page)

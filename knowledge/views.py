@@ -1,28 +1,28 @@
 """Pages of the knowledge base: campaign history, learning cycles and decisions; one campaign day by day;
 starting, re-running and cancelling a campaign."""
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from knowledge.forms import CampaignForm
 from knowledge.models import EntryKind
-from knowledge.selectors import campaign_get, campaign_page, entry_list, knowledge_live
+from knowledge.selectors import campaign_get, campaign_page, entry_filters, entry_page, knowledge_live
 from knowledge.services.campaigns import campaign_cancel, campaign_start
 from neolight.errors import ApplicationError
 
 
 def knowledge_index(request):
-    """Campaigns, recent cycles, and the entries filtered by kind, campaign and text."""
-    kind, q = request.GET.get("kind", ""), request.GET.get("q", "").strip()
-    campaign_id = request.GET.get("campaign", "")
-    campaign_id = int(campaign_id) if campaign_id.isdigit() else None
-    entries = entry_list(user=request.user, kind=kind or None, campaign_id=campaign_id, q=q)
-    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    """Campaigns, recent cycles, and the entries filtered by kind, campaign and text; the first page of
+    entries follows new ones live, like the campaigns and cycles."""
+    filters = entry_filters(request.GET)
+    page = entry_page(user=request.user, filters=filters, page=request.GET.get("page"))
+    live = urlencode({"entries": 1, **filters, "campaign": filters["campaign"] or ""}) if page.number == 1 else ""
     return render(request, "knowledge/index.html", {
-        **knowledge_live(user=request.user), "entries": page, "kinds": EntryKind.choices,
-        "filters": {"kind": kind, "q": q, "campaign": campaign_id}})
+        **knowledge_live(user=request.user), "entries": page, "kinds": EntryKind.choices, "filters": filters,
+        "live_entries": live})
 
 
 def campaign_detail(request, campaign_id: int):

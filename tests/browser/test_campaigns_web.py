@@ -105,6 +105,7 @@ def test_campaign_started_on_the_web_runs_live_and_a_cancel_midway_leaves_the_le
     expect(day1.locator(".status")).to_have_text("Running", timeout=30_000)
     expect(page.get_by_text("The curve appears as soon as day 1 has traded.")).to_be_visible()
     expect(watcher.locator(f"#campaign-row-{campaign.pk}")).to_contain_text("Running", timeout=10_000)
+    expect(watcher.locator("#knowledge-entries")).to_contain_text(f"Campaign {campaign.pk} created")
     shots(page, "03-campaign-day-1-running")
 
     expect(day1.locator(".status")).to_have_text("Completed", timeout=90_000)
@@ -122,6 +123,7 @@ def test_campaign_started_on_the_web_runs_live_and_a_cancel_midway_leaves_the_le
     expect(page.locator("#campaign-cancelled")).to_contain_text("Cancelled by operator")
     expect(page.locator("#campaign-day-2 .status")).to_have_text(re.compile("Completed|Failed"), timeout=90_000)
     expect(watcher.locator(f"#campaign-row-{campaign.pk}")).to_contain_text("Cancelled", timeout=10_000)
+    expect(watcher.locator("#knowledge-entries")).to_contain_text(f"Campaign {campaign.pk} cancelled by operator")
     expect(page.get_by_role("link", name="Re-run with the same inputs")).to_be_visible()
     assert page.evaluate("window.__htmxErrors") == [] and watcher.evaluate("window.__htmxErrors") == []
     shots(page, "04-campaign-cancelled")

@@ -97,3 +97,20 @@ async def test_a_campaign_run_from_the_command_line_updates_the_knowledge_page(c
     assert re.search(r"Completed</span>.*1 / 1", fragments[-1], flags=re.S)  # and its end arrived
     assert len(fragments) >= 6  # created, started, day launched, running, finished, cycle, completed
     await follower.disconnect()
+
+
+async def test_the_first_page_of_entries_follows_new_entries_with_its_filters(campaign, maker):
+    everything = connect("/ws/knowledge/?entries=1&kind=&campaign=&q=", maker)
+    days_only = connect("/ws/knowledge/?entries=1&kind=campaign_day&campaign=&q=", maker)
+    no_entries = connect("/ws/knowledge/", maker)  # an older page of entries: they stay as they are
+    for follower in (everything, days_only, no_entries):
+        assert (await follower.connect())[0]
+
+    await database_sync_to_async(campaign_cancel)(campaign_id=campaign.pk, user=maker)
+
+    html, days_html, plain = [await f.receive_from(timeout=5) for f in (everything, days_only, no_entries)]
+    assert 'id="knowledge-entries" hx-swap-oob="true"' in html and "cancelled by maker" in html
+    assert 'id="knowledge-entries"' in days_html and "cancelled by maker" not in days_html
+    assert 'id="knowledge-entries"' not in plain
+    for follower in (everything, days_only, no_entries):
+        await follower.disconnect()
