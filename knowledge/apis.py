@@ -9,9 +9,9 @@ from rest_framework.views import APIView
 
 from cohorts.models import AllocationPolicy
 from knowledge.selectors import campaign_get, campaign_report
-from knowledge.services.campaigns import campaign_cancel, campaign_input, campaign_start
+from knowledge.services.campaigns import campaign_cancel, campaign_input_all, campaign_start
 
-BAD_REQUEST = OpenApiResponse(description="Invalid input: `detail` says what, `errors` names the field.")
+BAD_REQUEST = OpenApiResponse(description="Invalid input: `detail` says what is wrong first, `errors` names every bad field.")
 FORBIDDEN = OpenApiResponse(description="You may not start or cancel campaigns.")
 
 
@@ -77,7 +77,7 @@ class CampaignStartApi(APIView):
         """Starts a replay campaign: validates like `run_campaign`, then a worker advances it day by day (202)."""
         body = CampaignStartSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        campaign = campaign_start(data=campaign_input(**body.validated_data), user=request.user)
+        campaign = campaign_start(data=campaign_input_all(**body.validated_data), user=request.user)
         return Response(CampaignSerializer(campaign_report(campaign)).data, status=status.HTTP_202_ACCEPTED)
 
 

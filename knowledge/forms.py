@@ -10,15 +10,16 @@ from django.conf import settings
 from cohorts.models import AllocationPolicy, Bar
 from cohorts.selectors.market import instrument_overview
 from knowledge.models import Campaign
-from knowledge.services.campaigns import CampaignInput, campaign_input
+from knowledge.services.campaigns import CampaignInput, campaign_input_all
 from neolight.errors import ApplicationError
 from neolight.money import to_cents
 
 # The form field beside which a refusal of each `campaign_input` argument is shown.
 FIELD_OF = {"start": "start_date", "end": "days"}
-# A value each argument may take that passes its own check, so the next bad field can be found too.
-NEUTRAL = {"bankroll": str(settings.BANKROLL_DEFAULT), "days": "1", "policy": None, "symbols": None, "agents": None,
-           "seed": None, "lookback_hours": None, "trials": None, "name": ""}
+# The form's fields handed to `campaign_input_all` under their own names (the start date goes as `start`).
+REQUEST_FIELDS = ["name", "bankroll", "days", "policy", "symbols", "agents", "seed", "lookback_hours", "trials"]
+# What stands in for a required field the form itself refused (left empty), so the others are still checked.
+STAND_IN = {"bankroll": str(settings.BANKROLL_DEFAULT), "days": 1}
 
 
 def symbol_spans() -> dict[str, list[str]]:
@@ -76,23 +77,19 @@ class CampaignForm(forms.Form):
             self.fields["symbols"].initial = symbols_on(day)
 
     def clean(self):
-        """Every bad field at once, as far as `campaign_input` allows: a refused value is replaced by a
-        neutral one and the request checked again, until it passes or a refusal cannot be set aside."""
+        """Every bad field at once, each beside its field, as far as `campaign_input_all` finds them; a
+        field Django already refused is checked with a neutral value so the others still are."""
         cleaned = super().clean()
-        request = {name: cleaned.get(name, NEUTRAL[name]) for name in NEUTRAL} | {"start": cleaned.get("start_date")}
-        request["symbols"] = request["symbols"] or None
-        if "start_date" in self.errors or not request["start"]:
+        if "start_date" in self.errors or not cleaned.get("start_date"):
             return cleaned
-        for _ in range(len(request)):
-            try:
-                data = campaign_input(**request)
-            except ApplicationError as exc:
-                field = FIELD_OF.get(exc.field, exc.field)
-                self.add_error(field if field in self.fields else None, exc.message)
-                if exc.field not in NEUTRAL or request[exc.field] == NEUTRAL[exc.field]:
-                    break
-                request[exc.field] = NEUTRAL[exc.field]
-            else:
-                self.data_input = None if self.errors else data
-                break
+        request = {name: cleaned.get(name) for name in REQUEST_FIELDS if name not in self.errors}
+        request |= {name: value for name, value in STAND_IN.items() if name in self.errors}
+        request["symbols"] = request.get("symbols") or None
+        try:
+            self.data_input = campaign_input_all(start=cleaned["start_date"], **request)
+        except ApplicationError as exc:
+            for name, messages in exc.extra["errors"].items():
+                field = FIELD_OF.get(name, name)
+                for message in messages:
+                    self.add_error(field if field in self.fields else None, message)
         return cleaned

@@ -93,6 +93,35 @@ def campaign_input(*, bankroll, days, start, policy=None, symbols=None, agents=N
                          name=name)
 
 
+def _neutral_input() -> dict:
+    """A value for each argument of `campaign_input` that passes its own check (start has none)."""
+    return {"bankroll": str(settings.BANKROLL_DEFAULT), "days": 1, "policy": None, "symbols": None, "agents": None,
+            "seed": None, "lookback_hours": None, "trials": None, "name": "", "mode": CampaignMode.REPLAY}
+
+
+def campaign_input_all(**request) -> CampaignInput:
+    """`campaign_input`, refusing with every bad field it can find rather than the first: each refused value
+    is set aside (replaced by one that passes its own check) and the request checked again. Raises
+    ApplicationError with the first refusal and `extra={"errors": {field: [message], …}}`."""
+    errors: dict[str, list[str]] = {}
+    first: ApplicationError | None = None
+    neutral = _neutral_input()
+    for _ in range(len(neutral) + 1):
+        try:
+            data = campaign_input(**request)
+        except ApplicationError as exc:
+            first = first or exc
+            errors.setdefault(exc.field or "non_field_errors", []).append(exc.message)
+            if exc.field not in neutral or exc.field in request and request[exc.field] == neutral[exc.field]:
+                break
+            request = {**request, exc.field: neutral[exc.field]}
+        else:
+            if first is None:
+                return data
+            break
+    raise ApplicationError(first.message, field=first.field, extra={"errors": errors})
+
+
 def _date(value) -> date:
     if isinstance(value, datetime):
         day = value.date()

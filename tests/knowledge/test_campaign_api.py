@@ -58,3 +58,14 @@ def test_cancel_through_the_api_and_twice_is_refused(crypto_days, starter_api):
 def test_starting_needs_the_permission(crypto_days, api):
     assert api.post(reverse("api-campaigns"), BODY, format="json").status_code == 403
     assert not Campaign.objects.exists()
+
+
+@pytest.mark.django_db
+def test_start_reports_every_bad_field_at_once(crypto_days, starter_api):
+    response = starter_api.post(reverse("api-campaigns"), {**BODY, "bankroll": "10", "agents": 5, "trials": 0,
+                                                           "symbols": ["NOPE-USDT"]}, format="json")
+
+    errors = response.json()["errors"]
+    assert response.status_code == 400 and set(errors) == {"bankroll", "agents", "trials", "symbols"}
+    assert all(len(messages) == 1 for messages in errors.values())
+    assert not Campaign.objects.exists() and not KnowledgeEntry.objects.exists()

@@ -122,3 +122,12 @@ def test_knowledge_empty_state_offers_the_start_form_not_the_command_line(client
 
     assert "No campaigns yet" in html and "manage.py" not in html
     assert html.count(f'href="{reverse("knowledge-campaign-new")}"') == 2  # the header and the empty state
+
+
+@pytest.mark.django_db
+def test_start_form_checks_the_other_fields_when_a_required_one_is_empty(crypto_days, client, starter):
+    response = client.post(reverse("knowledge-campaign-new"), {**GOOD, "days": "", "trials": "0", "agents": "5"})
+
+    errors = errors_of(response.content.decode())
+    assert response.status_code == 400 and set(errors) == {"days", "trials", "agents"}
+    assert not Campaign.objects.exists()
