@@ -95,6 +95,9 @@ def _cycle_row(cycle: LearningCycle) -> dict:
     }
 
 
+CYCLE_POPULATION = ("changes", "genomes", "weights")  # a cycle's large outputs, which its listings never show
+
+
 def cycle_list(*, user, campaign: Campaign | None = None, kind: str | None = None) -> QuerySet[LearningCycle]:
     cycles = LearningCycle.objects.filter(campaign__in=campaign_visible(user)).select_related("campaign")
     if campaign is not None:
@@ -113,7 +116,7 @@ def entry_list(*, user, kind: str | None = None, campaign_id: int | None = None,
         entries = entries.filter(campaign_id=campaign_id)
     if q:
         entries = entries.filter(Q(title__icontains=q) | Q(body__icontains=q))
-    return entries.select_related("campaign", "cycle", "cohort").order_by("-created_at", "-id")
+    return entries.select_related("campaign").defer("data").order_by("-created_at", "-id")
 
 
 def campaign_list(*, user) -> QuerySet[Campaign]:
@@ -142,7 +145,7 @@ def campaign_page(*, user, campaign: Campaign) -> dict:
                      "progress": round(100 * len(finished) / campaign.days), "stage": _stage(campaign, days),
                      "trading_cohort": days[-1]["cohort"] if days and days[-1]["status"] == "running" else None},
         "chart": campaign_chart_data(campaign, days),
-        "cycles": list(cycle_list(user=user, campaign=campaign).select_related("source_cohort")),
+        "cycles": list(cycle_list(user=user, campaign=campaign).defer(*CYCLE_POPULATION)),
         "entries": list(entry_list(user=user, campaign_id=campaign.pk)[:200]),
         "can_start": user.has_perm("knowledge.add_campaign"),
     }
@@ -189,7 +192,8 @@ def campaign_chart_data(campaign: Campaign, days: list[dict]) -> dict:
 def knowledge_live(*, user) -> dict:
     """The knowledge page's live parts (its view and its live updates render the same): the latest
     campaigns with their days, the latest cycles, and whether `user` may start a campaign."""
-    return {"campaigns": list(campaign_list(user=user)[:50]), "cycles": list(cycle_list(user=user)[:20]),
+    return {"campaigns": list(campaign_list(user=user)[:50]),
+            "cycles": list(cycle_list(user=user).defer("families", *CYCLE_POPULATION)[:20]),
             "can_start": user.has_perm("knowledge.add_campaign")}
 
 
