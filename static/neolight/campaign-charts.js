@@ -1,7 +1,16 @@
-// Draws the campaign page's charts from the JSON the server embeds (#campaign-chart-data), and redraws
+// The campaign page's script. Draws its charts from the JSON the server embeds (#campaign-chart-data), and redraws
 // them whenever a live update replaces that JSON: equity across the days with a dashed line where each
 // day begins, each day's ROI, and each learning cycle's in-sample vs out-of-sample score.
 (function () {
+  // A link to a cycle (#cycle-<id>) opens its collapsed section and the list holding it.
+  function openTarget() {
+    const target = location.hash && document.getElementById(location.hash.slice(1));
+    for (let node = target; node; node = node.parentElement) if (node.tagName === "DETAILS") node.open = true;
+    if (target) target.scrollIntoView();
+  }
+  window.addEventListener("hashchange", openTarget);
+  openTarget();
+
   if (!window.Chart) return;
   const charts = {};
   const pad = (n) => String(n).padStart(2, "0");

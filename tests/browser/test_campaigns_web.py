@@ -125,6 +125,9 @@ def test_campaign_started_on_the_web_runs_live_and_a_cancel_midway_leaves_the_le
     expect(watcher.locator(f"#campaign-row-{campaign.pk}")).to_contain_text("Cancelled", timeout=10_000)
     expect(watcher.locator("#knowledge-entries")).to_contain_text(f"Campaign {campaign.pk} cancelled by operator")
     expect(page.get_by_role("link", name="Re-run with the same inputs")).to_be_visible()
+    page.locator("#campaign-day-1").get_by_role("link", name=re.compile(r"Cycle \d+")).click()
+    cycle = campaign.cycles.get(day_number=1)
+    expect(page.locator(f"#cycle-{cycle.pk} table")).to_be_visible()  # its collapsed section opened
     assert page.evaluate("window.__htmxErrors") == [] and watcher.evaluate("window.__htmxErrors") == []
     shots(page, "04-campaign-cancelled")
 
