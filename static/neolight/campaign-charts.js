@@ -18,6 +18,15 @@
   const money = (v) => "$" + Number(v).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   const signed = (v) => (v > 0 ? "+" : "") + Number(v).toFixed(2) + "%";
 
+  // Ticks on whole UTC hours (1, 2, 3, 6, 12 or 24 apart), as many as the chart's width holds.
+  function hourTicks(scale) {
+    const hour = 3600 * 1000, room = Math.max(2, Math.floor(scale.width / 95));
+    const step = [1, 2, 3, 6, 12, 24, 48, 96].find((h) => (scale.max - scale.min) / (h * hour) <= room) || 168;
+    const ticks = [];
+    for (let t = Math.ceil(scale.min / (step * hour)) * step * hour; t <= scale.max; t += step * hour) ticks.push({ value: t });
+    scale.ticks = ticks;
+  }
+
   const dayLines = {  // a dashed vertical line and the day's name where each day begins
     id: "dayLines",
     afterDatasetsDraw(chart, args, options) {
@@ -59,7 +68,7 @@
         scales: {
           x: { type: "linear", min: Math.min(...data.t, ...data.boundaries.map((b) => b.t)),
                max: Math.max(...data.t, ...data.boundaries.map((b) => b.t)),
-               ticks: { callback: (v) => when(v), maxTicksLimit: 8, maxRotation: 0 },
+               afterBuildTicks: hourTicks, ticks: { callback: (v) => when(v), autoSkip: false, maxRotation: 0 },
                title: { display: true, text: "UTC" } },
           y: { ticks: { callback: (v) => money(v) } },
         },
