@@ -111,10 +111,13 @@ def campaign_input_all(**request) -> CampaignInput:
             data = campaign_input(**request)
         except ApplicationError as exc:
             first = first or exc
-            errors.setdefault(exc.field or "non_field_errors", []).append(exc.message)
-            if exc.field not in neutral or exc.field in request and request[exc.field] == neutral[exc.field]:
-                break
-            request = {**request, exc.field: neutral[exc.field]}
+            found = getattr(exc, "errors", None) or {exc.field or "non_field_errors": [exc.message]}
+            for name, messages in found.items():
+                errors.setdefault(name, []).extend(m for m in messages if m not in errors[name])
+            if any(name not in neutral or request.get(name, neutral) == neutral[name] and name in request
+                   for name in found):
+                break  # a refusal that cannot be set aside: what it hides stays unchecked
+            request = {**request, **{name: neutral[name] for name in found}}
         else:
             if first is None:
                 return data
