@@ -6,7 +6,8 @@ from asgiref.sync import async_to_sync
 from channels.generic.websocket import WebsocketConsumer
 from django.template.loader import render_to_string
 
-from knowledge.selectors import campaign_page, campaign_visible, entry_filters, entry_page, knowledge_live
+from knowledge.filters import entry_page
+from knowledge.selectors import campaign_page, campaign_visible, knowledge_live
 from knowledge.services.live import KNOWLEDGE_GROUP, campaign_group
 
 UNAUTHENTICATED, FORBIDDEN = 4401, 4403
@@ -17,7 +18,7 @@ class KnowledgeLiveConsumer(WebsocketConsumer):
     the first page of entries so filtered); `/ws/campaigns/<id>/` follows one."""
 
     group: str | None = None
-    entries: dict | None = None  # the entry filters of a knowledge page showing the newest entries
+    entries: dict | None = None  # the entry filters of a knowledge page showing its first page of entries
 
     def connect(self):
         user = self.scope.get("user")
@@ -30,7 +31,7 @@ class KnowledgeLiveConsumer(WebsocketConsumer):
             return
         self.campaign_id = campaign_id
         params = {k: v[0] for k, v in parse_qs(self.scope.get("query_string", b"").decode()).items()}
-        self.entries = entry_filters(params) if "entries" in params else None
+        self.entries = params if "entries" in params else None
         self.group = campaign_group(campaign_id) if campaign_id is not None else KNOWLEDGE_GROUP
         async_to_sync(self.channel_layer.group_add)(self.group, self.channel_name)
         self.accept()
@@ -44,7 +45,8 @@ class KnowledgeLiveConsumer(WebsocketConsumer):
         if self.campaign_id is None:
             context = knowledge_live(user=user)
             if self.entries is not None:
-                context |= {"entries": entry_page(user=user, filters=self.entries), "filters": self.entries}
+                page, errors = entry_page(user=user, params=self.entries)
+                context |= {"entries": page, "filters": self.entries, "filter_errors": errors}
             self.send(text_data=render_to_string("knowledge/_knowledge_live.html", context))
             return
         campaign = campaign_visible(user).filter(pk=self.campaign_id).first()

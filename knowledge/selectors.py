@@ -5,7 +5,6 @@ from datetime import datetime
 from decimal import Decimal
 
 import numpy as np
-from django.core.paginator import Page, Paginator
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
@@ -13,7 +12,7 @@ from cohorts import engine
 from cohorts.models import Cohort
 from cohorts.selectors.cohorts import agent_genome, cohort_curves
 from cohorts.selectors.market import bar_window
-from knowledge.models import Campaign, CampaignDay, CycleKind, EntryKind, KnowledgeEntry, LearningCycle
+from knowledge.models import Campaign, CampaignDay, CycleKind, KnowledgeEntry, LearningCycle
 from neolight.money import to_cents
 
 
@@ -107,15 +106,12 @@ def cycle_list(*, user, campaign: Campaign | None = None, kind: str | None = Non
     return cycles.order_by("-started_at", "-id")
 
 
-def entry_list(*, user, kind: str | None = None, campaign_id: int | None = None, q: str = "") -> QuerySet[KnowledgeEntry]:
-    """Knowledge entries `user` may see (their campaigns', and the desk-wide ones), newest first, filtered."""
+def entry_list(*, user, campaign_id: int | None = None) -> QuerySet[KnowledgeEntry]:
+    """Knowledge entries `user` may see (their campaigns', and the desk-wide ones), newest first; one campaign's
+    if `campaign_id` is given (the page narrows them further with `knowledge.filters.EntryFilter`)."""
     entries = KnowledgeEntry.objects.filter(Q(campaign__isnull=True) | Q(campaign__in=campaign_visible(user)))
-    if kind:
-        entries = entries.filter(kind=kind)
     if campaign_id:
         entries = entries.filter(campaign_id=campaign_id)
-    if q:
-        entries = entries.filter(Q(title__icontains=q) | Q(body__icontains=q))
     return entries.select_related("campaign").defer("data").order_by("-created_at", "-id")
 
 
@@ -196,20 +192,3 @@ def knowledge_live(*, user) -> dict:
             "cycles": list(cycle_list(user=user).defer("families", *CYCLE_POPULATION)[:20]),
             "can_start": user.has_perm("knowledge.add_campaign")}
 
-
-ENTRIES_PER_PAGE = 50
-FILTER_TEXT_CHARS = 200  # the longest text filter read
-
-
-def entry_filters(params) -> dict:
-    """The knowledge page's entry filters from query parameters: `kind` (a known kind or ''), `campaign`
-    (an id or None) and `q` (text)."""
-    kind, campaign = params.get("kind", ""), params.get("campaign", "")
-    return {"kind": kind if kind in EntryKind.values else "", "campaign": int(campaign) if campaign.isdigit() else None,
-            "q": params.get("q", "").strip()[:FILTER_TEXT_CHARS]}
-
-
-def entry_page(*, user, filters: dict, page=1) -> Page:
-    """One page of the entries `user` may see, newest first, filtered by `entry_filters`."""
-    entries = entry_list(user=user, kind=filters["kind"] or None, campaign_id=filters["campaign"], q=filters["q"])
-    return Paginator(entries, ENTRIES_PER_PAGE).get_page(page)

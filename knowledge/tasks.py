@@ -28,7 +28,7 @@ def campaign_replay_task(campaign_id: int) -> str:
     wait; a cancelled campaign's step is a no-op, so the chain stops there."""
     step = campaign_advance(campaign_id=campaign_id)
     if step not in STOPPING_STEPS:
-        enqueue(campaign_replay_task, campaign_id)
+        enqueue("knowledge.tasks.campaign_replay_task", campaign_id)
     return step
 
 

@@ -1,28 +1,25 @@
 """Pages of the knowledge base: campaign history, learning cycles and decisions; one campaign day by day;
 starting, re-running and cancelling a campaign."""
-from urllib.parse import urlencode
-
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from knowledge.filters import entry_live_query, entry_page
 from knowledge.forms import CampaignForm
 from knowledge.models import EntryKind
-from knowledge.selectors import campaign_get, campaign_page, entry_filters, entry_page, knowledge_live
+from knowledge.selectors import campaign_get, campaign_page, knowledge_live
 from knowledge.services.campaigns import campaign_cancel, campaign_start
 from neolight.errors import ApplicationError
 
 
 def knowledge_index(request):
-    """Campaigns, recent cycles, and the entries filtered by kind, campaign and text; the first page of
-    entries follows new ones live, like the campaigns and cycles."""
-    filters = entry_filters(request.GET)
-    page = entry_page(user=request.user, filters=filters, page=request.GET.get("page"))
-    live = urlencode({"entries": 1, **filters, "campaign": filters["campaign"] or ""}) if page.number == 1 else ""
+    """Campaigns, recent cycles, and the entries filtered by kind, campaign and text (a bad filter is
+    explained, not applied); the first page of entries follows new ones live, like the campaigns and cycles."""
+    page, errors = entry_page(user=request.user, params=request.GET, page=request.GET.get("page"))
     return render(request, "knowledge/index.html", {
-        **knowledge_live(user=request.user), "entries": page, "kinds": EntryKind.choices, "filters": filters,
-        "live_entries": live})
+        **knowledge_live(user=request.user), "entries": page, "kinds": EntryKind.choices, "filters": request.GET,
+        "filter_errors": errors, "live_entries": entry_live_query(request.GET) if page.number == 1 else ""})
 
 
 def campaign_detail(request, campaign_id: int):

@@ -199,9 +199,7 @@ def campaign_start(*, data: CampaignInput, user=None) -> Campaign:
     advances on the beat's clock); the page that started it watches it live."""
     campaign = campaign_create(data=data, user=user)
     if campaign.mode == CampaignMode.REPLAY:
-        from knowledge.tasks import campaign_replay_task  # tasks import the services; this, only when called
-
-        transaction.on_commit(lambda: enqueue(campaign_replay_task, campaign.pk))
+        transaction.on_commit(lambda: enqueue("knowledge.tasks.campaign_replay_task", campaign.pk))
     return campaign
 
 

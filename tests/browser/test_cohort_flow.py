@@ -9,13 +9,14 @@ import pytest
 
 from tests.browser import conftest as browser
 from tests.browser.conftest import PASSWORD, shot
+from tests.factories import UserFactory
 
 asgi_server = browser.asgi_server  # the server fixture lives in conftest; modules that import it from here still can
 
 
 @pytest.fixture
-def operator(django_user_model, crypto_day):
-    return django_user_model.objects.create_superuser("operator", "operator@example.com", PASSWORD)
+def operator(crypto_day):
+    return UserFactory(username="operator", password=PASSWORD, superuser=True)
 
 
 def test_operator_launches_watches_and_explores_a_cohort(asgi_server, operator, page):
