@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernel
-from .genomes import default_roster
+from .genomes import FAMILIES, Genome, default_roster
 from .simulation import Simulation
 from .spec import CohortSpec, ParentRules, cohort
 from .workload import generate_market
@@ -48,5 +48,16 @@ def _market():
 def _spec() -> CohortSpec:
     rules = ParentRules(max_gross_exposure=1.0, max_market_exposure=0.5, max_leverage=2.0, daily_stop=0.05,
                         breaker_losses=5, breaker_loss_limit=0.05, breaker_cooldown=60)
-    return cohort(default_roster(12, seed=0), bankroll=1_000.0, fee_bps=10.0, slippage_bps=5.0,
+    return cohort(_roster(), bankroll=1_000.0, fee_bps=10.0, slippage_bps=5.0,
                   max_volume_pct=5.0, rules=rules, flatten_at_end=True)
+
+
+def _roster() -> list[Genome]:
+    """Every family with its defaults and sampled parameters, and once with each option of each choice
+    (a moving-average kind, a smoothing): each option may run an indicator of its own."""
+    roster = default_roster(2 * len(FAMILIES), seed=0)
+    for name, family in FAMILIES.items():
+        side = "both" if name == "pairs_zscore" else "long"
+        for param, space in family.space.items():
+            roster += [Genome(name, {**family.default_params, param: option}, side) for option in space.choices]
+    return roster

@@ -56,3 +56,35 @@ def test_the_live_status_shows_the_stage_while_a_cohort_runs():
     html = render_to_string("cohorts/_status.html", {"cohort": Cohort(pk=1, status="running", progress=0),
                                                      "stage": "preparing the engine"})
     assert '<span class="stage">preparing the engine</span>' in html
+
+
+NEW_SIGNATURES_AFTER_WARM_UP = """
+import importlib
+import numpy as np
+from numba.core.registry import CPUDispatcher
+from cohorts import engine
+
+modules = [importlib.import_module(f"cohorts.engine.{m}") for m in ("book", "limits", "kernel", "indicators")]
+
+def compiled():
+    return {(m.__name__, k, s) for m in modules for k, v in vars(m).items() if isinstance(v, CPUDispatcher)
+            for s in v.signatures}
+
+engine.warm_up()
+before = compiled()
+bars = engine.generate_market(6, 1, seed=5)
+readonly = {name: getattr(bars, name).copy() for name in ("open", "high", "low", "close", "volume")}
+for array in readonly.values():
+    array.flags.writeable = False
+for market in (bars, engine.Market(**readonly, tradable=np.ones(bars.close.shape, bool), day=np.zeros(bars.n_bars, np.int64))):
+    spec = engine.cohort(engine.default_roster(30, seed=11), bankroll=1000.0, max_volume_pct=5.0, flatten_at_end=True,
+                         rules=engine.ParentRules(max_gross_exposure=1.0, max_leverage=2.0, daily_stop=0.05))
+    engine.run(market, spec)
+print(len(compiled() - before))
+"""
+
+
+def test_after_warm_up_a_run_compiles_nothing_whatever_its_arrays_flags_or_roster():
+    out = subprocess.run([sys.executable, "-c", NEW_SIGNATURES_AFTER_WARM_UP], cwd=ROOT, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "0"
