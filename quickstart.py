@@ -82,13 +82,15 @@ def serve(host: str, port: str, *, verbose: bool) -> int:
         done()
         say_recovered(report)
         step("Preparing the simulation engine (the first start compiles it: a minute or two)", verbose)
-        warming.wait()
-        done()
+        if warming.wait():
+            print(" not yet (the server compiles it before it listens)", flush=True)
+        else:
+            done()
     finally:
         if warming.poll() is None:
             warming.kill()
             warming.wait()
-    login = password if report["demo"] != "changed" else f"(changed in the app since; for a new one: {RESET_HINT})"
+    login = password if report["demo"] != "changed" else "(the password was changed in the app since)"
     print(f"\nServing on http://{host}:{port}/\n"
           f"  log in:  {DEMO_USER} / {login}   (an admin; kept in {VAR / 'demo-password'}; "
           f"for a new one: {RESET_HINT})\n"
