@@ -72,6 +72,7 @@ def ensure_venv(requirements: Path) -> None:
 def serve(host: str, port: str, *, verbose: bool) -> int:
     """Prepares everything, then replaces this process with the server (so a signal to this pid reaches it)."""
     env = server_env(verbose)
+    hold_state_lock()
     print(f"NeoLight: {describe_mode()}", flush=True)
     # The engine's first compilation (a minute or so, once: numba caches it) overlaps the database work.
     warming = subprocess.Popen(in_venv("warm-up"), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -98,6 +99,20 @@ def serve(host: str, port: str, *, verbose: bool) -> int:
     daphne = ["-b", host, "-p", str(port), "-v", "1" if verbose else "0", "neolight.asgi:application"]
     os.chdir(ROOT)
     os.execve(str(PYTHON), in_venv("serve", *daphne), env)
+
+
+def hold_state_lock() -> None:
+    """One server per state directory: the start-up fails whatever an earlier start left running, which
+    must never be the work of a server still alive. The lock is held by the server process (kept across
+    exec) and released by the system however it ends, even killed."""
+    import fcntl
+
+    lock = os.open(VAR / "server.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit(f"Another NeoLight server is running on {VAR}; stop it first (or set NEOLIGHT_VAR_DIR).")
+    os.set_inheritable(lock, True)
 
 
 def describe_mode() -> str:

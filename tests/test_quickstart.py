@@ -189,6 +189,10 @@ def test_a_server_killed_mid_run_fails_and_refunds_the_cohort_at_the_next_start(
         "start": "2021-05-10T00:00:00Z", "end": "2021-05-10T02:00:00Z"})
     assert faults.wait_reached("cohort.after_simulate", fault_dir, timeout=300)
     assert browser.get_json(f"/api/experiments/cohorts/{cohort['id']}")["status"] == "running"
+    second = subprocess.run([sys.executable, "quickstart.py", "--port", str(free_port())], cwd=ROOT,
+                            env=quickstart.env, capture_output=True, text=True, timeout=120)
+    assert second.returncode != 0 and "Another NeoLight server is running" in second.stderr  # it fails nothing
+    assert browser.get_json(f"/api/experiments/cohorts/{cohort['id']}")["status"] == "running"
 
     os.killpg(quickstart.process.pid, signal.SIGKILL)  # the whole server, mid-run
     quickstart.process.wait(timeout=30)
