@@ -282,9 +282,7 @@ def campaign_recover_orphaned() -> list[int]:
     failed = []
     for campaign in Campaign.objects.filter(status__in=[CampaignStatus.PENDING, CampaignStatus.RUNNING]).order_by("pk"):
         reason = _orphaned_reason(campaign)
-        if reason and _transition(campaign, CampaignStatus.FAILED, status_reason=reason[:2000], finished_at=timezone.now()):
-            entry_create(kind=EntryKind.CAMPAIGN, campaign=campaign, title=f"Campaign {campaign.pk} failed", body=reason,
-                         data={"status": CampaignStatus.FAILED})
+        if reason and _finish(campaign, CampaignStatus.FAILED, reason) and campaign.status == CampaignStatus.FAILED:
             failed.append(campaign.pk)
     return failed
 
