@@ -17,6 +17,7 @@ from cohorts.selectors.cohorts import (
     cohort_leaderboard,
     cohort_list,
 )
+from cohorts.selectors.events import cohort_event_log
 from cohorts.selectors.market import instrument_overview
 from cohorts.services.cohorts import cohort_launch
 from neolight.errors import ApplicationError
@@ -61,7 +62,7 @@ def cohort_detail_page(request, cohort_id: int):
     sort, curves = request.GET.get("sort", "roi"), cohort_curves(cohort)
     return render(request, "cohorts/detail.html", {
         "cohort": cohort, "agents": cohort_leaderboard(cohort, sort), "sort": sort, "sorts": list(LEADERBOARD_SORTS),
-        "events": cohort.events.select_related("agent")[:200], "gauges": charts.risk_gauges(cohort, curves),
+        "events": cohort_event_log(cohort), "gauges": charts.risk_gauges(cohort, curves),
         "chart": charts.cohort_chart_data(curves), "heatmap": charts.correlation_cells(cohort)})
 
 

@@ -55,7 +55,7 @@ def test_operator_launches_watches_and_explores_a_cohort(asgi_server, operator, 
     shot(page, "05-cohort-detail")
     page.locator("#leaderboard").get_by_role("link", name="Sharpe").click()
     page.wait_for_url(re.compile(r"sort=sharpe"))
-    sharpes = [float(t) for t in page.locator("#leaderboard tbody tr td:nth-child(4)").all_inner_texts()]
+    sharpes = [float(t.replace("−", "-")) for t in page.locator("#leaderboard tbody tr td:nth-child(4)").all_inner_texts()]
     assert sharpes == sorted(sharpes, reverse=True) and len(sharpes) == 30
     shot(page, "06-leaderboard-by-sharpe")
 
