@@ -1,6 +1,8 @@
 // Draws the cohort page's charts from the JSON the server embedded (#cohort-chart-data), when the page
-// loads and again when a finished run's results are swapped in (htmx.onLoad runs for both).
-htmx.onLoad(function (root) {
+// loads and again when a finished run's results are swapped in: htmx fires htmx:load on the body once it
+// has started, then on each element it swaps in. (htmx is loaded with `defer`, after this script.)
+document.addEventListener("htmx:load", function (event) {
+  const root = event.target;
   const source = root.querySelector && root.querySelector("#cohort-chart-data");
   if (!source || !window.Chart) return;
   const data = JSON.parse(source.textContent);
