@@ -17,7 +17,10 @@ from playwright.sync_api import Page, expect
 from rest_framework.authtoken.models import Token
 
 from cohorts.services import cohorts as cohort_services
-from tests.browser.test_cohort_flow import PASSWORD, asgi_server, operator, shot  # noqa: F401  (fixtures)
+from tests.browser import test_cohort_flow as flow
+
+asgi_server, operator = flow.asgi_server, flow.operator  # the server and the logged-in operator, shared
+PASSWORD, shot = flow.PASSWORD, flow.shot
 
 CRYPTO = "BTC-USDT,ETH-USDT,DOGE-USDT,LTC-USDT,XRP-USDT,ADA-USDT"
 LAUNCH = {"bankroll": "2500", "agents": 30, "symbols": CRYPTO.split(","), "start": "2021-05-06T00:00:00Z",
