@@ -10,7 +10,6 @@ from asgiref.sync import async_to_sync
 from channels.generic.websocket import WebsocketConsumer
 from django.contrib.auth.context_processors import PermWrapper
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import QueryDict
 from django.template.loader import render_to_string
 
@@ -69,7 +68,7 @@ class HeaderConsumer(LiveConsumer):
     def live_event(self, message):
         self.send_badge()
 
-    def send_badge(self):
+    def send_badge(self) -> None:
         self.send(text_data=render_to_string("cohorts/_bankroll_badge.html",
                                              {"bankroll_badge": bankroll_badge(), "oob": True}))
 
@@ -90,7 +89,7 @@ class CohortConsumer(LiveConsumer):
     def live_event(self, message):
         self.send_cohort(message["payload"])
 
-    def send_cohort(self, payload: dict):
+    def send_cohort(self, payload: dict) -> None:
         cohort = cohort_visible(self.scope["user"]).filter(pk=self.cohort_id).first()
         if cohort is None:
             return
@@ -131,14 +130,13 @@ class CohortListConsumer(LiveConsumer):
         cohorts = cohort_list(user=self.scope["user"], **self.filters).select_related("wallet")
         return Paginator(cohorts, PAGE_SIZE).get_page(self.params.get("page"))  # exactly the list page's rows
 
-    def send_list(self, page):
+    def send_list(self, page) -> None:
         self.shown = {c.pk for c in page.object_list}
         self.send(text_data=render_to_string("cohorts/_list_body.html", {
             "page": page, "filters": self.params, "perms": PermWrapper(self.scope["user"]), "oob": True}))
 
-    def send_row(self, cohort_id: int, event: str, payload: dict):
-        cohort = (cohort_visible(self.scope["user"]).defer("equity_curves").annotate(agent_count=Count("agents"))
-                  .filter(pk=cohort_id).first())
+    def send_row(self, cohort_id: int, event: str, payload: dict) -> None:
+        cohort = cohort_list(user=self.scope["user"]).select_related("wallet").filter(pk=cohort_id).first()
         if cohort is None:
             return
         if event in ENDED:

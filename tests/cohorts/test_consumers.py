@@ -82,8 +82,10 @@ async def test_anonymous_websocket_is_refused(pending):
     from django.contrib.auth.models import AnonymousUser
 
     for path in (f"/ws/cohorts/{pending.pk}/", "/ws/cohorts/", "/ws/live/"):
-        connected, code = await connect(path, AnonymousUser()).connect()
+        communicator = connect(path, AnonymousUser())
+        connected, code = await communicator.connect()
         assert not connected and code == 4401
+        await communicator.disconnect()
 
 
 async def test_websocket_from_a_foreign_origin_is_refused(pending):
@@ -91,12 +93,14 @@ async def test_websocket_from_a_foreign_origin_is_refused(pending):
                                          headers=[(b"origin", b"http://evil.example.com")])
     connected, _ = await communicator.connect()
     assert not connected
+    await communicator.disconnect()
 
 
 async def test_user_without_access_to_the_cohort_is_refused(pending, outsider):
     communicator = connect(f"/ws/cohorts/{pending.pk}/", outsider)
     connected, code = await communicator.connect()
     assert not connected and code == 4403
+    await communicator.disconnect()
 
 
 async def test_progress_arrives_as_a_fragment_htmx_swaps_by_id(pending, maker):
