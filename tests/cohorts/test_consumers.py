@@ -220,6 +220,18 @@ async def test_the_header_badge_follows_the_bankroll_on_every_page(crypto_day, m
     await header.disconnect()
 
 
+async def test_funding_the_house_moves_the_badge_once(outsider):
+    from cohorts.services.cohorts import house_bankroll
+
+    header, _ = await follow("/ws/live/", outsider)
+
+    await database_sync_to_async(house_bankroll)()  # funded with HOUSE_BANKROLL_FUNDING
+    assert top_level_ids(await until(header, "Bankroll $1,000,000.00")) == ["bankroll-badge"]
+    await database_sync_to_async(house_bankroll)()  # already funded: nothing moves, nothing is sent
+    assert await header.receive_nothing(timeout=0.5)
+    await header.disconnect()
+
+
 async def test_a_run_from_the_command_line_reaches_open_pages(crypto_day, viewer):
     """The command's process broadcasts like the server's (with Redis, to every process's browsers)."""
     communicator, _ = await follow("/ws/cohorts/", viewer)
