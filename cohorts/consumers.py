@@ -13,7 +13,7 @@ from django.core.paginator import Paginator
 from django.http import QueryDict
 from django.template.loader import render_to_string
 
-from cohorts.apis.cohorts import ListQuerySerializer
+from cohorts.filters import CohortFilter
 from cohorts.selectors.cohorts import bankroll_badge, cohort_list, cohort_visible
 from cohorts.views import PAGE_SIZE
 from neolight.realtime import BANKROLL, COHORTS, cohort_group
@@ -108,9 +108,7 @@ class CohortListConsumer(LiveConsumer):
     """
 
     def groups_for(self, user):
-        params = QueryDict(self.scope.get("query_string", b"").decode())
-        query = ListQuerySerializer(data={k: v for k, v in params.items() if v and k != "page"})
-        self.params, self.filters = params, (query.validated_data if query.is_valid() else {})
+        self.params = QueryDict(self.scope.get("query_string", b"").decode())
         self.shown: set[int] = set()
         return (COHORTS,)
 
@@ -127,7 +125,7 @@ class CohortListConsumer(LiveConsumer):
                 self.send_list(page)
 
     def list_page(self):
-        cohorts = cohort_list(user=self.scope["user"], **self.filters).select_related("wallet")
+        cohorts = CohortFilter(self.params, queryset=cohort_list(user=self.scope["user"])).qs
         return Paginator(cohorts, PAGE_SIZE).get_page(self.params.get("page"))  # exactly the list page's rows
 
     def send_list(self, page) -> None:
@@ -136,7 +134,7 @@ class CohortListConsumer(LiveConsumer):
             "page": page, "filters": self.params, "perms": PermWrapper(self.scope["user"]), "oob": True}))
 
     def send_row(self, cohort_id: int, event: str, payload: dict) -> None:
-        cohort = cohort_list(user=self.scope["user"]).select_related("wallet").filter(pk=cohort_id).first()
+        cohort = cohort_list(user=self.scope["user"]).filter(pk=cohort_id).first()
         if cohort is None:
             return
         if event in ENDED:

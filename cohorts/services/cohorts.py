@@ -104,9 +104,7 @@ def cohort_launch(
                       bankroll=data.bankroll, capitals=capitals)
     _announce(cohort, "cohort.created")  # before the run is queued: lists hear of a cohort before its progress
     if run:
-        from cohorts.tasks import cohort_run_task
-
-        transaction.on_commit(lambda: enqueue(cohort_run_task, cohort.pk))
+        transaction.on_commit(lambda: enqueue("cohorts.tasks.cohort_run_task", cohort.pk))
     return cohort
 
 
