@@ -144,7 +144,7 @@ def test_quickstart_serves_quietly_and_sigterm_leaves_nothing_running(quickstart
     landing = browser.log_in(quickstart.password())
     assert "No cohorts yet" in landing and "Start intraday cohort" in landing  # the demo user may launch
     _, market = browser.get("/market/")
-    assert "BTC-USDT" in market and "20160" in market and "SPY" in market
+    assert "BTC-USDT" in market and "20,160" in market and "SPY" in market
 
     os.kill(quickstart.process.pid, signal.SIGTERM)  # `kill <quickstart pid>`
     assert quickstart.process.wait(timeout=60) is not None
