@@ -108,7 +108,6 @@ class CohortAdmin(ReadOnlyAdmin):
     list_filter = ("status", "wallet__policy")
     list_select_related = ("wallet",)
     date_hierarchy = "window_start"
-    exclude = ("equity_curves",)
     inlines = [AgentInline]
 
     @admin.display(ordering="wallet__bankroll")

@@ -1,7 +1,6 @@
 """Live cohort updates over websockets: authenticate, check access, join the group, forward events."""
 from asgiref.sync import async_to_sync
 from channels.generic.websocket import WebsocketConsumer
-from django.db.models import Count
 from django.template.loader import render_to_string
 
 from cohorts.selectors.cohorts import cohort_visible
@@ -37,8 +36,7 @@ class CohortLiveConsumer(WebsocketConsumer):
 
     def live_event(self, message):
         cohort_id = message["payload"].get("cohort")
-        cohort = (cohort_visible(self.scope["user"]).annotate(agent_count=Count("agents"))
-                  .filter(pk=cohort_id).first())
+        cohort = cohort_visible(self.scope["user"]).defer("summary").filter(pk=cohort_id).first()
         if cohort is None:
             return
         payload = message["payload"]

@@ -64,7 +64,7 @@ def cohort_detail_page(request, cohort_id: int):
     return render(request, "cohorts/detail.html", {
         "cohort": cohort, "agents": cohort_leaderboard(cohort, sort), "sort": sort, "sorts": list(LEADERBOARD_SORTS),
         "events": cohort.events.select_related("agent")[:200], "gauges": charts.risk_gauges(cohort, curves),
-        "chart": charts.cohort_chart_data(curves), "heatmap": charts.correlation_cells(cohort)})
+        "chart": charts.cohort_chart_data(cohort, curves), "heatmap": charts.correlation_heatmap(cohort)})
 
 
 def agent_detail_page(request, cohort_id: int, index: int):

@@ -5,11 +5,11 @@ from decimal import Decimal
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
 from cohorts import curves, engine
-from cohorts.models import Account, Agent, Bankroll, Cohort, CohortStatus, Entry, Fill
+from cohorts.models import Account, Agent, Bankroll, Cohort, CohortResult, CohortStatus, Entry, Fill
 from cohorts.selectors.ledger import account_balances
 from neolight.money import to_cents
 
@@ -32,7 +32,7 @@ def cohort_brief(cohort: Cohort) -> dict:
         "policy": cohort.wallet.policy,
         "symbols": cohort.symbols,
         "window": [cohort.window_start.isoformat(), cohort.window_end.isoformat()],
-        "agents": cohort.agents.count(),
+        "agents": cohort.agent_count,
         "allocation": next((line for line in cohort.compliance_notes.splitlines() if line.startswith("Allocation:")), ""),
         "final_equity": str(to_cents(cohort.final_equity)) if cohort.final_equity is not None else None,
         "roi": cohort.roi,
@@ -55,8 +55,10 @@ def cohort_visible(user) -> QuerySet[Cohort]:
 
 
 def cohort_list(*, user, date=None, bankroll=None, status=None) -> QuerySet[Cohort]:
-    """Visible cohorts, newest first, filtered by window day (UTC), bankroll amount and status."""
-    cohorts = cohort_visible(user).defer("equity_curves").annotate(agent_count=Count("agents"))
+    """Visible cohorts, newest first, filtered by window day (UTC), bankroll amount and status.
+
+    Rows only: the summary stays unread and the large results live in CohortResult."""
+    cohorts = cohort_visible(user).defer("summary")
     if date is not None:
         cohorts = cohorts.filter(window_start__date=date)
     if bankroll is not None:
@@ -67,8 +69,26 @@ def cohort_list(*, user, date=None, bankroll=None, status=None) -> QuerySet[Coho
 
 
 def cohort_get(*, user, cohort_id: int) -> Cohort:
-    """One visible cohort (with its agent count), or Http404."""
-    return get_object_or_404(cohort_visible(user).annotate(agent_count=Count("agents")), pk=cohort_id)
+    """One visible cohort without its summary (see `cohort_summary`), or Http404."""
+    return get_object_or_404(cohort_visible(user).defer("summary"), pk=cohort_id)
+
+
+def cohort_summary(cohort: Cohort) -> dict:
+    """The whole summary of a completed cohort: the row's rollups and leaderboard with the large parts
+    (correlation matrix, genomes) from its results; {} before the run ends."""
+    summary = Cohort.objects.filter(pk=cohort.pk).values_list("summary", flat=True).get() or {}
+    heavy = CohortResult.objects.filter(cohort=cohort.pk).values("correlation", "genomes").first()
+    return {**summary, **heavy} if heavy else summary
+
+
+def cohort_correlation(cohort: Cohort) -> list[list[float]]:
+    """The agents' return correlation matrix (A × A), or [] before the run ends."""
+    return CohortResult.objects.filter(cohort=cohort.pk).values_list("correlation", flat=True).first() or []
+
+
+def cohort_families(cohort: Cohort) -> list[str]:
+    """Each agent's strategy family, in agent order."""
+    return list(cohort.agents.order_by("index").values_list("family", flat=True))
 
 
 def agent_get(*, cohort: Cohort, index: int) -> Agent:
@@ -87,9 +107,8 @@ def agent_entries(agent: Agent) -> QuerySet[Entry]:
 
 def cohort_curves(cohort: Cohort) -> dict[str, np.ndarray] | None:
     """The stored full-resolution curves: timestamps (epoch s), parent (T,), agents (A, T), exposure (A, T)."""
-    if not cohort.equity_curves:
-        return None
-    return curves.unpack(bytes(cohort.equity_curves))
+    blob = CohortResult.objects.filter(cohort=cohort.pk).values_list("equity_curves", flat=True).first()
+    return curves.unpack(bytes(blob)) if blob else None
 
 
 def bankroll_badge() -> dict | None:
