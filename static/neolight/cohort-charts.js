@@ -121,10 +121,15 @@
     const restore = () => highlight(pinned);
     const toggle = (pick) => { pinned = pinned && JSON.stringify(pinned) === JSON.stringify(pick) ? null : pick; highlight(pinned); };
 
-    options.onHover = (event, elements) => { if (elements.length) highlight({ agent: elements[0].datasetIndex }); else restore(); };
+    let overChart = false; // Chart.js replays the last pointer event on update, even once the pointer has left
+    options.onHover = (event, elements) => {
+      if (!overChart || event.type === "mouseout") return;
+      if (elements.length) highlight({ agent: elements[0].datasetIndex }); else restore();
+    };
     options.onClick = (event, elements) => toggle(elements.length ? { agent: elements[0].datasetIndex } : pinned);
     const agents = chart("agents-chart", datasets, options);
-    agents.canvas.addEventListener("mouseleave", restore);
+    agents.canvas.addEventListener("mouseenter", () => { overChart = true; });
+    agents.canvas.addEventListener("mouseleave", () => { overChart = false; restore(); });
 
     families.forEach((family) => {
       const item = document.createElement("li");
