@@ -12,7 +12,6 @@ from cohorts.selectors.cohorts import (
     agent_entries,
     agent_fills,
     agent_get,
-    cohort_curves,
     cohort_get,
     cohort_leaderboard,
     cohort_list,
@@ -60,11 +59,11 @@ def cohort_launch_page(request):
 def cohort_detail_page(request, cohort_id: int):
     """A cohort: curves, utilisation, leaderboard, risk gauges, alerts, correlations; live while it runs."""
     cohort = cohort_get(user=request.user, cohort_id=cohort_id)
-    sort, curves = request.GET.get("sort", "roi"), cohort_curves(cohort)
+    sort = request.GET["sort"] if request.GET.get("sort") in LEADERBOARD_SORTS else "roi"
+    agents = cohort_leaderboard(cohort, sort)  # read only if the page is not served from the cache
     return render(request, "cohorts/detail.html", {
-        "cohort": cohort, "agents": cohort_leaderboard(cohort, sort), "sort": sort, "sorts": list(LEADERBOARD_SORTS),
-        "events": cohort.events.select_related("agent")[:200], "gauges": charts.risk_gauges(cohort, curves),
-        "chart": charts.cohort_chart_data(cohort, curves), "heatmap": charts.correlation_heatmap(cohort)})
+        "cohort": cohort, "agents": agents, "sort": sort, "sorts": list(LEADERBOARD_SORTS),
+        "events": cohort.events.select_related("agent")[:200], "charts": charts.CohortCharts(cohort, agents)})
 
 
 def agent_detail_page(request, cohort_id: int, index: int):

@@ -8,12 +8,14 @@ every bar.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import datetime
+from functools import cached_property
 
 import numpy as np
 
-from cohorts.models import Agent, Cohort, CohortStatus
-from cohorts.selectors.cohorts import agent_fills, cohort_correlation, cohort_curves, cohort_families
+from cohorts.models import Agent, Cohort, CohortResult, CohortStatus
+from cohorts.selectors.cohorts import agent_fills, cohort_curves, cohort_result, result_curves
 from cohorts.selectors.market import bar_window
 
 PARENT_POINTS = 1_000  # most points drawn for the parent's equity and the utilisation
@@ -67,7 +69,39 @@ def _rounded(values: np.ndarray, places: int) -> list:
     return np.where(np.isfinite(rounded), rounded, None).tolist()
 
 
-def cohort_chart_data(cohort: Cohort, curves: dict[str, np.ndarray] | None) -> dict | None:
+class CohortCharts:
+    """What the cohort page draws (`gauges`, `chart`, `heatmap`; empty before the run ends), from one
+    read of the cohort's results, made only when the page renders them: a page served from the
+    cache reads and computes nothing. `agents` are the cohort's agents, in any order."""
+
+    def __init__(self, cohort: Cohort, agents: Iterable[Agent]):
+        self.cohort, self.agents = cohort, agents
+
+    @cached_property
+    def result(self) -> CohortResult | None:
+        return cohort_result(self.cohort)
+
+    @cached_property
+    def curves(self) -> dict[str, np.ndarray] | None:
+        return result_curves(self.result.equity_curves if self.result else None)
+
+    @cached_property
+    def gauges(self) -> list[dict]:
+        return risk_gauges(self.cohort, self.curves)
+
+    @cached_property
+    def chart(self) -> dict | None:
+        if self.curves is None:
+            return None
+        families = [agent.family for agent in sorted(self.agents, key=lambda agent: agent.index)]
+        return cohort_chart_data(self.cohort, self.curves, families)
+
+    @cached_property
+    def heatmap(self) -> dict | None:
+        return correlation_heatmap(self.result.correlation if self.result else [])
+
+
+def cohort_chart_data(cohort: Cohort, curves: dict[str, np.ndarray] | None, families: list[str]) -> dict | None:
     """What the cohort page's charts draw, or None before the run ends.
 
     `window`: the cohort's window [start, end) in epoch ms (the time axes' bounds); `t`, `parent`,
@@ -85,17 +119,17 @@ def cohort_chart_data(cohort: Cohort, curves: dict[str, np.ndarray] | None) -> d
     return {
         "window": [_epoch_ms(cohort.window_start), _epoch_ms(cohort.window_end)], "timezone": "UTC",
         "t": parent_t.tolist(), "parent": _rounded(parent_line, 2), "utilisation": _rounded(utilisation_line, 2),
-        "agents_t": agents_t.tolist(), "agents": _rounded(agents, 2), "families": cohort_families(cohort),
+        "agents_t": agents_t.tolist(), "agents": _rounded(agents, 2), "families": families,
     }
 
 
-def correlation_heatmap(cohort: Cohort) -> dict | None:
-    """The heat-map of the agents' return correlations, or None when there is none.
+def correlation_heatmap(correlation: list[list[float]]) -> dict | None:
+    """The heat-map of the agents' return correlations (A × A), or None when there are none.
 
     `labels`: agent indices (rows and columns); `cells`: the lower triangle, row by row (row i holds
     columns 0..i; the matrix is symmetric), in hundredths from -100 to 100.
     """
-    matrix = np.asarray(cohort_correlation(cohort), dtype=np.float64)
+    matrix = np.asarray(correlation, dtype=np.float64)
     if matrix.ndim != 2 or not matrix.size:
         return None
     cells = np.rint(np.clip(np.nan_to_num(matrix[np.tril_indices(len(matrix))]), -1, 1) * 100).astype(int)

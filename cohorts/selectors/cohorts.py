@@ -81,14 +81,9 @@ def cohort_summary(cohort: Cohort) -> dict:
     return {**summary, **heavy} if heavy else summary
 
 
-def cohort_correlation(cohort: Cohort) -> list[list[float]]:
-    """The agents' return correlation matrix (A × A), or [] before the run ends."""
-    return CohortResult.objects.filter(cohort=cohort.pk).values_list("correlation", flat=True).first() or []
-
-
-def cohort_families(cohort: Cohort) -> list[str]:
-    """Each agent's strategy family, in agent order."""
-    return list(cohort.agents.order_by("index").values_list("family", flat=True))
+def cohort_result(cohort: Cohort) -> CohortResult | None:
+    """The cohort's curves and correlations (not its genomes), or None before the run ends."""
+    return CohortResult.objects.filter(cohort=cohort.pk).defer("genomes").first()
 
 
 def agent_get(*, cohort: Cohort, index: int) -> Agent:
@@ -108,6 +103,11 @@ def agent_entries(agent: Agent) -> QuerySet[Entry]:
 def cohort_curves(cohort: Cohort) -> dict[str, np.ndarray] | None:
     """The stored full-resolution curves: timestamps (epoch s), parent (T,), agents (A, T), exposure (A, T)."""
     blob = CohortResult.objects.filter(cohort=cohort.pk).values_list("equity_curves", flat=True).first()
+    return result_curves(blob)
+
+
+def result_curves(blob: bytes | memoryview | None) -> dict[str, np.ndarray] | None:
+    """Stored curves unpacked (see `cohort_curves`), or None for none."""
     return curves.unpack(bytes(blob)) if blob else None
 
 

@@ -109,10 +109,12 @@ def test_filters_narrow_the_list(operator, finished):
 
 @pytest.mark.django_db
 def test_pages_query_the_database_a_fixed_number_of_times(operator, maker, crypto_day, django_assert_max_num_queries):
+    from django.core.cache import cache
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     def queries(url) -> int:
+        cache.clear()  # a finished cohort's results are rendered once, then cached: count a full render
         with CaptureQueriesContext(connection) as captured:
             assert operator.get(url).status_code == 200
         return len(captured)
@@ -126,4 +128,4 @@ def test_pages_query_the_database_a_fixed_number_of_times(operator, maker, crypt
     many = queries(reverse("cohort-list")), queries(reverse("cohort-detail", args=[first.pk]))
 
     assert few == many  # no query per cohort, per agent or per event
-    assert many[0] <= 10 and many[1] <= 11
+    assert many[0] <= 10 and many[1] <= 12  # the cohort page reads its results (curves, correlations) from their own row

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -16,8 +17,8 @@ from cohorts.models import Cohort
 from cohorts.selectors.charts import agent_points, envelope
 from cohorts.services.cohorts import cohort_launch
 from cohorts.services.inputs import cohort_input
-from tests.conftest import CRYPTO
 from tests.cohorts.test_cohorts import DAY, launch_and_run
+from tests.conftest import CRYPTO
 
 HEAVY_COLUMNS = ('"equity_curves"', '"summary"', '"correlation"', '"genomes"', "cohorts_cohortresult")
 
@@ -29,7 +30,7 @@ def embedded(page: str, element_id: str):
 
 
 def epoch_ms(iso: str) -> int:
-    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(timezone.utc).timestamp() * 1000)
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(UTC).timestamp() * 1000)
 
 
 @pytest.fixture
@@ -132,3 +133,43 @@ def test_envelope_leaves_short_series_whole():
 
 def test_agents_get_fewer_points_as_they_grow_within_bounds():
     assert agent_points(30) == 600 and agent_points(300) == 150 and agent_points(5000) == 100
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_moves_stored_results_off_the_cohort_row_and_counts_agents():
+    before, after = [("cohorts", "0008_fill_keys_unconstrained")], [("cohorts", "0009_cohort_results")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    source = old.get_model("cohorts", "Bankroll").objects.create(name="old-house")
+    cohort = old.get_model("cohorts", "Cohort").objects.create(
+        source=source, symbols=["BTC-USDT"], window_start="2021-05-06T00:00:00Z", window_end="2021-05-07T00:00:00Z",
+        status="completed", equity_curves=b"stored curves",
+        summary={"leaderboard": [{"agent": 1}], "correlation": [[1.0, 0.5], [0.5, 1.0]],
+                 "genomes": [{"agent": 0}, {"agent": 1}]})
+    for index in range(2):
+        old.get_model("cohorts", "Agent").objects.create(cohort=cohort, index=index, family="ma_crossover", params={},
+                                                        capital="500")
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    moved = Cohort.objects.get(pk=cohort.pk)
+
+    assert moved.agent_count == 2 and moved.summary == {"leaderboard": [{"agent": 1}]}
+    assert bytes(moved.result.equity_curves) == b"stored curves"
+    assert moved.result.correlation == [[1.0, 0.5], [0.5, 1.0]] and len(moved.result.genomes) == 2
+
+
+@pytest.mark.django_db
+def test_a_finished_cohorts_page_is_served_again_without_reading_its_results(staff, crypto_day):
+    cohort = launch_and_run()
+    url = reverse("cohort-detail", args=[cohort.pk])
+    first = staff.get(url).content.decode()
+
+    with CaptureQueriesContext(connection) as captured:
+        again = staff.get(url).content.decode()
+
+    sql = " ".join(q["sql"] for q in captured)
+    assert "cohorts_cohortresult" not in sql and "cohorts_cohortevent" not in sql
+    assert embedded(again, "cohort-chart-data") == embedded(first, "cohort-chart-data")
+    assert re.findall(r">Agent (\d+)</a>", again) == re.findall(r">Agent (\d+)</a>", first)

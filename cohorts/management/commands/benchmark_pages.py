@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.test import Client
 
-from cohorts.models import Agent, Cohort, ParentWallet
+from cohorts.models import Agent, Cohort, CohortResult, ParentWallet
 from cohorts.services.cohorts import cohort_launch, cohort_run
 from cohorts.services.inputs import cohort_input
 
@@ -74,6 +74,10 @@ class Command(BaseCommand):
         wallet = {f.attname: getattr(model.wallet, f.attname) for f in ParentWallet._meta.concrete_fields
                   if f.name not in ("id", "cohort")}
         ParentWallet.objects.bulk_create(ParentWallet(cohort=c, **wallet) for c in clones)
+        result = CohortResult.objects.get(cohort=model)  # every copy stores its results as the original does
+        CohortResult.objects.bulk_create(
+            (CohortResult(cohort=c, equity_curves=result.equity_curves, correlation=result.correlation,
+                          genomes=result.genomes) for c in clones), batch_size=50)
         agents = list(model.agents.all())
         Agent.objects.bulk_create(
             (Agent(**{f.attname: getattr(a, f.attname) for f in Agent._meta.concrete_fields
