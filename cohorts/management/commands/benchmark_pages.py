@@ -1,9 +1,12 @@
-"""manage.py benchmark_pages [--cohorts 1000] [--agents 30] [--json]: server-side time and weight of the cohort pages."""
+"""manage.py benchmark_pages [--cohorts 1000] [--agents 30] [--json]: server-side time and weight of the cohort pages.
+
+A finished cohort's page is rendered once and then served from the cache; the command times both."""
 import json
 import statistics
 import time
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.test import Client
@@ -47,7 +50,9 @@ class Command(BaseCommand):
             f"(median of {repeats} requests):\n"
             f"  list         {report['list_ms']:>8} ms  {report['list_queries']:>3} queries  {report['list_bytes']:>9,} bytes\n"
             f"  cohort page  {report['detail_ms']:>8} ms  {report['detail_queries']:>3} queries  "
-            f"{report['detail_bytes']:>9,} bytes"))
+            f"{report['detail_bytes']:>9,} bytes\n"
+            f"    uncached   {report['detail_uncached_ms']:>8} ms  {report['detail_uncached_queries']:>3} queries"
+            f"  (its first view: nothing in the cache)"))
 
     def _measure(self, count: int, agents: int, repeats: int) -> dict:
         try:
@@ -63,10 +68,13 @@ class Command(BaseCommand):
         client = Client()
         client.force_login(user)
         list_ms, list_queries, list_bytes = self._time(client, "/trading/cohorts", repeats)
-        detail_ms, detail_queries, detail_bytes = self._time(client, f"/trading/cohorts/{model.pk}/", repeats)
+        detail = f"/trading/cohorts/{model.pk}/"
+        uncached_ms, detail_queries, detail_bytes = self._time(client, detail, repeats, uncached=True)
+        detail_ms, cached_queries, _ = self._time(client, detail, repeats)
         return {"database": connection.vendor, "cohorts": Cohort.objects.count(), "agents": agents,
                 "list_ms": list_ms, "list_queries": list_queries, "list_bytes": list_bytes,
-                "detail_ms": detail_ms, "detail_queries": detail_queries, "detail_bytes": detail_bytes}
+                "detail_ms": detail_ms, "detail_queries": cached_queries, "detail_bytes": detail_bytes,
+                "detail_uncached_ms": uncached_ms, "detail_uncached_queries": detail_queries}
 
     def _copy(self, model: Cohort, copies: int) -> None:
         fields = {f.attname: getattr(model, f.attname) for f in Cohort._meta.concrete_fields if f.name != "id"}
@@ -84,15 +92,20 @@ class Command(BaseCommand):
                       if f.name not in ("id", "cohort")}, cohort=c) for c in clones for a in agents),
             batch_size=2000)
 
-    def _time(self, client: Client, url: str, repeats: int) -> tuple[float, int, int]:
-        """Median server time (ms) of `repeats` requests, the queries of one, and its body's size in bytes."""
+    def _time(self, client: Client, url: str, repeats: int, uncached: bool = False) -> tuple[float, int, int]:
+        """Median server time (ms) of `repeats` requests, the queries of one, and its body's size in bytes;
+        `uncached`: with the cache emptied before each request (how a page first renders)."""
         queries: list[str] = []
+        if uncached:
+            cache.clear()
         with connection.execute_wrapper(lambda execute, sql, *rest: (queries.append(sql), execute(sql, *rest))[1]):
             response = client.get(url)
         if response.status_code != 200:
             raise CommandError(f"{url} answered {response.status_code}")
         samples = []
         for _ in range(repeats):
+            if uncached:
+                cache.clear()
             began = time.perf_counter()
             client.get(url)
             samples.append((time.perf_counter() - began) * 1000)
