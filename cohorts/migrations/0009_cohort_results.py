@@ -1,4 +1,5 @@
-"""Cohorts' large results (curves, correlation, genomes) move to a row of their own; agent count stored."""
+"""Cohorts' large results (curves, correlation, genomes) move to a row of their own; agent count stored;
+indexes for the list's order and the header's capital at work."""
 import django.db.models.deletion
 from django.db import migrations, models
 from django.db.models import Count
@@ -55,6 +56,14 @@ class Migration(migrations.Migration):
         migrations.RemoveField(
             model_name='cohort',
             name='equity_curves',
+        ),
+        migrations.AddIndex(
+            model_name='cohort',
+            index=models.Index(fields=['-created_at', '-id'], name='cohort_newest_first'),
+        ),
+        migrations.AddIndex(
+            model_name='cohort',
+            index=models.Index(fields=['source', 'status'], name='cohort_source_status'),
         ),
         migrations.AlterField(
             model_name='cohort',

@@ -67,7 +67,10 @@ class Cohort(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status"]), models.Index(fields=["window_start"]),
-                   models.Index(fields=["status", "lease_expires_at"], name="cohort_status_lease")]
+                   models.Index(fields=["status", "lease_expires_at"], name="cohort_status_lease"),
+                   # the list's order (newest first, a page at a time) and the header's capital at work
+                   models.Index(fields=["-created_at", "-id"], name="cohort_newest_first"),
+                   models.Index(fields=["source", "status"], name="cohort_source_status")]
         constraints = [
             models.CheckConstraint(condition=models.Q(window_end__gt=models.F("window_start")),
                                    name="cohort_window_ordered"),
