@@ -21,6 +21,7 @@ from cohorts.services.cohorts import cohort_launch
 from neolight.errors import ApplicationError
 
 PAGE_SIZE = 25
+LEADERBOARD_ROWS = 50  # a larger cohort's page lists its best 50 by the sort chosen, and links to all
 
 
 def market_overview(request):
@@ -60,10 +61,13 @@ def cohort_detail_page(request, cohort_id: int):
     """A cohort: curves, utilisation, leaderboard, risk gauges, alerts, correlations; live while it runs."""
     cohort = cohort_get(user=request.user, cohort_id=cohort_id)
     sort = request.GET["sort"] if request.GET.get("sort") in LEADERBOARD_SORTS else "roi"
-    agents = cohort_leaderboard(cohort, sort)  # read only if the page is not served from the cache
+    listing_all = request.GET.get("agents") == "all"
+    every = listing_all or cohort.agent_count <= LEADERBOARD_ROWS
+    agents = cohort_leaderboard(cohort, sort)  # querysets and charts: read only if not served from the cache
     return render(request, "cohorts/detail.html", {
-        "cohort": cohort, "agents": agents, "sort": sort, "sorts": list(LEADERBOARD_SORTS),
-        "events": cohort.events.select_related("agent")[:200], "charts": charts.CohortCharts(cohort, agents)})
+        "cohort": cohort, "agents": agents if every else agents[:LEADERBOARD_ROWS], "every": every, "listing_all": listing_all,
+        "sort": sort, "sorts": list(LEADERBOARD_SORTS), "events": cohort.events.select_related("agent")[:200],
+        "charts": charts.CohortCharts(cohort)})
 
 
 def agent_detail_page(request, cohort_id: int, index: int):

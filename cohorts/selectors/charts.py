@@ -8,14 +8,13 @@ every bar.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from datetime import datetime
 from functools import cached_property
 
 import numpy as np
 
 from cohorts.models import Agent, Cohort, CohortResult, CohortStatus
-from cohorts.selectors.cohorts import agent_fills, cohort_curves, cohort_result, result_curves
+from cohorts.selectors.cohorts import agent_fills, cohort_curves, cohort_families, cohort_result, result_curves
 from cohorts.selectors.market import bar_window
 
 PARENT_POINTS = 1_000  # most points drawn for the parent's equity and the utilisation
@@ -72,10 +71,10 @@ def _rounded(values: np.ndarray, places: int) -> list:
 class CohortCharts:
     """What the cohort page draws (`gauges`, `chart`, `heatmap`; empty before the run ends), from one
     read of the cohort's results, made only when the page renders them: a page served from the
-    cache reads and computes nothing. `agents` are the cohort's agents, in any order."""
+    cache reads and computes nothing."""
 
-    def __init__(self, cohort: Cohort, agents: Iterable[Agent]):
-        self.cohort, self.agents = cohort, agents
+    def __init__(self, cohort: Cohort):
+        self.cohort = cohort
 
     @cached_property
     def result(self) -> CohortResult | None:
@@ -93,8 +92,7 @@ class CohortCharts:
     def chart(self) -> dict | None:
         if self.curves is None:
             return None
-        families = [agent.family for agent in sorted(self.agents, key=lambda agent: agent.index)]
-        return cohort_chart_data(self.cohort, self.curves, families)
+        return cohort_chart_data(self.cohort, self.curves, cohort_families(self.cohort))
 
     @cached_property
     def heatmap(self) -> dict | None:

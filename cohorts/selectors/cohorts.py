@@ -81,6 +81,11 @@ def cohort_summary(cohort: Cohort) -> dict:
     return {**summary, **heavy} if heavy else summary
 
 
+def cohort_families(cohort: Cohort) -> list[str]:
+    """Each agent's strategy family, in agent order."""
+    return list(cohort.agents.order_by("index").values_list("family", flat=True))
+
+
 def cohort_result(cohort: Cohort) -> CohortResult | None:
     """The cohort's curves and correlations (not its genomes), or None before the run ends."""
     return CohortResult.objects.filter(cohort=cohort.pk).defer("genomes").first()

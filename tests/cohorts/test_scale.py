@@ -95,6 +95,11 @@ def test_a_300_agent_cohort_page_weighs_under_a_megabyte_with_a_labelled_canvas_
     assert len(chart["agents"]) == 300 and len(chart["families"]) == 300
     assert all(len(series) == len(chart["agents_t"]) <= agent_points(300) for series in chart["agents"])
     assert chart["window"][0] <= chart["t"][0] and chart["t"][-1] < chart["window"][1]
+    assert len(re.findall(r'<tr data-agent="\d+">', page)) == 50 and "Show all 300" in page
+
+    everyone = staff.get(reverse("cohort-detail", args=[cohort.pk]), {"sort": "sharpe", "agents": "all"})
+    assert len(re.findall(r'<tr data-agent="\d+">', everyone.content.decode())) == 300
+    assert len(everyone.content) < 1_000_000
 
 
 @pytest.mark.django_db
