@@ -21,6 +21,8 @@ def test_charts_read_like_a_trading_desk(asgi_server, operator, page):  # noqa: 
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(re.compile(r"/trading/cohorts$"))
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{asgi_server}/trading/cohorts/{cohort.pk}/")
 
     canvas = page.locator("#agents-chart")
@@ -47,6 +49,10 @@ def test_charts_read_like_a_trading_desk(asgi_server, operator, page):  # noqa: 
     page.locator("#heatmap").hover(position={"x": 34 + 3, "y": 3})  # the first cell, right of the row labels
     expect(page.locator("#heatmap-readout")).to_have_text("Agent 0 × agent 0: +1.00")
     shot(page, "cohort-charts-heatmap")
+
+    row.get_by_role("link", name="Agent 3").click()
+    expect(page.locator("#equity canvas").first).to_be_visible()
+    assert errors == []
 
 
 def _run_apart(**launch):
