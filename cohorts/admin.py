@@ -8,6 +8,7 @@ from django.urls import path
 
 from cohorts.models import Account, Agent, Bankroll, Bar, Cohort, Entry, Instrument, LedgerTransaction, Session
 from cohorts.services.market import bars_import_upload
+from neolight.admin import ReadOnlyAdmin, ReadOnlyInline
 from neolight.errors import ApplicationError
 
 
@@ -76,29 +77,10 @@ class BarAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written only by services: visible, never edited or deleted here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class AgentInline(admin.TabularInline):
+class AgentInline(ReadOnlyInline):
     model = Agent
     fields = ("index", "family", "capital", "final_equity", "roi", "sharpe", "max_drawdown", "trades", "confidence")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Cohort)
@@ -129,15 +111,9 @@ class AccountAdmin(ReadOnlyAdmin):
     search_fields = ("code",)
 
 
-class EntryInline(admin.TabularInline):
+class EntryInline(ReadOnlyInline):
     model = Entry
     fields = ("account", "amount")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(LedgerTransaction)

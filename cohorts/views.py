@@ -4,7 +4,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from cohorts.apis.cohorts import ListQuerySerializer
+from cohorts.filters import CohortFilter
 from cohorts.forms import AdvancedLaunchForm, EasyLaunchForm
 from cohorts.selectors import charts
 from cohorts.selectors.cohorts import (
@@ -31,13 +31,11 @@ def market_overview(request):
 
 def cohort_list_page(request):
     """Cohorts with filters (day, bankroll, status) and pages; an empty state says how to start."""
-    query = ListQuerySerializer(data={k: v for k, v in request.GET.items() if v and k != "page"})
-    filters = query.validated_data if query.is_valid() else {}
-    cohorts = cohort_list(user=request.user, **filters).select_related("wallet")
-    page = Paginator(cohorts, PAGE_SIZE).get_page(request.GET.get("page"))
+    filters = CohortFilter(request.GET, queryset=cohort_list(user=request.user))  # a bad filter is shown, not applied
+    page = Paginator(filters.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "cohorts/list.html", {
-        "page": page, "filters": request.GET, "filter_errors": query.errors, "statuses": ["pending", "running",
-                                                                                         "completed", "failed"]})
+        "page": page, "filters": request.GET, "filter_errors": filters.errors, "statuses": ["pending", "running",
+                                                                                           "completed", "failed"]})
 
 
 @permission_required("cohorts.add_cohort", raise_exception=True)

@@ -2,22 +2,12 @@
 from django.contrib import admin
 
 from knowledge.models import Campaign, CampaignDay, KnowledgeEntry, LearningCycle
+from neolight.admin import ReadOnlyAdmin, ReadOnlyInline
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class CampaignDayInline(admin.TabularInline):
+class CampaignDayInline(ReadOnlyInline):
     model = CampaignDay
     fields = ("number", "date", "cohort")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
 
 
 @admin.register(Campaign)

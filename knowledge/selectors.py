@@ -107,15 +107,12 @@ def cycle_list(*, user, campaign: Campaign | None = None, kind: str | None = Non
     return cycles.order_by("-started_at", "-id")
 
 
-def entry_list(*, user, kind: str | None = None, campaign_id: int | None = None, q: str = "") -> QuerySet[KnowledgeEntry]:
-    """Knowledge entries `user` may see (their campaigns', and the desk-wide ones), newest first, filtered."""
+def entry_list(*, user, campaign_id: int | None = None) -> QuerySet[KnowledgeEntry]:
+    """Knowledge entries `user` may see (their campaigns', and the desk-wide ones), newest first; one campaign's
+    if `campaign_id` is given (the page narrows them further with `knowledge.filters.EntryFilter`)."""
     entries = KnowledgeEntry.objects.filter(Q(campaign__isnull=True) | Q(campaign__in=campaign_visible(user)))
-    if kind:
-        entries = entries.filter(kind=kind)
     if campaign_id:
         entries = entries.filter(campaign_id=campaign_id)
-    if q:
-        entries = entries.filter(Q(title__icontains=q) | Q(body__icontains=q))
     return entries.select_related("campaign", "cycle", "cohort").order_by("-created_at", "-id")
 
 

@@ -2,20 +2,18 @@
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
+from knowledge.filters import EntryFilter
 from knowledge.models import CycleKind, EntryKind
 from knowledge.selectors import campaign_days_with_cycles, campaign_get, campaign_list, cycle_list, entry_list
 
 
 def knowledge_index(request):
     """Campaigns, recent cycles, and the entries filtered by kind, campaign and text."""
-    kind, q = request.GET.get("kind", ""), request.GET.get("q", "").strip()
-    campaign_id = request.GET.get("campaign", "")
-    campaign_id = int(campaign_id) if campaign_id.isdigit() else None
-    entries = entry_list(user=request.user, kind=kind or None, campaign_id=campaign_id, q=q)
-    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    entries = EntryFilter(request.GET, queryset=entry_list(user=request.user), request=request)  # bad: shown, not applied
+    page = Paginator(entries.qs, 50).get_page(request.GET.get("page"))
     return render(request, "knowledge/index.html", {
         "campaigns": list(campaign_list(user=request.user)[:50]), "cycles": list(cycle_list(user=request.user)[:20]),
-        "entries": page, "kinds": EntryKind.choices, "filters": {"kind": kind, "q": q, "campaign": campaign_id},
+        "entries": page, "kinds": EntryKind.choices, "filters": request.GET, "filter_errors": entries.errors,
     })
 
 

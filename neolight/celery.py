@@ -11,12 +11,22 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+def task_named(name: str):
+    """The registered task called `name` ("cohorts.tasks.cohort_run_task"), discovering the apps' tasks
+    modules on first use: services name the tasks they queue rather than import them (tasks import services)."""
+    if name not in app.tasks:
+        app.loader.import_default_modules()
+    return app.tasks[name]
+
+
 def enqueue(task, *args) -> None:
-    """Queues `task(*args)` for a worker; in embedded mode (TASKS_IN_THREADS) runs it in a background
-    thread instead, so the request that queued it still returns at once. Call it after commit."""
+    """Queues `task(*args)` for a worker (`task` is a task or its registered name; `.delay`, so eager when
+    CELERY_TASK_ALWAYS_EAGER); in embedded mode (TASKS_IN_THREADS) runs it in a background thread instead,
+    so the request that queued it still returns at once. Call it after commit."""
     from django.conf import settings
     from django.db import connection
 
+    task = task_named(task) if isinstance(task, str) else task
     if not settings.TASKS_IN_THREADS:
         task.delay(*args)
         return

@@ -6,6 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -41,3 +42,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
             fields = ", ".join(response.data)
             response.data = {"detail": f"Invalid input: {fields}.", "errors": response.data}
     return response
+
+
+BAD_REQUEST = OpenApiResponse(description="Invalid input: `detail` says what, `errors` names the field.")
+"""The schema's 400 of every endpoint that validates input: the body `api_exception_handler` answers."""

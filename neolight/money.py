@@ -16,11 +16,12 @@ MONEY_DIGITS = 20
 MONEY_PLACES = 8
 QUANTUM = Decimal(1).scaleb(-MONEY_PLACES)  # 0.00000001
 CENT = Decimal("0.01")
+MONEY_DECIMAL = {"max_digits": MONEY_DIGITS, "decimal_places": MONEY_PLACES}  # for any DecimalField holding money
 
 
 def MoneyField(**kwargs) -> models.DecimalField:  # noqa: N802 (reads as a field class)
     """The one model field for amounts, prices and quantities: NUMERIC(20, 8)."""
-    return models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, **kwargs)
+    return models.DecimalField(**MONEY_DECIMAL, **kwargs)
 
 
 def quantize(value: Decimal) -> Decimal:

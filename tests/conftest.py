@@ -35,15 +35,27 @@ def flush_past_ledger_guards():
 
 
 @pytest.fixture
-def maker(django_user_model):
+def maker(db):
     """An operator who launches cohorts."""
-    return django_user_model.objects.create_user("maker", "maker@example.com", "maker-password-1")
+    from tests.factories import UserFactory
+
+    return UserFactory(username="maker", password="maker-password-1")
 
 
 @pytest.fixture
-def outsider(django_user_model):
+def outsider(db):
     """A logged-in user with no special rights."""
-    return django_user_model.objects.create_user("outsider", "outsider@example.com", "outsider-password-1")
+    from tests.factories import UserFactory
+
+    return UserFactory(username="outsider", password="outsider-password-1")
+
+
+@pytest.fixture
+def superuser(db):
+    """Staff with every right: the admin's user."""
+    from tests.factories import UserFactory
+
+    return UserFactory(username="boss", superuser=True)
 
 
 @pytest.fixture

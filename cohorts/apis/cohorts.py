@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 
 from django.http import HttpResponse
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -12,7 +13,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cohorts.models import AllocationPolicy, CohortStatus
+from cohorts.filters import CohortFilter
+from cohorts.models import AllocationPolicy, Cohort
 from cohorts.selectors.cohorts import (
     agent_entries,
     agent_fills,
@@ -25,10 +27,9 @@ from cohorts.selectors.cohorts import (
 from cohorts.services.cohorts import cohort_launch
 from cohorts.services.inputs import cohort_input
 from neolight.csvsafe import csv_row
+from neolight.errors import BAD_REQUEST
+from neolight.money import MONEY_DECIMAL as MONEY
 from neolight.throttles import LaunchThrottle
-
-BAD_REQUEST = OpenApiResponse(description="Invalid input: `detail` says what, `errors` names the field.")
-MONEY = {"max_digits": 20, "decimal_places": 8}
 
 
 class CanLaunchCohorts(BasePermission):
@@ -113,24 +114,19 @@ class LaunchSerializer(serializers.Serializer):
                                              help_text="at most 2,000 characters by default")
 
 
-class ListQuerySerializer(serializers.Serializer):
-    date = serializers.DateField(required=False, help_text="window day, UTC")
-    bankroll = serializers.DecimalField(required=False, **MONEY)
-    status = serializers.ChoiceField(choices=CohortStatus.values, required=False)
-
-
 class CohortListApi(APIView):
     permission_classes = [*APIView.permission_classes, CanLaunchCohorts]
     throttle_classes = [*APIView.throttle_classes, LaunchThrottle]
+    filter_backends, filterset_class = [DjangoFilterBackend], CohortFilter
+    queryset = Cohort.objects.none()  # names the model for the schema; reads go through cohort_list
 
-    @extend_schema(operation_id="cohorts_list", parameters=[ListQuerySerializer],
+    @extend_schema(operation_id="cohorts_list", filters=True,
                    responses={200: CohortSerializer(many=True), 400: BAD_REQUEST})
     def get(self, request):
         """Cohorts, newest first; filter by `date` (window day), `bankroll` and `status`; paginated."""
-        query = ListQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        cohorts = DjangoFilterBackend().filter_queryset(request, cohort_list(user=request.user), self)
         paginator = CohortPagination()
-        page = paginator.paginate_queryset(cohort_list(user=request.user, **query.validated_data), request, view=self)
+        page = paginator.paginate_queryset(cohorts, request, view=self)
         return paginator.get_paginated_response(CohortSerializer(page, many=True).data)
 
     @extend_schema(operation_id="cohorts_launch", request=LaunchSerializer,
@@ -215,16 +211,18 @@ def _csv(filename: str, header: list[str], rows) -> HttpResponse:
 
 
 class CohortListCsvApi(APIView):
-    @extend_schema(operation_id="cohorts_export", parameters=[ListQuerySerializer],
-                   responses={(200, "text/csv"): OpenApiTypes.STR})
+    filter_backends, filterset_class = [DjangoFilterBackend], CohortFilter
+    queryset = Cohort.objects.none()  # names the model for the schema; reads go through cohort_list
+
+    @extend_schema(operation_id="cohorts_export", filters=True,
+                   responses={(200, "text/csv"): OpenApiTypes.STR, 400: BAD_REQUEST})
     def get(self, request):
         """The filtered cohort list as CSV (every page)."""
-        query = ListQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        cohorts = DjangoFilterBackend().filter_queryset(request, cohort_list(user=request.user), self)
         rows = ([c.pk, c.status, c.wallet.bankroll, c.wallet.policy, " ".join(c.symbols), c.window_start.isoformat(),
                  c.window_end.isoformat(), c.agent_count, c.final_equity, c.roi, c.max_drawdown, c.utilisation,
                  c.breaches, c.is_ledger_balanced, c.is_reconciled, c.runtime_seconds, c.compliance_notes]
-                for c in cohort_list(user=request.user, **query.validated_data))
+                for c in cohorts)
         return _csv("cohorts.csv", COHORT_CSV_COLUMNS, rows)
 
 

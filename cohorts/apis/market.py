@@ -3,16 +3,15 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.utils.http import urlencode
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cohorts.models.market import VOLUME_DIGITS
 from cohorts.selectors.market import TIMEFRAMES, bar_page, instrument_overview, instruments_by_symbol
-from neolight.errors import ApplicationError
-
-BAD_REQUEST = OpenApiResponse(description="Invalid input: `detail` says what, `errors` names the field.")
-MONEY = {"max_digits": 28, "decimal_places": 8}
+from neolight.errors import BAD_REQUEST, ApplicationError
+from neolight.money import MONEY_DECIMAL
 
 
 class InstrumentSerializer(serializers.Serializer):
@@ -36,11 +35,11 @@ class InstrumentListApi(APIView):
 
 class BarSerializer(serializers.Serializer):
     ts = serializers.DateTimeField(help_text="bar open time, UTC")
-    open = serializers.DecimalField(**MONEY)
-    high = serializers.DecimalField(**MONEY)
-    low = serializers.DecimalField(**MONEY)
-    close = serializers.DecimalField(**MONEY)
-    volume = serializers.DecimalField(**MONEY)
+    open = serializers.DecimalField(**MONEY_DECIMAL)
+    high = serializers.DecimalField(**MONEY_DECIMAL)
+    low = serializers.DecimalField(**MONEY_DECIMAL)
+    close = serializers.DecimalField(**MONEY_DECIMAL)
+    volume = serializers.DecimalField(**{**MONEY_DECIMAL, "max_digits": VOLUME_DIGITS})  # resampled volumes are sums
 
 
 class BarListApi(APIView):

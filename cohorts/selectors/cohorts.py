@@ -54,17 +54,11 @@ def cohort_visible(user) -> QuerySet[Cohort]:
     return cohorts.filter(launched_by=user)
 
 
-def cohort_list(*, user, date=None, bankroll=None, status=None) -> QuerySet[Cohort]:
-    """Visible cohorts, newest first, filtered by window day (UTC), bankroll amount and status.
+def cohort_list(*, user) -> QuerySet[Cohort]:
+    """Visible cohorts, newest first (interfaces narrow them with `cohorts.filters.CohortFilter`).
 
     Rows only: the summary stays unread and the large results live in CohortResult."""
     cohorts = cohort_visible(user).defer("summary")
-    if date is not None:
-        cohorts = cohorts.filter(window_start__date=date)
-    if bankroll is not None:
-        cohorts = cohorts.filter(wallet__bankroll=bankroll)
-    if status:
-        cohorts = cohorts.filter(status=status)
     return cohorts.order_by("-created_at", "-id")
 
 

@@ -103,9 +103,7 @@ def cohort_launch(
     cohort_post_draws(cohort=cohort, accounts=accounts, source_cash=bankroll_cash_account(source),
                       bankroll=data.bankroll, capitals=capitals)
     if run:
-        from cohorts.tasks import cohort_run_task
-
-        transaction.on_commit(lambda: enqueue(cohort_run_task, cohort.pk))
+        transaction.on_commit(lambda: enqueue("cohorts.tasks.cohort_run_task", cohort.pk))
     transaction.on_commit(lambda: broadcast("cohorts", "cohort.created", {"cohort": cohort.pk}))
     return cohort
 

@@ -22,6 +22,7 @@ from knowledge import learning
 from knowledge.models import CYCLE_STATES, Campaign, CycleKind, CycleStatus, EntryKind, LearningCycle
 from knowledge.selectors import campaign_latest_day, cohort_population, genomes_from_json, learning_market
 from knowledge.services.entries import entry_create
+from neolight.celery import task_named
 from neolight.errors import ApplicationError
 
 log = logging.getLogger(__name__)
@@ -135,12 +136,11 @@ def _enqueue_helpers(cycle: LearningCycle, config: learning.CycleConfig, genomes
     """With a shared study storage, ask LEARNING_STUDY_HELPERS more workers to join each family's study."""
     if not config.storage or settings.LEARNING_STUDY_HELPERS < 1:
         return
-    from knowledge.tasks import learning_study_join_task
-
+    join = task_named("knowledge.tasks.learning_study_join_task")
     families = dict.fromkeys(g.family for g, m in zip(genomes, learning.mutable_mask(genomes, config.mode)) if m)
     for name in families:
         for _ in range(settings.LEARNING_STUDY_HELPERS):
-            learning_study_join_task.delay(cycle.pk, name)
+            join.delay(cycle.pk, name)
 
 
 def cycle_study_join(*, cycle_id: int, family: str) -> int:

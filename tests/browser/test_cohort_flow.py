@@ -18,6 +18,7 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.db import connection, connections
 
 from cohorts.services import cohorts as cohort_services
+from tests.factories import UserFactory
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PASSWORD = "operator-password-1"
@@ -55,8 +56,8 @@ def _fresh_thread_pools() -> None:
 
 
 @pytest.fixture
-def operator(django_user_model, crypto_day):
-    return django_user_model.objects.create_superuser("operator", "operator@example.com", PASSWORD)
+def operator(crypto_day):
+    return UserFactory(username="operator", password=PASSWORD, superuser=True)
 
 
 def shot(page, name: str) -> None:

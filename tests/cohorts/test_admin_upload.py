@@ -8,9 +8,8 @@ URL = "/admin/cohorts/instrument/import-bars/"
 
 
 @pytest.fixture
-def staff(client, django_user_model):
-    user = django_user_model.objects.create_superuser("boss", "boss@example.com", "boss-password-1")
-    client.force_login(user)
+def staff(client, superuser):
+    client.force_login(superuser)
     return client
 
 

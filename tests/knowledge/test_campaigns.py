@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
@@ -110,7 +111,7 @@ def test_live_campaign_advances_on_the_clock_and_a_duplicate_intraday_slot_is_a_
     campaign = small_campaign(days=2, start="2021-05-07", mode="live")
 
     assert campaign_advance(campaign_id=campaign.pk, now=datetime(2021, 5, 7, 20, tzinfo=UTC)) == "waiting"
-    with django_capture_on_commit_callbacks(execute=True):
+    with time_machine.travel(datetime(2021, 5, 8, 0, 30, tzinfo=UTC)), django_capture_on_commit_callbacks(execute=True):
         tasks.campaign_tick_task()  # the clock is past day 1: it is launched and, on commit, run
     assert Campaign.objects.get(pk=campaign.pk).campaign_days.get(number=1).cohort.status == CohortStatus.COMPLETED
 

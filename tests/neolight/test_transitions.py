@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from itertools import product
 
 import pytest
@@ -10,16 +9,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from cohorts.models import COHORT_STATES, COHORT_TRANSITIONS, Cohort, CohortStatus
-from cohorts.services.ledger import bankroll_ensure
+from tests.factories import CohortFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def cohort_in(status: str) -> Cohort:
-    lease = {"lease_token": uuid.uuid4(), "lease_expires_at": timezone.now()} if status == CohortStatus.RUNNING else {}
-    return Cohort.objects.create(source=bankroll_ensure(name="t", funding=Decimal(1000)), symbols=["BTC-USDT"], status=status,
-                                 window_start=timezone.now(), window_end=timezone.now() + timezone.timedelta(hours=1),
-                                 **lease)
+    return CohortFactory(status=status)
 
 
 @pytest.mark.parametrize("current,to", list(product(CohortStatus.values, CohortStatus.values)))
