@@ -3,12 +3,22 @@ import os
 import threading
 
 from celery import Celery
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "neolight.settings")
 
 app = Celery("neolight")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def warm_engine(**_kwargs) -> None:
+    """A worker compiles the simulation kernel (or loads it from numba's cache) before it takes tasks. It
+    runs in the main process before the pool forks, so every pool process starts with the kernel ready."""
+    from cohorts.engine import warm_up
+
+    warm_up()
 
 
 def task_named(name: str):

@@ -22,6 +22,7 @@ from .metrics import PERIODS_PER_YEAR, Metrics, compute_metrics, correlation, ma
 from .signals import ENTER_LONG, ENTER_SHORT, EXIT_LONG, EXIT_SHORT
 from .simulation import RULES, Event, Fills, Result, Simulation, initial_state, run
 from .spec import AgentSpec, CohortSpec, ParentRules, cohort
+from .warmup import is_warm, warm_up
 from .workload import generate_market, reference_spec, run_workload
 
 __all__ = [
@@ -29,5 +30,6 @@ __all__ = [
     "FAMILIES", "Family", "Fills", "Genome", "Market", "Metrics", "PERIODS_PER_YEAR", "Param",
     "ParentRules", "RULES", "Result", "Simulation", "bench_engine", "build_signals", "cohort",
     "compute_metrics", "correlation", "default_roster", "family", "generate_market",
-    "initial_state", "max_drawdown", "reference_spec", "run", "run_workload", "sample_params",
+    "initial_state", "is_warm", "max_drawdown", "reference_spec", "run", "run_workload", "sample_params",
+    "warm_up",
 ]

@@ -40,7 +40,7 @@ class Market:
             arr = np.ascontiguousarray(getattr(self, name), dtype=np.float64)
             if arr.shape != shape:
                 raise ValueError(f"{name} has shape {arr.shape}, expected {shape}")
-            object.__setattr__(self, name, arr)
+            object.__setattr__(self, name, _frozen(arr))
         symbols = tuple(self.symbols) or tuple(f"S{i}" for i in range(shape[1]))
         if len(symbols) != shape[1]:
             raise ValueError("one symbol name per column is required")
@@ -49,12 +49,12 @@ class Market:
             mask = np.ascontiguousarray(self.tradable, dtype=np.bool_)
             if mask.shape != shape:
                 raise ValueError(f"tradable has shape {mask.shape}, expected {shape}")
-            object.__setattr__(self, "tradable", mask)
+            object.__setattr__(self, "tradable", _frozen(mask))
         if self.day is not None:
             day = np.ascontiguousarray(self.day, dtype=np.int64)
             if day.shape != shape[:1]:
                 raise ValueError(f"day has shape {day.shape}, expected {shape[:1]}")
-            object.__setattr__(self, "day", day)
+            object.__setattr__(self, "day", _frozen(day))
 
     @property
     def n_bars(self) -> int:
@@ -74,14 +74,14 @@ class Market:
     def tradable_mask(self) -> np.ndarray:
         """(T, S) bool: ``tradable``, or all True."""
         if self.tradable is None:
-            return np.ones(self.close.shape, dtype=np.bool_)
+            return _frozen(np.ones(self.close.shape, dtype=np.bool_))
         return self.tradable
 
     def day_index(self, bars_per_day: int = 1440) -> np.ndarray:
         """(T,) int64 session day of each bar (see the class docstring)."""
         if self.day is not None:
             return self.day
-        return (np.arange(self.n_bars, dtype=np.int64) + self.first_minute) // bars_per_day
+        return _frozen((np.arange(self.n_bars, dtype=np.int64) + self.first_minute) // bars_per_day)
 
     def head(self, n_bars: int) -> Market:
         """The first ``n_bars`` bars (a prefix: what a live run had seen by then)."""
@@ -110,3 +110,12 @@ class Market:
             more_days = np.asarray(bars.get("day", np.full(k, last)), dtype=np.int64).reshape(-1)
             day = np.concatenate([self.day_index(), more_days])
         return Market(**grown, symbols=self.symbols, first_minute=self.first_minute, tradable=tradable, day=day)
+
+
+def _frozen(arr: np.ndarray) -> np.ndarray:
+    """A read-only view: the bars never change, and numba compiles one kernel per array flag, so every
+    market must reach the kernel alike (read-only or not, as the caller's arrays happened to be) for the
+    compiled code warmed at start (``warmup``) to serve every run."""
+    view = arr.view()
+    view.flags.writeable = False
+    return view

@@ -130,6 +130,8 @@ def cohort_run(*, cohort_id: int, progress: Callable[[int], None] | None = None)
     if cohort is None:
         return Cohort.objects.get(pk=cohort_id)
     _announce(cohort, "cohort.started", progress=0)
+    if not engine.is_warm():  # this process skipped its warm-up: the kernel compiles first (tens of seconds)
+        _announce(cohort, "cohort.progress", progress=0, stage="preparing the engine")
     with Heartbeat(cohort_id=cohort_id, token=token):
         try:
             window = bar_window(symbols=cohort.symbols, start=cohort.window_start, end=cohort.window_end)

@@ -272,3 +272,27 @@ def _finish(campaign: Campaign, status: str, reason: str) -> str:
                  else f"Campaign {campaign.pk} failed")
         entry_create(kind=EntryKind.CAMPAIGN, campaign=campaign, title=title, body=reason, data={"status": status})
     return status
+
+
+def campaign_recover_orphaned() -> list[int]:
+    """For the embedded server's start-up, after its cohorts and cycles were recovered: fails, with the reason,
+    each campaign whose step a stop cut short. A replay campaign still under way is failed (only the process
+    that replayed it drove it; re-run it to go on). A live campaign is failed if its latest day's cohort failed;
+    otherwise it resumes at its next step. Returns the ids of the campaigns failed."""
+    failed = []
+    for campaign in Campaign.objects.filter(status__in=[CampaignStatus.PENDING, CampaignStatus.RUNNING]).order_by("pk"):
+        reason = _orphaned_reason(campaign)
+        if reason and _finish(campaign, CampaignStatus.FAILED, reason) and campaign.status == CampaignStatus.FAILED:
+            failed.append(campaign.pk)
+    return failed
+
+
+def _orphaned_reason(campaign: Campaign) -> str:
+    day = campaign_latest_day(campaign)
+    if day is not None and day.cohort.status == CohortStatus.FAILED:
+        return f"Day {day.number}'s cohort {day.cohort.pk} failed: {day.cohort.status_reason}"
+    if campaign.mode == CampaignMode.LIVE:
+        return ""
+    where = f"after day {day.number} of {campaign.days}" if day else "before day 1"
+    return (f"The server stopped while this replay ran ({where}); a replay does not resume after a restart. "
+            "Start it again to replay every day.")

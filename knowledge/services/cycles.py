@@ -215,3 +215,12 @@ def _record(cycle: LearningCycle, campaign: Campaign, outcome: learning.CycleOut
                      body=f"{f.reason}.", data={"family": f.family, "tuned": dict(f.tuned.params),
                                                 "in_sample": f.in_sample, "out_of_sample": f.out_of_sample,
                                                 "is_adopted": f.is_adopted})
+
+
+def cycle_recover_orphaned() -> list[int]:
+    """Fails every learning cycle left running, with the reason: for the embedded server's start-up, when no
+    worker of an earlier start can still be running one. A live campaign's next step redoes it. Returns their ids."""
+    reason = "The server stopped while this learning cycle ran."
+    running = LearningCycle.objects.filter(status=CycleStatus.RUNNING).order_by("pk").values_list("pk", flat=True)
+    return [pk for pk in list(running)
+            if CYCLE_STATES.move(pk, CycleStatus.FAILED, status_reason=reason, finished_at=timezone.now())]
