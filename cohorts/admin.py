@@ -8,6 +8,7 @@ from django.urls import path
 
 from cohorts.models import Account, Agent, Bankroll, Bar, Cohort, Entry, Instrument, LedgerTransaction, Session
 from cohorts.services.market import bars_import_upload
+from neolight import formats
 from neolight.admin import ReadOnlyAdmin, ReadOnlyInline
 from neolight.errors import ApplicationError
 
@@ -64,11 +65,31 @@ class InstrumentAdmin(admin.ModelAdmin):
 
 @admin.register(Bar)
 class BarAdmin(admin.ModelAdmin):
-    list_display = ("instrument", "ts", "open", "high", "low", "close", "volume")
+    list_display = ("instrument", "ts", "open_price", "high_price", "low_price", "close_price", "volume_units")
     list_filter = ("instrument",)
     date_hierarchy = "ts"
     list_select_related = ("instrument",)
     show_full_result_count = False
+
+    @admin.display(description="open", ordering="open")
+    def open_price(self, obj):
+        return formats.price(obj.open)
+
+    @admin.display(description="high", ordering="high")
+    def high_price(self, obj):
+        return formats.price(obj.high)
+
+    @admin.display(description="low", ordering="low")
+    def low_price(self, obj):
+        return formats.price(obj.low)
+
+    @admin.display(description="close", ordering="close")
+    def close_price(self, obj):
+        return formats.price(obj.close)
+
+    @admin.display(description="volume", ordering="volume")
+    def volume_units(self, obj):
+        return formats.quantity(obj.volume)
 
     def has_add_permission(self, request):
         return False  # bars come from imports only
@@ -77,29 +98,109 @@ class BarAdmin(admin.ModelAdmin):
         return False
 
 
-class AgentInline(ReadOnlyInline):
+class AgentFigures:
+    """An agent's figures as the pages show them (money, signed percents, rounded parameters)."""
+
+    @admin.display(description="capital", ordering="capital")
+    def capital_shown(self, obj):
+        return formats.money(obj.capital)
+
+    @admin.display(description="final equity", ordering="final_equity")
+    def final_equity_shown(self, obj):
+        return formats.money(obj.final_equity)
+
+    @admin.display(description="realised PnL", ordering="realised_pnl")
+    def realised_pnl_shown(self, obj):
+        return formats.money(obj.realised_pnl)
+
+    @admin.display(description="unrealised PnL", ordering="unrealised_pnl")
+    def unrealised_pnl_shown(self, obj):
+        return formats.money(obj.unrealised_pnl)
+
+    @admin.display(description="ROI", ordering="roi")
+    def roi_shown(self, obj):
+        return formats.signed_percent(obj.roi)
+
+    @admin.display(description="win rate", ordering="win_rate")
+    def win_rate_shown(self, obj):
+        return formats.percent(obj.win_rate, 0)
+
+    @admin.display(description="utilisation", ordering="utilisation")
+    def utilisation_shown(self, obj):
+        return formats.percent(formats.from_percent(obj.utilisation), 1)
+
+    @admin.display(description="Sharpe", ordering="sharpe")
+    def sharpe_shown(self, obj):
+        return formats.number(obj.sharpe)
+
+    @admin.display(description="max drawdown", ordering="max_drawdown")
+    def max_drawdown_shown(self, obj):
+        return formats.percent(obj.max_drawdown)
+
+    @admin.display(description="confidence", ordering="confidence")
+    def confidence_shown(self, obj):
+        return formats.number(obj.confidence, 3)
+
+    @admin.display(description="parameters")
+    def params_shown(self, obj):
+        return formats.params(obj.params)
+
+
+class AgentInline(AgentFigures, ReadOnlyInline):
     model = Agent
-    fields = ("index", "family", "capital", "final_equity", "roi", "sharpe", "max_drawdown", "trades", "confidence")
+    fields = ("index", "family", "params_shown", "capital_shown", "final_equity_shown", "roi_shown", "sharpe_shown",
+              "max_drawdown_shown", "trades", "confidence_shown")
     show_change_link = True
 
 
 @admin.register(Cohort)
 class CohortAdmin(ReadOnlyAdmin):
-    list_display = ("id", "status", "bankroll", "window_start", "day_number", "roi", "is_ledger_balanced",
+    list_display = ("id", "status", "bankroll", "window_start", "day_number", "roi_shown", "is_ledger_balanced",
                     "is_reconciled", "runtime_seconds", "created_at")
     list_filter = ("status", "wallet__policy")
     list_select_related = ("wallet",)
     date_hierarchy = "window_start"
+    fields = ("status", "status_reason", "source", "launched_by", "symbols", "window_start", "window_end", "seed",
+              "day_number", "bankroll", "final_equity_shown", "roi_shown", "max_drawdown_shown", "utilisation_shown",
+              "breaches", "agents_paused", "is_ledger_balanced", "is_reconciled", "runtime_seconds", "progress",
+              "created_at", "started_at", "finished_at", "compliance_notes")
+    readonly_fields = ("bankroll", "final_equity_shown", "roi_shown", "max_drawdown_shown", "utilisation_shown",
+                       "agents_paused")
     inlines = [AgentInline]
 
     @admin.display(ordering="wallet__bankroll")
     def bankroll(self, obj):
-        return obj.wallet.bankroll
+        return formats.money(obj.wallet.bankroll)
+
+    @admin.display(description="final equity", ordering="final_equity")
+    def final_equity_shown(self, obj):
+        return formats.money(obj.final_equity)
+
+    @admin.display(description="ROI", ordering="roi")
+    def roi_shown(self, obj):
+        return formats.signed_percent(obj.roi)
+
+    @admin.display(description="max drawdown", ordering="max_drawdown")
+    def max_drawdown_shown(self, obj):
+        return formats.percent(obj.max_drawdown)
+
+    @admin.display(description="utilisation (mean gross exposure / equity)")
+    def utilisation_shown(self, obj):
+        return formats.percent(formats.from_percent(obj.utilisation), 1)
+
+    @admin.display(description="agents paused by a circuit breaker")
+    def agents_paused(self, obj):
+        return obj.failed_agents
 
 
 @admin.register(Agent)
-class AgentAdmin(ReadOnlyAdmin):
-    list_display = ("cohort", "index", "family", "capital", "final_equity", "roi", "sharpe", "trades", "confidence")
+class AgentAdmin(AgentFigures, ReadOnlyAdmin):
+    list_display = ("cohort", "index", "family", "capital_shown", "final_equity_shown", "roi_shown", "sharpe_shown",
+                    "trades", "confidence_shown")
+    fields = ("cohort", "index", "family", "params_shown", "is_short_horizon", "capital_shown", "final_equity_shown",
+              "realised_pnl_shown", "unrealised_pnl_shown", "roi_shown", "sharpe_shown", "max_drawdown_shown",
+              "utilisation_shown", "leverage_breaches", "trades", "win_rate_shown", "confidence_shown")
+    readonly_fields = fields
     list_filter = ("family",)
     list_select_related = ("cohort",)
 
@@ -113,7 +214,11 @@ class AccountAdmin(ReadOnlyAdmin):
 
 class EntryInline(ReadOnlyInline):
     model = Entry
-    fields = ("account", "amount")
+    fields = ("account", "amount_shown")
+
+    @admin.display(description="amount")
+    def amount_shown(self, obj):
+        return formats.money_exact(obj.amount)
 
 
 @admin.register(LedgerTransaction)

@@ -5,14 +5,14 @@ refuse, with the message placed beside the field at fault.
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django import forms
 from django.conf import settings
 
 from cohorts.models import AllocationPolicy
-from cohorts.selectors.market import instrument_overview
+from cohorts.selectors.market import instrument_overview, symbols_with_bars
 from cohorts.services.inputs import LaunchInput, cohort_input
 from neolight.errors import ApplicationError
 
@@ -32,6 +32,15 @@ def crypto_symbols() -> list[str]:
     return [i.symbol for i in instrument_overview() if i.asset_class == "crypto" and i.bar_count]
 
 
+class UtcDateTimeInput(forms.DateTimeInput):
+    """A browser date-time picker whose value is read and shown as UTC (the picker itself has no zone)."""
+
+    input_type = "datetime-local"
+
+    def __init__(self):
+        super().__init__(attrs={"step": 60}, format="%Y-%m-%dT%H:%M")
+
+
 class LaunchForm(forms.Form):
     """Fields and the hand-over to `cohort_input` shared by both modes."""
 
@@ -43,10 +52,16 @@ class LaunchForm(forms.Form):
     def request(self) -> dict:
         raise NotImplementedError
 
+    def value(self, name: str):
+        """A field's cleaned value, or what was typed when the form itself refused it (so `cohort_input`
+        still checks every other field, and every fault is reported at once)."""
+        if name in self.errors or name not in self.cleaned_data:
+            field = self.fields[name]
+            return field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
+        return self.cleaned_data[name]
+
     def clean(self):
         cleaned = super().clean()
-        if self.errors:
-            return cleaned
         try:
             self.launch_input = cohort_input(**self.request())
         except ApplicationError as exc:
@@ -54,9 +69,15 @@ class LaunchForm(forms.Form):
         return cleaned
 
     def add_refusal(self, exc: ApplicationError) -> None:
-        """Places a refusal (of the input, or of the launch itself) beside the field at fault."""
-        field = "day" if exc.field in ("start", "end", "symbols") and "day" in self.fields else exc.field
-        self.add_error(field if field in self.fields else None, exc.message)
+        """Places every refusal (of the input, or of the launch itself) beside its field; a field the form
+        already refused keeps only the form's own message."""
+        for name, messages in exc.errors.items():
+            field = "day" if name in ("start", "end", "symbols") and "day" in self.fields else name
+            field = field if field in self.fields else None
+            if field is not None and field in self.errors:
+                continue
+            for message in messages:
+                self.add_error(field, message)
 
 
 class EasyLaunchForm(LaunchForm):
@@ -67,17 +88,21 @@ class EasyLaunchForm(LaunchForm):
         self.fields["day"].choices = trading_days()
 
     def request(self) -> dict:
-        start = datetime.combine(datetime.fromisoformat(self.cleaned_data["day"]).date(), time(0), tzinfo=UTC)
-        return {"bankroll": self.cleaned_data["bankroll"], "symbols": crypto_symbols(), "start": start,
-                "end": start + timedelta(days=1)}
+        try:
+            start = datetime.combine(datetime.fromisoformat(self.value("day")).date(), time(0), tzinfo=UTC)
+        except (TypeError, ValueError):
+            start = None  # the day field says why
+        return {"bankroll": self.value("bankroll"), "symbols": crypto_symbols(), "start": start,
+                "end": start + timedelta(days=1) if start else None}
 
 
 class AdvancedLaunchForm(LaunchForm):
     agents = forms.IntegerField(initial=settings.COHORT_AGENTS_DEFAULT, help_text="10–300")
     policy = forms.ChoiceField(choices=AllocationPolicy.choices, initial=AllocationPolicy.EQUAL)
-    symbols = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple)
-    start = forms.DateTimeField(help_text="UTC, e.g. 2021-05-10 00:00")
-    end = forms.DateTimeField(help_text="UTC, exclusive")
+    symbols = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple,
+                                        help_text="ticked: every symbol with bars in the window shown")
+    start = forms.DateTimeField(label="Start (UTC)", widget=UtcDateTimeInput(), help_text="date and time in UTC")
+    end = forms.DateTimeField(label="End (UTC)", widget=UtcDateTimeInput(), help_text="date and time in UTC, exclusive")
     seed = forms.IntegerField(initial=7, help_text=f"seed of the agents' genomes, 0–{settings.COHORT_SEED_MAX:,}")
     exposure_limit = forms.DecimalField(initial=settings.COHORT_DEFAULTS["exposure_limit"],
                                         help_text=f"gross notional / parent equity, up to {settings.COHORT_EXPOSURE_LIMIT_MAX:g}")
@@ -88,15 +113,31 @@ class AdvancedLaunchForm(LaunchForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        symbols = [i.symbol for i in instrument_overview() if i.bar_count]
+        instruments = [i for i in instrument_overview() if i.bar_count]
+        symbols = [i.symbol for i in instruments]
         self.fields["symbols"].choices = [(s, s) for s in symbols]
-        self.fields["symbols"].initial = crypto_symbols()[:2]
+        # each symbol's first and last bar, so the page can re-tick the symbols with data when the window changes
+        self.symbol_spans = {i.symbol: [f"{i.first_bar_at:%Y-%m-%dT%H:%M}", f"{i.last_bar_at:%Y-%m-%dT%H:%M}"]
+                             for i in instruments}
         days = trading_days()
-        if days:
-            start = datetime.fromisoformat(days[0][0])
-            self.fields["start"].initial, self.fields["end"].initial = start, start + timedelta(days=1)
+        if days:  # the latest full day with data, and every symbol that has bars in it
+            start = datetime.combine(date.fromisoformat(days[0][0]), time(0), tzinfo=UTC)
+            end = start + timedelta(days=1)
+            self.fields["start"].initial, self.fields["end"].initial = f"{start:%Y-%m-%dT%H:%M}", f"{end:%Y-%m-%dT%H:%M}"
+            self.fields["symbols"].initial = symbols_with_bars(start=start, end=end)
+
+    def clean_start(self):
+        return _as_utc(self.cleaned_data["start"])
+
+    def clean_end(self):
+        return _as_utc(self.cleaned_data["end"])
 
     def request(self) -> dict:
-        return {name: self.cleaned_data[name] for name in [
+        return {name: self.value(name) for name in [
             "bankroll", "agents", "policy", "symbols", "start", "end", "seed", "exposure_limit", "leverage_ceiling",
             "daily_stop"]}
+
+
+def _as_utc(moment: datetime | None) -> datetime | None:
+    """The picker's wall-clock time read as UTC, whatever the server's own time zone."""
+    return moment.replace(tzinfo=UTC) if moment is not None else None

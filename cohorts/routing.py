@@ -1,8 +1,9 @@
 from django.urls import path
 
-from cohorts.consumers import CohortLiveConsumer
+from cohorts.consumers import CohortConsumer, CohortListConsumer, HeaderConsumer
 
 websocket_urlpatterns = [
-    path("ws/cohorts/", CohortLiveConsumer.as_asgi()),
-    path("ws/cohorts/<int:cohort_id>/", CohortLiveConsumer.as_asgi()),
+    path("ws/live/", HeaderConsumer.as_asgi()),
+    path("ws/cohorts/", CohortListConsumer.as_asgi()),
+    path("ws/cohorts/<int:cohort_id>/", CohortConsumer.as_asgi()),
 ]

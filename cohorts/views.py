@@ -16,6 +16,7 @@ from cohorts.selectors.cohorts import (
     cohort_leaderboard,
     cohort_list,
 )
+from cohorts.selectors.events import cohort_event_log
 from cohorts.selectors.market import instrument_overview
 from cohorts.services.cohorts import cohort_launch
 from neolight.errors import ApplicationError
@@ -64,7 +65,7 @@ def cohort_detail_page(request, cohort_id: int):
     agents = cohort_leaderboard(cohort, sort)  # querysets and charts: read only if not served from the cache
     return render(request, "cohorts/detail.html", {
         "cohort": cohort, "agents": agents if every else agents[:LEADERBOARD_ROWS], "every": every, "listing_all": listing_all,
-        "sort": sort, "sorts": list(LEADERBOARD_SORTS), "events": cohort.events.select_related("agent")[:200],
+        "sort": sort, "sorts": list(LEADERBOARD_SORTS), "events": cohort_event_log(cohort),
         "charts": charts.CohortCharts(cohort)})
 
 

@@ -12,15 +12,18 @@ class CampaignStatus(models.TextChoices):
     RUNNING = "running", "Running"
     COMPLETED = "completed", "Completed"
     FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 # The only moves a campaign's status makes; services check against it.
 CAMPAIGN_TRANSITIONS = {
-    CampaignStatus.PENDING: {CampaignStatus.RUNNING, CampaignStatus.FAILED},
-    CampaignStatus.RUNNING: {CampaignStatus.COMPLETED, CampaignStatus.FAILED},
+    CampaignStatus.PENDING: {CampaignStatus.RUNNING, CampaignStatus.FAILED, CampaignStatus.CANCELLED},
+    CampaignStatus.RUNNING: {CampaignStatus.COMPLETED, CampaignStatus.FAILED, CampaignStatus.CANCELLED},
     CampaignStatus.COMPLETED: set(),
     CampaignStatus.FAILED: set(),
+    CampaignStatus.CANCELLED: set(),
 }
+CAMPAIGN_ENDED = (CampaignStatus.COMPLETED, CampaignStatus.FAILED, CampaignStatus.CANCELLED)
 
 
 class CampaignMode(models.TextChoices):
@@ -49,6 +52,9 @@ class Campaign(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="campaigns_cancelled")
+    cancelled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -60,6 +66,10 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name or f"Campaign {self.pk}"
+
+    @property
+    def is_ended(self) -> bool:
+        return self.status in CAMPAIGN_ENDED
 
 
 CAMPAIGN_STATES = StateMachine(Campaign, CAMPAIGN_TRANSITIONS)

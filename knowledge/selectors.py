@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 import numpy as np
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from cohorts import engine
 from cohorts.models import Cohort
-from cohorts.selectors.cohorts import agent_genome
+from cohorts.selectors.cohorts import agent_genome, cohort_curves
 from cohorts.selectors.market import bar_window
 from knowledge.models import Campaign, CampaignDay, CycleKind, KnowledgeEntry, LearningCycle
 from neolight.money import to_cents
@@ -36,7 +37,7 @@ def genomes_from_json(rows: list[dict]) -> list[engine.Genome]:
 
 def campaign_visible(user) -> QuerySet[Campaign]:
     """Campaigns `user` may see: all with the view permission, else the ones they started."""
-    campaigns = Campaign.objects.select_related("created_by")
+    campaigns = Campaign.objects.select_related("created_by", "cancelled_by")
     return campaigns if user.has_perm("knowledge.view_campaign") else campaigns.filter(created_by=user)
 
 
@@ -93,9 +94,7 @@ def _cycle_row(cycle: LearningCycle) -> dict:
     }
 
 
-def campaign_days_with_cycles(campaign: Campaign) -> list[dict]:
-    """The campaign page's day-by-day rows (the same as the report's)."""
-    return campaign_report(campaign)["day_results"]
+CYCLE_POPULATION = ("changes", "genomes", "weights")  # a cycle's large outputs, which its listings never show
 
 
 def cycle_list(*, user, campaign: Campaign | None = None, kind: str | None = None) -> QuerySet[LearningCycle]:
@@ -113,9 +112,83 @@ def entry_list(*, user, campaign_id: int | None = None) -> QuerySet[KnowledgeEnt
     entries = KnowledgeEntry.objects.filter(Q(campaign__isnull=True) | Q(campaign__in=campaign_visible(user)))
     if campaign_id:
         entries = entries.filter(campaign_id=campaign_id)
-    return entries.select_related("campaign", "cycle", "cohort").order_by("-created_at", "-id")
+    return entries.select_related("campaign").defer("data").order_by("-created_at", "-id")
 
 
 def campaign_list(*, user) -> QuerySet[Campaign]:
-    return campaign_visible(user).prefetch_related(
-        Prefetch("campaign_days", queryset=CampaignDay.objects.select_related("cohort").order_by("number")))
+    """Campaigns `user` may see, newest first, each with `days_done` (days whose cohort finished) and
+    `latest_equity` (the last finished day's final equity, or None)."""
+    finished = CampaignDay.objects.filter(campaign=OuterRef("pk"), cohort__final_equity__isnull=False)
+    return campaign_visible(user).annotate(
+        days_done=Count("campaign_days", filter=Q(campaign_days__cohort__final_equity__isnull=False)),
+        latest_equity=Subquery(finished.order_by("-number").values("cohort__final_equity")[:1]))
+
+
+CURVE_POINTS_PER_DAY = 240  # the campaign chart draws each day's parent equity with at most this many points
+
+
+def campaign_page(*, user, campaign: Campaign) -> dict:
+    """The campaign page's reads (its view and its live updates render the same): the campaign, a
+    headline, day rows, chart data, its cycles and entries, and whether `user` may cancel or re-run."""
+    report = campaign_report(campaign)
+    days = report["day_results"]
+    finished = [d for d in days if d["final_equity"]]
+    latest = Decimal(finished[-1]["final_equity"]) if finished else None
+    return {
+        "campaign": campaign, "days": days,
+        "headline": {"bankroll": to_cents(campaign.bankroll), "latest_equity": latest, "roi": report["roi"],
+                     "days_done": len(finished), "days_planned": campaign.days,
+                     "progress": round(100 * len(finished) / campaign.days), "stage": _stage(campaign, days),
+                     "trading_cohort": days[-1]["cohort"] if days and days[-1]["status"] == "running" else None},
+        "chart": campaign_chart_data(campaign, days),
+        "cycles": list(cycle_list(user=user, campaign=campaign).defer(*CYCLE_POPULATION)),
+        "entries": list(entry_list(user=user, campaign_id=campaign.pk)[:200]),
+        "can_start": user.has_perm("knowledge.add_campaign"),
+    }
+
+
+def _stage(campaign: Campaign, days: list[dict]) -> str:
+    """What a running campaign is doing now, in words."""
+    if not days:
+        return "Launching day 1…"
+    last = days[-1]
+    if last["status"] == "pending":
+        return f"Day {last['day']} launched; it trades next."
+    if last["status"] == "running":
+        return f"Day {last['day']} is trading…"
+    if not last["cycle"] or last["cycle"]["status"] != "completed":
+        return f"Learning from day {last['day']}…"
+    return f"Launching day {last['day'] + 1}…" if last["day"] < campaign.days else "Finishing…"
+
+
+def campaign_chart_data(campaign: Campaign, days: list[dict]) -> dict:
+    """Equity across the days (epoch ms; each day's parent curve thinned), where each day begins, each
+    day's ROI (%) and each daily cycle's in-sample and out-of-sample scores, JSON-ready."""
+    cohorts = {c.pk: c for c in Cohort.objects.filter(pk__in=[d["cohort"] for d in days]).only("id", "window_start")}
+    stamps, equity, boundaries = [], [], []
+    for d in days:
+        cohort = cohorts[d["cohort"]]
+        boundaries.append({"t": int(cohort.window_start.timestamp() * 1000), "label": f"Day {d['day']}"})
+        curves = cohort_curves(cohort) if d["final_equity"] else None
+        if curves is None:
+            continue
+        step = max(1, -(-len(curves["parent"]) // CURVE_POINTS_PER_DAY))
+        keep = np.unique(np.r_[np.arange(0, len(curves["parent"]), step), len(curves["parent"]) - 1])
+        stamps += (curves["timestamps"][keep] * 1000).tolist()
+        equity += np.round(curves["parent"][keep], 2).tolist()
+    return {
+        "t": stamps, "equity": equity, "boundaries": boundaries,
+        "days": [{"label": f"Day {d['day']}", "roi": d["roi_percent"]} for d in days if d["roi_percent"] is not None],
+        "cycles": [{"label": f"After day {d['day']}", "in_sample": d["cycle"]["in_sample"],
+                    "out_of_sample": d["cycle"]["out_of_sample"]}
+                   for d in days if d["cycle"] and d["cycle"]["status"] == "completed"],
+    }
+
+
+def knowledge_live(*, user) -> dict:
+    """The knowledge page's live parts (its view and its live updates render the same): the latest
+    campaigns with their days, the latest cycles, and whether `user` may start a campaign."""
+    return {"campaigns": list(campaign_list(user=user)[:50]),
+            "cycles": list(cycle_list(user=user).defer("families", *CYCLE_POPULATION)[:20]),
+            "can_start": user.has_perm("knowledge.add_campaign")}
+

@@ -11,14 +11,25 @@ from django.conf import settings
 from django.utils import timezone
 
 from knowledge.models import Campaign, CampaignMode, CampaignStatus
-from knowledge.services.campaigns import campaign_advance, campaign_tick
+from knowledge.services.campaigns import STOPPING_STEPS, campaign_advance, campaign_tick
 from knowledge.services.cycles import cycle_intraday_run, cycle_study_join
+from neolight.celery import enqueue
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def campaign_advance_task(campaign_id: int) -> str:
     """Takes a campaign's next step (launch the day that is due, learn after a finished day, complete)."""
     return campaign_advance(campaign_id=campaign_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def campaign_replay_task(campaign_id: int) -> str:
+    """Takes a replay campaign's next step and queues the one after, day by day, until it ends or must
+    wait; a cancelled campaign's step is a no-op, so the chain stops there."""
+    step = campaign_advance(campaign_id=campaign_id)
+    if step not in STOPPING_STEPS:
+        enqueue("knowledge.tasks.campaign_replay_task", campaign_id)
+    return step
 
 
 @shared_task(ignore_result=True)

@@ -1,4 +1,5 @@
 """Websocket routes of every app, gathered in one list for the ASGI router."""
 from cohorts.routing import websocket_urlpatterns as cohort_routes
+from knowledge.routing import websocket_urlpatterns as knowledge_routes
 
-websocket_urlpatterns = [*cohort_routes]
+websocket_urlpatterns = [*cohort_routes, *knowledge_routes]

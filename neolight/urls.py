@@ -8,6 +8,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cohorts.urls import api_urlpatterns as cohorts_api
+from knowledge.urls import api_urlpatterns as knowledge_api
 
 
 @login_not_required
@@ -19,6 +20,7 @@ def healthz(request):
 
 api_urlpatterns = [
     *cohorts_api,
+    *knowledge_api,
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -295,3 +295,9 @@ def bar_page(*, instrument: Instrument, start: datetime, end: datetime, timefram
         frame, has_more = frame.iloc[:limit], True
     next_start = frame.index[-1].to_pydatetime() + step if has_more else None
     return frame, next_start
+
+
+def symbols_with_bars(*, start: datetime, end: datetime) -> list[str]:
+    """Symbols with at least one bar in [start, end), in symbol order (one query)."""
+    return list(Instrument.objects.filter(bars__ts__gte=start, bars__ts__lt=end).values_list("symbol", flat=True)
+                .distinct().order_by("symbol"))

@@ -44,7 +44,7 @@ from neolight import faults
 from neolight.celery import enqueue
 from neolight.errors import ApplicationError
 from neolight.money import CENT, money_from_float, quantize, to_cents
-from neolight.realtime import broadcast
+from neolight.realtime import COHORTS, broadcast, broadcast_on_commit, cohort_group
 
 log = logging.getLogger(__name__)
 PROGRESS_CHUNK_BARS = 60
@@ -102,9 +102,9 @@ def cohort_launch(
     accounts = cohort_accounts_create(cohort=cohort, agents=agents, symbols=cohort.symbols)
     cohort_post_draws(cohort=cohort, accounts=accounts, source_cash=bankroll_cash_account(source),
                       bankroll=data.bankroll, capitals=capitals)
+    _announce(cohort, "cohort.created")  # before the run is queued: lists hear of a cohort before its progress
     if run:
         transaction.on_commit(lambda: enqueue("cohorts.tasks.cohort_run_task", cohort.pk))
-    transaction.on_commit(lambda: broadcast("cohorts", "cohort.created", {"cohort": cohort.pk}))
     return cohort
 
 
@@ -146,14 +146,20 @@ def cohort_run(*, cohort_id: int, progress: Callable[[int], None] | None = None)
             reason = exc.message if isinstance(exc, ApplicationError) else f"{type(exc).__name__}: {exc}"
             return cohort_fail(cohort_id=cohort_id, reason=reason, token=token) or Cohort.objects.get(pk=cohort_id)
     cohort.refresh_from_db()
-    _announce(cohort, "cohort.finished", progress=100, status=cohort.status, roi=cohort.roi)
+    _announce(cohort, "cohort.finished", progress=100, status=cohort.status)
     return cohort
 
 
 def _announce(cohort: Cohort, event: str, **payload) -> None:
+    """Tells the cohort's page and every open list about `event`, whoever called the service.
+
+    A change of state goes out after the commit that made it (consumers re-read the cohort); progress
+    is no committed state and goes out at once, even from inside the transaction writing the results.
+    """
     body = {"cohort": cohort.pk, **payload}
-    broadcast(f"cohort-{cohort.pk}", event, body)
-    broadcast("cohorts", event, body)
+    send = broadcast if event == "cohort.progress" else broadcast_on_commit
+    send(cohort_group(cohort.pk), event, body)
+    send(COHORTS, event, body)
 
 
 def engine_spec(cohort: Cohort) -> engine.CohortSpec:

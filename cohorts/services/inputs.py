@@ -2,7 +2,7 @@
 campaign, assistant) passes through, so each refuses exactly the same input with the same words.
 
 Every value is bounded before it reaches arithmetic, the engine or the database: a refusal is an
-ApplicationError naming the field, never a rounding, a clip or a server error."""
+ApplicationError naming every field at fault, never a rounding, a clip or a server error."""
 from __future__ import annotations
 
 import re
@@ -44,31 +44,60 @@ class LaunchInput:
     compliance_notes: str = ""
 
 
+class _Refusals:
+    """Collects every field's refusal so a request hears about all its faults at once."""
+
+    def __init__(self) -> None:
+        self.found: list[ApplicationError] = []
+
+    def check(self, rule, *args):
+        """`rule(*args)`, or None (and the refusal noted) when it refuses."""
+        try:
+            return rule(*args)
+        except ApplicationError as exc:
+            self.found.append(exc)
+            return None
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise ApplicationError.gather(self.found)
+
+
 def cohort_input(
     *, bankroll, agents=None, policy=None, symbols, start, end, seed=None, exposure_limit=None,
     leverage_ceiling=None, daily_stop=None, compliance_notes: str = "",
 ) -> LaunchInput:
-    """Checks a launch request field by field; raises ApplicationError naming the first bad field."""
-    amount = _bankroll(bankroll)
-    count = whole_number(settings.COHORT_AGENTS_DEFAULT if agents is None else agents, "agents",
-                         settings.COHORT_AGENTS_MIN, settings.COHORT_AGENTS_MAX)
-    policy = _policy(policy)
-    seed = whole_number(7 if seed is None else seed, "seed", 0, settings.COHORT_SEED_MAX)
-    defaults = settings.COHORT_DEFAULTS
+    """Checks a launch request field by field; raises one ApplicationError naming every bad field (its
+    `errors`). Checks that need other fields (the window's bars need the symbols and the window) run
+    only once those are valid."""
+    refusals, defaults = _Refusals(), settings.COHORT_DEFAULTS
+    check = refusals.check
+    amount = check(_bankroll, bankroll)
+    count = check(whole_number, settings.COHORT_AGENTS_DEFAULT if agents is None else agents, "agents",
+                  settings.COHORT_AGENTS_MIN, settings.COHORT_AGENTS_MAX)
+    policy = check(_policy, policy)
+    seed = check(whole_number, 7 if seed is None else seed, "seed", 0, settings.COHORT_SEED_MAX)
     limits = {
-        "exposure_limit": _ratio(exposure_limit, "exposure_limit", defaults["exposure_limit"],
-                                 settings.COHORT_EXPOSURE_LIMIT_MAX),
-        "leverage_ceiling": _ratio(leverage_ceiling, "leverage_ceiling", defaults["leverage_ceiling"],
-                                   settings.COHORT_LEVERAGE_CEILING_MAX),
-        "daily_stop": _daily_stop(daily_stop),
+        "exposure_limit": check(_ratio, exposure_limit, "exposure_limit", defaults["exposure_limit"],
+                                settings.COHORT_EXPOSURE_LIMIT_MAX),
+        "leverage_ceiling": check(_ratio, leverage_ceiling, "leverage_ceiling", defaults["leverage_ceiling"],
+                                  settings.COHORT_LEVERAGE_CEILING_MAX),
+        "daily_stop": check(_daily_stop, daily_stop),
     }
-    notes = _notes(compliance_notes)
-    names = symbol_names(symbols)
-    instruments_by_symbol(list(names))
-    start, end = _window(start, end)
-    _bars_check(names, start, end)
-    return LaunchInput(bankroll=amount, agents=count, policy=policy, symbols=names, start=start, end=end,
+    notes = check(_notes, compliance_notes)
+    names = check(_known_symbols, symbols)
+    window = _window(refusals, start, end)
+    if names and window:
+        check(_bars_check, names, *window)
+    refusals.raise_any()
+    return LaunchInput(bankroll=amount, agents=count, policy=policy, symbols=names, start=window[0], end=window[1],
                        seed=seed, compliance_notes=notes, **limits)
+
+
+def _known_symbols(value) -> tuple[str, ...]:
+    names = symbol_names(value)
+    instruments_by_symbol(list(names))  # names every unknown one
+    return names
 
 
 def _bankroll(value) -> Decimal:
@@ -186,8 +215,15 @@ def symbol_names(value) -> tuple[str, ...]:
     return names
 
 
-def _window(start, end) -> tuple[datetime, datetime]:
-    start, end = _moment(start, "start"), _moment(end, "end")
+def _window(refusals: _Refusals, start, end) -> tuple[datetime, datetime] | None:
+    """Start and end checked each on its own, then together; None when either is refused."""
+    start, end = refusals.check(_moment, start, "start"), refusals.check(_moment, end, "end")
+    if start is None or end is None:
+        return None
+    return refusals.check(_span, start, end)
+
+
+def _span(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     if end <= start:
         raise ApplicationError("The window must end after it starts.", field="end")
     if end - start > timedelta(days=settings.COHORT_MAX_WINDOW_DAYS):

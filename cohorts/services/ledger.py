@@ -25,6 +25,7 @@ from cohorts.models.ledger import NEGATIVE_ALLOWED
 from cohorts.selectors.ledger import account_balances
 from neolight.errors import ApplicationError
 from neolight.money import MONEY_DIGITS, MONEY_PLACES, QUANTUM, from_units, quantize
+from neolight.realtime import BANKROLL, broadcast_on_commit
 
 ZERO = Decimal(0)
 AMOUNT_LIMIT = Decimal(10) ** (MONEY_DIGITS - MONEY_PLACES)  # NUMERIC(20, 8) holds less than this
@@ -113,6 +114,7 @@ def ledger_post_many(*, pending: Sequence[PendingTransaction], cohort=None) -> l
                 return ledger_post_many(pending=pending, cohort=cohort)
             raise
         _check_not_overdrawn({a for p in new for a, _ in p.entries})
+        _announce_bankroll_moves(new)
         existing.update({t.idempotency_key: t for t in created})
     return [existing[p.key] for p in pending]
 
@@ -194,6 +196,14 @@ def ledger_copy(cursor, sql: str, line: str, columns: Sequence[Sequence]) -> Non
 
 def _listed(values: Sequence) -> list:
     return values.tolist() if isinstance(values, np.ndarray) else list(values)
+
+
+def _announce_bankroll_moves(posted: Sequence[PendingTransaction]) -> None:
+    """Each bankroll whose cash these postings move is announced once they commit (the header's badge
+    follows): funding, draws at launch, returns and refunds all post through here."""
+    moved = {a.bankroll_id for p in posted for a, _ in p.entries if a.kind == AccountKind.BANKROLL_CASH}
+    for bankroll_id in sorted(moved):
+        broadcast_on_commit(BANKROLL, "bankroll.changed", {"bankroll": bankroll_id})
 
 
 def _check_well_formed(item: PendingTransaction) -> None:

@@ -48,6 +48,7 @@ from cohorts.services.ledger import (
     position_relief,
 )
 from neolight.money import MONEY_PLACES, from_units, units_from_floats
+from neolight.realtime import BANKROLL, broadcast_on_commit
 
 ZERO = Decimal(0)
 CLOSE = -2  # engine fill kind: the fill closes the position
@@ -304,6 +305,8 @@ def cohort_settle(*, cohort: Cohort, accounts: CohortAccounts, source_cash: Acco
         home.add(source_cash, parent_total)
         home.add(accounts.parent, -parent_total)
         pending.append(home)
+    else:  # nothing comes back, yet the capital is no longer at work: the header's badge must still move
+        broadcast_on_commit(BANKROLL, "bankroll.changed", {"bankroll": cohort.source_id})
     if pending:
         ledger_post_many(pending=pending, cohort=cohort)
     return CohortSettlement.objects.create(cohort=cohort, kind=kind, drawn=cohort.wallet.bankroll,

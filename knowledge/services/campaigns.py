@@ -19,9 +19,10 @@ from django.utils import timezone
 from cohorts import calendars, engine
 from cohorts.models import AllocationPolicy, Bar, Cohort, CohortStatus
 from cohorts.selectors.market import symbols_calendars, trading_day_window
-from cohorts.services.cohorts import cohort_launch, cohort_run
+from cohorts.services.cohorts import cohort_fail, cohort_launch, cohort_run
 from cohorts.services.inputs import CONTROL_RE, cohort_input, symbol_names, whole_number
 from knowledge.models import (
+    CAMPAIGN_ENDED,
     CAMPAIGN_STATES,
     Campaign,
     CampaignDay,
@@ -36,6 +37,8 @@ from knowledge.selectors import campaign_latest_day, genomes_from_json
 from knowledge.services.cycles import cycle_daily_run
 from knowledge.services.entries import entry_create
 from knowledge.services.launch import cohort_launch_weighted
+from knowledge.services.live import campaign_announce
+from neolight.celery import enqueue
 from neolight.errors import ApplicationError
 from neolight.money import to_cents
 
@@ -90,6 +93,38 @@ def campaign_input(*, bankroll, days, start, policy=None, symbols=None, agents=N
                          name=name)
 
 
+def _neutral_input() -> dict:
+    """A value for each argument of `campaign_input` that passes its own check (start has none)."""
+    return {"bankroll": str(settings.BANKROLL_DEFAULT), "days": 1, "policy": None, "symbols": None, "agents": None,
+            "seed": None, "lookback_hours": None, "trials": None, "name": "", "mode": CampaignMode.REPLAY}
+
+
+def campaign_input_all(**request) -> CampaignInput:
+    """`campaign_input`, refusing with every bad field it can find rather than the first: each refused value
+    is set aside (replaced by one that passes its own check) and the request checked again. Raises
+    ApplicationError with the first refusal and `extra={"errors": {field: [message], …}}`."""
+    errors: dict[str, list[str]] = {}
+    first: ApplicationError | None = None
+    neutral = _neutral_input()
+    for _ in range(len(neutral) + 1):
+        try:
+            data = campaign_input(**request)
+        except ApplicationError as exc:
+            first = first or exc
+            found = getattr(exc, "errors", None) or {exc.field or "non_field_errors": [exc.message]}
+            for name, messages in found.items():
+                errors.setdefault(name, []).extend(m for m in messages if m not in errors[name])
+            if any(name not in neutral or request.get(name, neutral) == neutral[name] and name in request
+                   for name in found):
+                break  # a refusal that cannot be set aside: what it hides stays unchecked
+            request = {**request, **{name: neutral[name] for name in found}}
+        else:
+            if first is None:
+                return data
+            break
+    raise ApplicationError(first.message, field=first.field, extra={"errors": errors})
+
+
 def _date(value) -> date:
     if isinstance(value, datetime):
         day = value.date()
@@ -126,6 +161,45 @@ def campaign_create(*, data: CampaignInput, user=None) -> Campaign:
                  body=f"{data.agents} agents on {', '.join(data.symbols)}; {data.policy} allocation; learning after each "
                       f"day on a {data.lookback_hours} h lookback with {data.trials} trials per family ({data.mode}).",
                  data={"bankroll": str(data.bankroll), "days": data.days, "policy": data.policy})
+    campaign_announce(campaign.pk, "campaign.created")
+    return campaign
+
+
+@transaction.atomic
+def campaign_cancel(*, campaign_id: int, user=None, now: datetime | None = None) -> Campaign:
+    """Stops a pending or running campaign for good, stamping who and when; no further day or cycle starts.
+
+    The current day's cohort, if still pending, is failed and its capital refunded in the same transaction;
+    a running one finishes (its step records it). Refused, with nothing written, once the campaign ended."""
+    now = now or timezone.now()
+    who = user.get_username() if user is not None else "the operator"
+    campaign = CAMPAIGN_STATES.move(campaign_id, CampaignStatus.CANCELLED, cancelled_by=user, cancelled_at=now,
+                                    finished_at=now, status_reason=f"Cancelled by {who}.")
+    if campaign is None:
+        status = Campaign.objects.get(pk=campaign_id).get_status_display().lower()
+        raise ApplicationError(f"Only a pending or running campaign can be cancelled; this one is {status}.")
+    day = campaign_latest_day(campaign)
+    refunded = day is not None and cohort_fail(
+        cohort_id=day.cohort_id, reason=f"Campaign {campaign.pk} was cancelled by {who} before day {day.number} "
+                                        f"ran; its capital was refunded.") is not None
+    note = ""
+    if refunded:
+        note = f" Day {day.number}'s cohort {day.cohort_id} had not run: it was failed and its capital refunded."
+    elif day is not None and day.cohort.status in (CohortStatus.PENDING, CohortStatus.RUNNING):
+        note = f" Day {day.number}'s cohort {day.cohort_id} was trading: it finishes its run."
+    entry_create(kind=EntryKind.CAMPAIGN, campaign=campaign, title=f"Campaign {campaign.pk} cancelled by {who}",
+                 body=f"No further day or learning cycle starts.{note}", data={"status": CampaignStatus.CANCELLED})
+    campaign_announce(campaign.pk, "campaign.cancelled")
+    return campaign
+
+
+@transaction.atomic
+def campaign_start(*, data: CampaignInput, user=None) -> Campaign:
+    """Creates a campaign and, after commit, sets a replay advancing on a worker day by day (a live one
+    advances on the beat's clock); the page that started it watches it live."""
+    campaign = campaign_create(data=data, user=user)
+    if campaign.mode == CampaignMode.REPLAY:
+        transaction.on_commit(lambda: enqueue("knowledge.tasks.campaign_replay_task", campaign.pk))
     return campaign
 
 
@@ -153,16 +227,21 @@ def campaign_advance(*, campaign_id: int, now: datetime | None = None) -> str:
     """Takes the campaign's next step and says which: launched, ran, learned, completed, failed, waiting, finished."""
     now = now or timezone.now()
     campaign = Campaign.objects.get(pk=campaign_id)
-    if campaign.status in (CampaignStatus.COMPLETED, CampaignStatus.FAILED):
+    if campaign.status in CAMPAIGN_ENDED:
+        _record_cancelled_day(campaign)
         return "finished"
     if campaign.status == CampaignStatus.PENDING:
-        _transition(campaign, CampaignStatus.RUNNING, started_at=now)
+        if not _transition(campaign, CampaignStatus.RUNNING, started_at=now):
+            return "finished"  # cancelled before it began
+        campaign_announce(campaign.pk, "campaign.started")
     day = campaign_latest_day(campaign)
     if day is None:
         return _launch_day(campaign, 1, now)
     cohort = day.cohort
     if cohort.status == CohortStatus.PENDING and campaign.mode == CampaignMode.REPLAY:
+        campaign_announce(campaign.pk, "campaign.day_running")
         cohort_run(cohort_id=cohort.pk)
+        campaign_announce(campaign.pk, "campaign.day_finished")
         return f"ran day {day.number}"
     if cohort.status in (CohortStatus.PENDING, CohortStatus.RUNNING):
         return "waiting"
@@ -174,7 +253,7 @@ def campaign_advance(*, campaign_id: int, now: datetime | None = None) -> str:
         _record_day(campaign, day.number, cohort)
         cycle = cycle_daily_run(campaign_id=campaign.pk, day_number=day.number)
         if cycle is None:
-            return "waiting"
+            return "finished" if Campaign.objects.get(pk=campaign.pk).status in CAMPAIGN_ENDED else "waiting"
         if cycle.status == CycleStatus.FAILED:
             return _finish(campaign, CampaignStatus.FAILED, f"The learning cycle after day {day.number} failed: "
                                                             f"{cycle.status_reason}")
@@ -184,6 +263,9 @@ def campaign_advance(*, campaign_id: int, now: datetime | None = None) -> str:
     return _launch_day(campaign, day.number + 1, now)
 
 
+STOPPING_STEPS = ("finished", "waiting", "completed", "failed")  # steps after which a replay stops advancing
+
+
 def campaign_replay(*, campaign_id: int, progress: Callable[[str], None] | None = None) -> Campaign:
     """Advances a replay campaign at full speed until it completes, fails, or must wait."""
     campaign = Campaign.objects.get(pk=campaign_id)
@@ -191,7 +273,7 @@ def campaign_replay(*, campaign_id: int, progress: Callable[[str], None] | None 
         step = campaign_advance(campaign_id=campaign_id)
         if progress:
             progress(step)
-        if step in ("finished", "waiting", "completed", "failed"):
+        if step in STOPPING_STEPS:
             break
     campaign.refresh_from_db()
     return campaign
@@ -210,12 +292,14 @@ def _launch_day(campaign: Campaign, number: int, now: datetime) -> str:
         return "waiting"
     try:
         with transaction.atomic():
-            Campaign.objects.select_for_update().get(pk=campaign.pk)
+            if CAMPAIGN_STATES.lock(campaign.pk, status=CampaignStatus.RUNNING) is None:
+                return "finished"  # cancelled (or ended) since this step read it: no day starts
             if campaign.campaign_days.filter(number=number).exists():
                 return "waiting"
             cohort = _launch_cohort(campaign, number, start, end)
             day, _, _ = trading_day_window(symbols=campaign.symbols, first=campaign.start_date, number=number)
             CampaignDay.objects.create(campaign=campaign, number=number, date=day, cohort=cohort)
+            campaign_announce(campaign.pk, "campaign.day_launched")
     except ApplicationError as exc:
         if campaign.mode == CampaignMode.LIVE and exc.field == "start":
             return "waiting"  # the day's bars have not all arrived yet
@@ -242,6 +326,13 @@ def _launch_cohort(campaign: Campaign, number: int, start: datetime, end: dateti
         note = (f"Allocation: Thompson sampling over the agents' hourly returns in cohort {cycle.source_cohort_id} "
                 f"(learning cycle {cycle.pk}); {settings.LEARNING_BANDIT_FLOOR:.0%} of the bankroll split equally.")
     return cohort_launch_weighted(data=data, genomes=genomes, weights=weights, note=note, day_number=number, run=run)
+
+
+def _record_cancelled_day(campaign: Campaign) -> None:
+    """A cancelled campaign's last day, once its cohort has finished, goes on record like any other."""
+    day = campaign_latest_day(campaign)
+    if campaign.status == CampaignStatus.CANCELLED and day is not None and day.cohort.status == CohortStatus.COMPLETED:
+        _record_day(campaign, day.number, day.cohort)
 
 
 def _record_day(campaign: Campaign, number: int, cohort: Cohort) -> None:
@@ -271,6 +362,7 @@ def _finish(campaign: Campaign, status: str, reason: str) -> str:
         title = (f"Campaign {campaign.pk} completed its {campaign.days} days" if status == CampaignStatus.COMPLETED
                  else f"Campaign {campaign.pk} failed")
         entry_create(kind=EntryKind.CAMPAIGN, campaign=campaign, title=title, body=reason, data={"status": status})
+        campaign_announce(campaign.pk, f"campaign.{status}")
     return status
 
 

@@ -19,9 +19,19 @@ from cohorts import engine
 from cohorts.models import Cohort
 from cohorts.selectors.market import symbols_minutes_per_year, trading_hours_start
 from knowledge import learning
-from knowledge.models import CYCLE_STATES, Campaign, CycleKind, CycleStatus, EntryKind, LearningCycle
+from knowledge.models import (
+    CAMPAIGN_STATES,
+    CYCLE_STATES,
+    Campaign,
+    CampaignStatus,
+    CycleKind,
+    CycleStatus,
+    EntryKind,
+    LearningCycle,
+)
 from knowledge.selectors import campaign_latest_day, cohort_population, genomes_from_json, learning_market
 from knowledge.services.entries import entry_create
+from knowledge.services.live import campaign_announce
 from neolight.celery import task_named
 from neolight.errors import ApplicationError
 
@@ -47,7 +57,8 @@ def cycle_config(*, campaign: Campaign, kind: str, seed: int, cycle_id: int | No
 
 def _claim(*, campaign: Campaign, kind: str, slot: datetime, day_number: int, lookback: int, source: Cohort | None,
            seed: int) -> LearningCycle | None:
-    """The cycle row for this slot, set running; None when it exists and is done or still running.
+    """The cycle row for this slot, set running; None when it exists and is done or still running, or when
+    the campaign is no longer running (a cancel under way is seen under the campaign's row lock).
 
     Its windows count trading hours of the campaign's symbols: the last `lookback` trading hours before
     `slot` are scored, the `lookback` trading hours before those tuned (nights, weekends and holidays
@@ -58,17 +69,22 @@ def _claim(*, campaign: Campaign, kind: str, slot: datetime, day_number: int, lo
     fields = {"day_number": day_number, "source_cohort": source, "lookback_hours": lookback, "trials": campaign.trials,
               "seed": seed, "tune_start": tune_start, "tune_end": tune_end, "score_start": score_start,
               "score_end": score_end}
-    try:
-        with transaction.atomic():
-            return LearningCycle.objects.create(campaign=campaign, kind=kind, slot=slot, **fields)
-    except IntegrityError:
-        pass
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.LEARNING_CYCLE_TIMEOUT_SECONDS)
-    pk = LearningCycle.objects.get(campaign=campaign, kind=kind, slot=slot).pk
-    return CYCLE_STATES.move(
-        pk, CycleStatus.RUNNING, status_reason="", started_at=now, **fields,
-        guard=lambda c: c.status == CycleStatus.FAILED or (c.status == CycleStatus.RUNNING and c.started_at < stale))
+    with transaction.atomic():
+        if CAMPAIGN_STATES.lock(campaign.pk, status=CampaignStatus.RUNNING) is None:
+            return None
+        try:
+            with transaction.atomic():
+                cycle = LearningCycle.objects.create(campaign=campaign, kind=kind, slot=slot, **fields)
+        except IntegrityError:
+            now = timezone.now()
+            stale = now - timedelta(seconds=settings.LEARNING_CYCLE_TIMEOUT_SECONDS)
+            pk = LearningCycle.objects.get(campaign=campaign, kind=kind, slot=slot).pk
+            cycle = CYCLE_STATES.move(
+                pk, CycleStatus.RUNNING, status_reason="", started_at=now, **fields,
+                guard=lambda c: c.status == CycleStatus.FAILED or (c.status == CycleStatus.RUNNING and c.started_at < stale))
+        if cycle is not None:
+            campaign_announce(campaign.pk, "cycle.started")
+        return cycle
 
 
 def cycle_daily_run(*, campaign_id: int, day_number: int) -> LearningCycle | None:
@@ -127,6 +143,7 @@ def _run(cycle: LearningCycle, campaign: Campaign, genomes, returns, flagged) ->
         reason = exc.message if isinstance(exc, ApplicationError) else f"{type(exc).__name__}: {exc}"
         CYCLE_STATES.move(cycle.pk, CycleStatus.FAILED, guard=lambda c: c.started_at == cycle.started_at,
                           status_reason=reason[:2000], finished_at=timezone.now())
+        campaign_announce(campaign.pk, "cycle.failed")
         cycle.refresh_from_db()
         return cycle
     return _persist(cycle, campaign, outcome, time.perf_counter() - began)
@@ -186,6 +203,7 @@ def _persist(cycle: LearningCycle, campaign: Campaign, outcome: learning.CycleOu
                               "runtime_seconds"])
     cycle = CYCLE_STATES.move(cycle.pk, CycleStatus.COMPLETED, finished_at=timezone.now())
     _record(cycle, campaign, outcome)
+    campaign_announce(campaign.pk, "cycle.completed")
     return cycle
 
 

@@ -208,8 +208,15 @@
     window.addEventListener("resize", draw);
   }
 
-  const charts = document.getElementById("cohort-chart-data");
-  if (charts && window.Chart) drawCharts(JSON.parse(charts.textContent));
-  const heatmap = document.getElementById("cohort-heatmap-data");
-  if (heatmap) drawHeatmap(JSON.parse(heatmap.textContent));
+  // Drawn when the page loads and again when a finished run's results are swapped in: htmx fires
+  // htmx:load on the body once it has started, then on each element it swaps in (htmx is loaded with
+  // `defer`, after this script).
+  document.addEventListener("htmx:load", (event) => {
+    const root = event.target;
+    if (!root.querySelector) return;
+    const charts = root.querySelector("#cohort-chart-data");
+    if (charts && window.Chart) drawCharts(JSON.parse(charts.textContent));
+    const heatmap = root.querySelector("#cohort-heatmap-data");
+    if (heatmap) drawHeatmap(JSON.parse(heatmap.textContent));
+  });
 })();

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -36,7 +38,7 @@ def test_launch_answers_at_once_and_the_run_completes_after_commit(launcher, cry
 
     assert response.status_code == 202, response.json()
     body = response.json()
-    assert body["bankroll"] == "1000.00000000" and body["agent_count"] == 10
+    assert body["bankroll"] == "1000.00" and body["agent_count"] == 10
     cohort = Cohort.objects.get(pk=body["id"])
     assert cohort.status == "completed" and cohort.is_reconciled
 
@@ -131,3 +133,22 @@ def test_csv_exports_neutralise_text_a_spreadsheet_would_run_but_keep_negative_n
     assert negatives and all(Decimal(cell) < 0 for cell in negatives)  # losses stay numbers
     assert not [cell for row in listing + agents for column, cell in row.items()
                 if cell.startswith("'") and column != "compliance_notes"]
+
+
+@pytest.mark.django_db
+def test_api_and_csv_give_amounts_in_cents_ratios_as_fractions_and_parameters_as_json(api, finished):
+    cohort = finished[0]
+    detail = api.get(f"{URL}/{cohort.pk}").json()
+    assert detail["agents_paused"] == cohort.failed_agents
+    assert detail["bankroll"] == "1000.00" and re.fullmatch(r"-?\d+\.\d{2}", detail["final_equity"])
+    assert detail["utilisation"] == pytest.approx(cohort.utilisation / 100)  # a fraction, like roi
+    assert all(re.fullmatch(r"-?\d+\.\d{2}", a["unrealised_pnl"]) for a in detail["agents"])
+
+    listing = list(csv.DictReader(io.StringIO(api.get(f"{URL}.csv").content.decode())))
+    agents = list(csv.DictReader(io.StringIO(api.get(f"{URL}/{cohort.pk}/agents.csv").content.decode())))
+    assert float(listing[-1]["utilisation"]) == pytest.approx(cohort.utilisation / 100)
+    assert not [cell for row in listing + agents for column, cell in row.items()
+                if column not in ("params", "compliance_notes") and re.search(r"\dE[-+]?\d", cell)]  # no 0E-8
+    assert all(re.fullmatch(r"-?\d+\.\d{2}", row["unrealised_pnl"]) for row in agents)
+    stored = {a.index: a.params for a in cohort.agents.all()}
+    assert all(json.loads(row["params"]) == stored[int(row["agent"])] for row in agents)

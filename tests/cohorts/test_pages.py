@@ -79,6 +79,7 @@ def test_leaderboard_sorts_by_the_column_asked(operator, finished):
     def order(sort):
         page = operator.get(reverse("cohort-detail", args=[finished.pk]), {"sort": sort}).content.decode()
         table = page[page.index('id="leaderboard"'):]
+        table = table[:table.index("</table>")]
         return [int(i) for i in re.findall(r">Agent (\d+)</a>", table)]
 
     by_trades = order("trades")

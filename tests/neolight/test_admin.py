@@ -51,7 +51,7 @@ def test_superuser_reads_a_cohort_with_its_wallet_but_cannot_delete_it(staff):
     page = staff.get(f"/admin/cohorts/cohort/{cohort.pk}/change/")
     assert page.status_code == 200 and "BTC-USDT" in page.content.decode()
     assert staff.post(f"/admin/cohorts/cohort/{cohort.pk}/delete/", {"post": "yes"}).status_code == 403
-    assert "1000" in staff.get("/admin/cohorts/cohort/").content.decode()  # the wallet's bankroll column
+    assert "$1,000.00" in staff.get("/admin/cohorts/cohort/").content.decode()  # the wallet's bankroll column
 
 
 @pytest.mark.parametrize("app", ["cohorts", "knowledge"])

@@ -30,7 +30,7 @@ def test_login_page_renders_and_logs_in(client, maker):
 def test_market_overview_lists_instruments(client, maker, crypto_day):
     client.force_login(maker)
     page = client.get(reverse("market-overview")).content.decode()
-    assert "BTC-USDT" in page and "1440" in page and "2021-05-06 00:00" in page
+    assert "BTC-USDT" in page and "1,440" in page and "2021-05-06 00:00" in page
 
 
 @pytest.mark.django_db

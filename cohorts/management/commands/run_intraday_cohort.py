@@ -44,7 +44,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 cohort = cohort_launch(data=data, run=False)
         except ApplicationError as exc:
-            raise CommandError(f"{exc.field + ': ' if exc.field else ''}{exc.message} Nothing was written.") from None
+            raise CommandError("\n".join([*exc.lines(), "Nothing was written."])) from None
         with tqdm(total=100, desc=f"cohort {cohort.pk}", unit="%", disable=None) as bar:
             cohort = cohort_run(cohort_id=cohort.pk, progress=lambda p: bar.update(p - bar.n))
             bar.update(100 - bar.n)

@@ -1,0 +1,55 @@
+"""Live campaign and knowledge pages over websockets: authenticate, check access, join the group, and
+answer each event with the page's live parts re-rendered (htmx swaps them in by id). Only reads."""
+from urllib.parse import parse_qs
+
+from asgiref.sync import async_to_sync
+from channels.generic.websocket import WebsocketConsumer
+from django.template.loader import render_to_string
+
+from knowledge.filters import entry_page
+from knowledge.selectors import campaign_page, campaign_visible, knowledge_live
+from knowledge.services.live import KNOWLEDGE_GROUP, campaign_group
+
+UNAUTHENTICATED, FORBIDDEN = 4401, 4403
+
+
+class KnowledgeLiveConsumer(WebsocketConsumer):
+    """`/ws/knowledge/` follows every campaign the user may see (and, with `?entries=1&kind=…&campaign=…&q=…`,
+    the first page of entries so filtered); `/ws/campaigns/<id>/` follows one."""
+
+    group: str | None = None
+    entries: dict | None = None  # the entry filters of a knowledge page showing its first page of entries
+
+    def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            self.close(code=UNAUTHENTICATED)
+            return
+        campaign_id = self.scope["url_route"]["kwargs"].get("campaign_id")
+        if campaign_id is not None and not campaign_visible(user).filter(pk=campaign_id).exists():
+            self.close(code=FORBIDDEN)
+            return
+        self.campaign_id = campaign_id
+        params = {k: v[0] for k, v in parse_qs(self.scope.get("query_string", b"").decode()).items()}
+        self.entries = params if "entries" in params else None
+        self.group = campaign_group(campaign_id) if campaign_id is not None else KNOWLEDGE_GROUP
+        async_to_sync(self.channel_layer.group_add)(self.group, self.channel_name)
+        self.accept()
+
+    def disconnect(self, code):
+        if self.group:
+            async_to_sync(self.channel_layer.group_discard)(self.group, self.channel_name)
+
+    def live_event(self, message):
+        user = self.scope["user"]
+        if self.campaign_id is None:
+            context = knowledge_live(user=user)
+            if self.entries is not None:
+                page, errors = entry_page(user=user, params=self.entries)
+                context |= {"entries": page, "filters": self.entries, "filter_errors": errors}
+            self.send(text_data=render_to_string("knowledge/_knowledge_live.html", context))
+            return
+        campaign = campaign_visible(user).filter(pk=self.campaign_id).first()
+        if campaign is not None:
+            self.send(text_data=render_to_string("knowledge/_campaign_live.html",
+                                                 campaign_page(user=user, campaign=campaign)))
