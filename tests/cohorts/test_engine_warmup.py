@@ -13,6 +13,7 @@ from cohorts.models import Cohort
 from cohorts.services import cohorts as cohort_services
 from cohorts.services.cohorts import cohort_launch, cohort_run
 from cohorts.services.inputs import cohort_input
+from neolight import realtime
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,19 +39,29 @@ def test_warm_up_is_done_once_per_process():
 
 
 @pytest.mark.django_db
-def test_a_run_in_a_process_without_warm_up_announces_preparing_the_engine_first(crypto_day, maker, monkeypatch):
+def test_a_run_in_a_process_without_warm_up_announces_preparing_the_engine_first(
+        crypto_day, maker, monkeypatch, django_capture_on_commit_callbacks):
     monkeypatch.setattr(engine, "is_warm", lambda: False)
     data = cohort_input(bankroll="1000", agents=10, symbols="BTC-USDT", start="2021-05-06T00:00:00Z",
                         end="2021-05-06T01:00:00Z")
     cohort = cohort_launch(data=data, user=maker, run=False)
-    sent = []  # what followers of the cohort's page receive
-    monkeypatch.setattr(cohort_services, "broadcast",
-                        lambda group, event, payload: sent.append((event, payload.get("stage"))) if group != "cohorts" else None)
+    sent = []  # what followers of the cohort's page receive, at once or after commit
 
-    cohort_run(cohort_id=cohort.pk)
+    def follow(group, event, payload):
+        if group != "cohorts":
+            sent.append((event, payload.get("stage")))
 
-    assert sent[:2] == [("cohort.started", None), ("cohort.progress", "preparing the engine")]
+    monkeypatch.setattr(cohort_services, "broadcast", follow)
+    monkeypatch.setattr(realtime, "broadcast", follow)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        cohort_run(cohort_id=cohort.pk)
+
+    stages = [stage for event, stage in sent if event == "cohort.progress"]
+    assert stages[0] == "preparing the engine"  # before any bar is simulated
+    assert ("cohort.started", None) in sent
     assert sent[-1][0] == "cohort.finished"
+
 
 def test_the_live_status_shows_the_stage_while_a_cohort_runs():
     html = render_to_string("cohorts/_status.html", {"cohort": Cohort(pk=1, status="running", progress=0),
