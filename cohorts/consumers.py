@@ -90,7 +90,7 @@ class CohortConsumer(LiveConsumer):
         self.send_cohort(message["payload"])
 
     def send_cohort(self, payload: dict) -> None:
-        cohort = cohort_visible(self.scope["user"]).filter(pk=self.cohort_id).first()
+        cohort = cohort_visible(self.scope["user"]).defer("summary").filter(pk=self.cohort_id).first()
         if cohort is None:
             return
         if cohort.status in ("pending", "running"):  # progress is newer in the event while a run writes

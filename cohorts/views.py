@@ -12,7 +12,6 @@ from cohorts.selectors.cohorts import (
     agent_entries,
     agent_fills,
     agent_get,
-    cohort_curves,
     cohort_get,
     cohort_leaderboard,
     cohort_list,
@@ -23,6 +22,7 @@ from cohorts.services.cohorts import cohort_launch
 from neolight.errors import ApplicationError
 
 PAGE_SIZE = 25
+LEADERBOARD_ROWS = 50  # a larger cohort's page lists its best 50 by the sort chosen, and links to all
 
 
 def market_overview(request):
@@ -59,11 +59,14 @@ def cohort_launch_page(request):
 def cohort_detail_page(request, cohort_id: int):
     """A cohort: curves, utilisation, leaderboard, risk gauges, alerts, correlations; live while it runs."""
     cohort = cohort_get(user=request.user, cohort_id=cohort_id)
-    sort, curves = request.GET.get("sort", "roi"), cohort_curves(cohort)
+    sort = request.GET["sort"] if request.GET.get("sort") in LEADERBOARD_SORTS else "roi"
+    listing_all = request.GET.get("agents") == "all"
+    every = listing_all or cohort.agent_count <= LEADERBOARD_ROWS
+    agents = cohort_leaderboard(cohort, sort)  # querysets and charts: read only if not served from the cache
     return render(request, "cohorts/detail.html", {
-        "cohort": cohort, "agents": cohort_leaderboard(cohort, sort), "sort": sort, "sorts": list(LEADERBOARD_SORTS),
-        "events": cohort_event_log(cohort), "gauges": charts.risk_gauges(cohort, curves),
-        "chart": charts.cohort_chart_data(curves), "heatmap": charts.correlation_cells(cohort)})
+        "cohort": cohort, "agents": agents if every else agents[:LEADERBOARD_ROWS], "every": every, "listing_all": listing_all,
+        "sort": sort, "sorts": list(LEADERBOARD_SORTS), "events": cohort_event_log(cohort),
+        "charts": charts.CohortCharts(cohort)})
 
 
 def agent_detail_page(request, cohort_id: int, index: int):

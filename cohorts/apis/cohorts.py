@@ -24,6 +24,7 @@ from cohorts.selectors.cohorts import (
     cohort_curves,
     cohort_get,
     cohort_list,
+    cohort_summary,
 )
 from cohorts.services.cohorts import cohort_launch
 from cohorts.services.inputs import LaunchInput, cohort_input
@@ -243,7 +244,8 @@ class CohortDetailApi(APIView):
     def get(self, request, cohort_id: int):
         """One cohort with its summary and every agent's scores."""
         cohort = cohort_get(user=request.user, cohort_id=cohort_id)
-        data = CohortDetailSerializer({**_fields(cohort), "agents": cohort.agents.order_by("index")}).data
+        data = CohortDetailSerializer({**_fields(cohort), "summary": cohort_summary(cohort),
+                                       "agents": cohort.agents.order_by("index")}).data
         return Response(data)
 
 
@@ -251,7 +253,7 @@ def _fields(cohort) -> dict:
     return {name: getattr(cohort, name) for name in [
         "id", "status", "status_reason", "wallet", "symbols", "window_start", "window_end", "day_number",
         "agent_count", "progress", "final_equity", "roi", "max_drawdown", "utilisation", "breaches", "failed_agents",
-        "is_ledger_balanced", "is_reconciled", "runtime_seconds", "created_at", "compliance_notes", "summary"]}
+        "is_ledger_balanced", "is_reconciled", "runtime_seconds", "created_at", "compliance_notes"]}
 
 
 class FillSerializer(serializers.Serializer):

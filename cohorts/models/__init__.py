@@ -6,6 +6,7 @@ from cohorts.models.cohort import (
     AllocationPolicy,
     Cohort,
     CohortEvent,
+    CohortResult,
     CohortSettlement,
     CohortStatus,
     Fill,
@@ -18,6 +19,6 @@ from cohorts.models.market import AssetClass, Bar, Instrument, Session
 
 __all__ = [
     "COHORT_STATES", "COHORT_TRANSITIONS", "Account", "AccountKind", "Agent", "AgentHour", "AllocationPolicy", "AssetClass", "Bankroll",
-    "Bar", "Cohort", "CohortEvent", "CohortSettlement", "CohortStatus", "Entry", "Fill", "Instrument", "LedgerTransaction",
+    "Bar", "Cohort", "CohortEvent", "CohortResult", "CohortSettlement", "CohortStatus", "Entry", "Fill", "Instrument", "LedgerTransaction",
     "ParentWallet", "Session", "SettlementKind", "Side", "TransactionKind",
 ]

@@ -43,6 +43,7 @@ class Cohort(models.Model):
     day_number = models.PositiveIntegerField(null=True, blank=True, help_text="Day N of a campaign")
     compliance_notes = models.TextField(blank=True)
     progress = models.PositiveSmallIntegerField(default=0, help_text="percent of bars simulated")
+    agent_count = models.PositiveIntegerField(default=0, help_text="agents launched (written once, at launch)")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -60,14 +61,16 @@ class Cohort(models.Model):
     failed_agents = models.PositiveIntegerField(default=0)
     is_ledger_balanced = models.BooleanField(null=True)
     is_reconciled = models.BooleanField(null=True)
-    summary = models.JSONField(default=dict, blank=True, help_text="rollups, leaderboard, alerts, correlation")
-    equity_curves = models.BinaryField(null=True, blank=True, editable=False,
-                                       help_text="compressed npz: timestamps, parent (T,), agents (A, T)")
+    # The small part of the results; the large ones (curves, correlation, genomes) are in CohortResult.
+    summary = models.JSONField(default=dict, blank=True, help_text="rollups, leaderboard, alerts, limits")
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status"]), models.Index(fields=["window_start"]),
-                   models.Index(fields=["status", "lease_expires_at"], name="cohort_status_lease")]
+                   models.Index(fields=["status", "lease_expires_at"], name="cohort_status_lease"),
+                   # the list's order (newest first, a page at a time) and the header's capital at work
+                   models.Index(fields=["-created_at", "-id"], name="cohort_newest_first"),
+                   models.Index(fields=["source", "status"], name="cohort_source_status")]
         constraints = [
             models.CheckConstraint(condition=models.Q(window_end__gt=models.F("window_start")),
                                    name="cohort_window_ordered"),
@@ -83,6 +86,23 @@ class Cohort(models.Model):
 
 
 COHORT_STATES = StateMachine(Cohort, COHORT_TRANSITIONS)
+
+
+class CohortResult(models.Model):
+    """The large results of a completed cohort, on a row of their own so that lists never read them.
+
+    Written once, with the scores, in the transaction that completes the run; read by the cohort's
+    page, its API detail and the agent pages.
+    """
+
+    cohort = models.OneToOneField(Cohort, on_delete=models.CASCADE, primary_key=True, related_name="result")
+    equity_curves = models.BinaryField(editable=False,
+                                       help_text="compressed npz (cohorts.curves): timestamps, parent (T,), agents (A, T)")
+    correlation = models.JSONField(default=list, blank=True, help_text="agents' return correlations (A × A), 4 dp")
+    genomes = models.JSONField(default=list, blank=True, help_text="per agent: index, family, params, capital")
+
+    def __str__(self) -> str:
+        return f"results of cohort {self.cohort_id}"
 
 
 class SettlementKind(models.TextChoices):

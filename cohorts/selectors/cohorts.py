@@ -5,11 +5,11 @@ from decimal import Decimal
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
 from cohorts import curves, engine
-from cohorts.models import Account, Agent, Bankroll, Cohort, CohortStatus, Entry, Fill
+from cohorts.models import Account, Agent, Bankroll, Cohort, CohortResult, CohortStatus, Entry, Fill
 from cohorts.selectors.ledger import account_balances
 from neolight.money import to_cents
 
@@ -32,7 +32,7 @@ def cohort_brief(cohort: Cohort) -> dict:
         "policy": cohort.wallet.policy,
         "symbols": cohort.symbols,
         "window": [cohort.window_start.isoformat(), cohort.window_end.isoformat()],
-        "agents": cohort.agents.count(),
+        "agents": cohort.agent_count,
         "allocation": next((line for line in cohort.compliance_notes.splitlines() if line.startswith("Allocation:")), ""),
         "final_equity": str(to_cents(cohort.final_equity)) if cohort.final_equity is not None else None,
         "roi": cohort.roi,
@@ -55,14 +55,34 @@ def cohort_visible(user) -> QuerySet[Cohort]:
 
 
 def cohort_list(*, user) -> QuerySet[Cohort]:
-    """Visible cohorts, newest first (interfaces narrow them with `cohorts.filters.CohortFilter`)."""
-    cohorts = cohort_visible(user).defer("equity_curves").annotate(agent_count=Count("agents"))
+    """Visible cohorts, newest first (interfaces narrow them with `cohorts.filters.CohortFilter`).
+
+    Rows only: the summary stays unread and the large results live in CohortResult."""
+    cohorts = cohort_visible(user).defer("summary")
     return cohorts.order_by("-created_at", "-id")
 
 
 def cohort_get(*, user, cohort_id: int) -> Cohort:
-    """One visible cohort (with its agent count), or Http404."""
-    return get_object_or_404(cohort_visible(user).annotate(agent_count=Count("agents")), pk=cohort_id)
+    """One visible cohort without its summary (see `cohort_summary`), or Http404."""
+    return get_object_or_404(cohort_visible(user).defer("summary"), pk=cohort_id)
+
+
+def cohort_summary(cohort: Cohort) -> dict:
+    """The whole summary of a completed cohort: the row's rollups and leaderboard with the large parts
+    (correlation matrix, genomes) from its results; {} before the run ends."""
+    summary = Cohort.objects.filter(pk=cohort.pk).values_list("summary", flat=True).get() or {}
+    heavy = CohortResult.objects.filter(cohort=cohort.pk).values("correlation", "genomes").first()
+    return {**summary, **heavy} if heavy else summary
+
+
+def cohort_families(cohort: Cohort) -> list[str]:
+    """Each agent's strategy family, in agent order."""
+    return list(cohort.agents.order_by("index").values_list("family", flat=True))
+
+
+def cohort_result(cohort: Cohort) -> CohortResult | None:
+    """The cohort's curves and correlations (not its genomes), or None before the run ends."""
+    return CohortResult.objects.filter(cohort=cohort.pk).defer("genomes").first()
 
 
 def agent_get(*, cohort: Cohort, index: int) -> Agent:
@@ -81,9 +101,13 @@ def agent_entries(agent: Agent) -> QuerySet[Entry]:
 
 def cohort_curves(cohort: Cohort) -> dict[str, np.ndarray] | None:
     """The stored full-resolution curves: timestamps (epoch s), parent (T,), agents (A, T), exposure (A, T)."""
-    if not cohort.equity_curves:
-        return None
-    return curves.unpack(bytes(cohort.equity_curves))
+    blob = CohortResult.objects.filter(cohort=cohort.pk).values_list("equity_curves", flat=True).first()
+    return result_curves(blob)
+
+
+def result_curves(blob: bytes | memoryview | None) -> dict[str, np.ndarray] | None:
+    """Stored curves unpacked (see `cohort_curves`), or None for none."""
+    return curves.unpack(bytes(blob)) if blob else None
 
 
 def bankroll_badge() -> dict | None:

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from cohorts import curves, engine
+from cohorts import engine
 from cohorts.models import (
     COHORT_STATES,
     Agent,
@@ -83,7 +83,7 @@ def cohort_launch(
             raise ApplicationError("Allocation weights must be positive, one per agent.", field="agents")
     cohort = Cohort.objects.create(
         source=source, launched_by=user, symbols=canonical_symbols(data.symbols), window_start=data.start, window_end=data.end,
-        seed=data.seed, day_number=day_number,
+        seed=data.seed, day_number=day_number, agent_count=len(genomes),
         compliance_notes="\n".join(n for n in [data.compliance_notes, policy_note] if n),
     )
     defaults = settings.COHORT_DEFAULTS
@@ -233,15 +233,9 @@ def _persist(cohort: Cohort, window: BarWindow, result: engine.Result, began: fl
         cohort.pk, CohortStatus.COMPLETED, guard=lambda c: c.lease_token == token,
         finished_at=timezone.now(), progress=100, runtime_seconds=round(time.perf_counter() - began, 3),
         is_reconciled=True, is_ledger_balanced=not ledger_unbalanced_transactions(cohort=cohort),
-        equity_curves=_pack_curves(window, result),
     )
     if completed is None:  # cannot happen while the row lock holds; never commit results without completion
         raise LeaseLost
-
-
-def _pack_curves(window: BarWindow, result: engine.Result) -> bytes:
-    return curves.pack(timestamps=window.timestamps.astype("datetime64[s]").astype(np.int64),
-                       parent=result.parent_equity, agents=result.equity, exposure=result.exposure)
 
 
 def cohort_fail(*, cohort_id: int, reason: str, token: uuid.UUID | None = None, is_stale: bool = False,

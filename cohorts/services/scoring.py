@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 from django.db import connection
 
-from cohorts import engine
-from cohorts.models import Agent, AgentHour, Cohort, CohortEvent
+from cohorts import curves, engine
+from cohorts.models import Agent, AgentHour, Cohort, CohortEvent, CohortResult
 from cohorts.selectors.market import BarWindow
 from cohorts.services.ledger import ledger_copy
 from neolight.money import money_from_float, to_cents, units_from_floats
@@ -26,7 +26,8 @@ def _finite(value: float) -> float:
 
 def cohort_scores_save(*, cohort: Cohort, agents: Sequence[Agent], window: BarWindow, result: engine.Result,
                        reconciliation: dict) -> None:
-    """Writes every agent's scores, its hourly ROI rows, the rule events and the cohort's summary."""
+    """Writes every agent's scores, its hourly ROI rows, the rule events, the cohort's summary and its
+    large results (full-resolution curves, correlations, genomes) on their own row."""
     metrics = engine.compute_metrics(result, periods_per_year=window.minutes_per_year,
                                      active=window.present.any(axis=1), hours=_clock_hours(window))
     for i, agent in enumerate(agents):
@@ -56,6 +57,15 @@ def cohort_scores_save(*, cohort: Cohort, agents: Sequence[Agent], window: BarWi
                       "pairs": _pairs(agents, window)}
     cohort.save(update_fields=["final_equity", "roi", "max_drawdown", "utilisation", "breaches", "failed_agents",
                                "summary"])
+    CohortResult.objects.create(
+        cohort=cohort, equity_curves=_pack_curves(window, result),
+        correlation=np.round(metrics.correlation, 4).tolist(),
+        genomes=[{"agent": a.index, "family": a.family, "params": a.params, "capital": str(a.capital)} for a in agents])
+
+
+def _pack_curves(window: BarWindow, result: engine.Result) -> bytes:
+    return curves.pack(timestamps=window.timestamps.astype("datetime64[s]").astype(np.int64),
+                       parent=result.parent_equity, agents=result.equity, exposure=result.exposure)
 
 
 def _pairs(agents, window: BarWindow) -> list[list[str]]:
@@ -120,7 +130,6 @@ def _summary(cohort, agents, metrics, result, final, reconciliation) -> dict:
                    "fee_bps": str(wallet.fee_bps), "slippage_bps": str(wallet.slippage_bps)},
         "window": {"start": cohort.window_start.isoformat(), "end": cohort.window_end.isoformat(),
                    "bars": int(result.equity.shape[1])},
-        "genomes": [{"agent": a.index, "family": a.family, "params": a.params, "capital": str(a.capital)} for a in agents],
         "rollups": {"final_equity": str(to_cents(final)), "fees": str(to_cents(fees)),
                     "realised_pnl": str(to_cents(money_from_float(float(metrics.realised_pnl.sum())))),
                     "trades": int(metrics.trades.sum()), "fills": len(result.fills),
@@ -129,7 +138,6 @@ def _summary(cohort, agents, metrics, result, final, reconciliation) -> dict:
                     "agents_profitable": int((metrics.roi > 0).sum())},
         "leaderboard": leaderboard,
         "alerts": dict(Counter(e.rule for e in result.events)),
-        "correlation": np.round(metrics.correlation, 4).tolist(),
         "reconciliation": reconciliation,
         "compliance_notes": cohort.compliance_notes,
     }

@@ -53,7 +53,7 @@ def test_command_runs_30_agents_on_6_pairs_for_a_day_balanced_and_reconciled(cry
     assert D(brief["final_equity"]) == cohort.final_equity.quantize(D("0.01"))
     assert cohort.agents.filter(hours__isnull=False).distinct().count() == 30
     assert cohort.agents.first().hours.count() == 24
-    assert len(cohort.summary["correlation"]) == 30
+    assert len(cohort.result.correlation) == 30 and "correlation" not in cohort.summary
     paused = {e.agent_id for e in cohort.events.filter(rule__startswith="breaker")}
     assert cohort.failed_agents == len(paused)
     assert cohort.runtime_seconds > 0 and 0 <= cohort.utilisation <= 100

@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from cohorts.engine import Market, bench_engine, generate_market
-from cohorts.models import Bar, Cohort, CohortStatus
+from cohorts.models import Bar, CohortResult, CohortStatus
 from cohorts.services import cohorts as cohort_services
 from cohorts.services.cohorts import cohort_launch, cohort_run
 from cohorts.services.inputs import cohort_input
@@ -98,7 +98,7 @@ class Command(BaseCommand):
         timings["commit"] = timings.pop("persist", 0.0) - sum(
             timings.get(p, 0.0) for p in ("post fills", "settle/return", "scores"))
         order = ["launch", "read bars", "simulate", "post fills", "scores", "settle/return", "commit", "total"]
-        curves = Cohort.objects.filter(pk=cohort.pk).values_list("equity_curves", flat=True).get()
+        curves = CohortResult.objects.filter(cohort=cohort.pk).values_list("equity_curves", flat=True).first()
         return {
             "cohort": cohort.pk, "status": cohort.status, "reason": cohort.status_reason, "agents": agents,
             "symbols": names, "days": days, "fills": cohort.fills.count(),
