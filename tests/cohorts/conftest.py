@@ -15,3 +15,13 @@ def crypto_hours(db, tmp_path):
     from cohorts.services.market import bars_import_files
 
     return bars_import_files(paths=[sample_slice(tmp_path, s, 120) for s in HOURS_SYMBOLS])
+
+
+@pytest.fixture
+def operator(client, maker):
+    """The web client of a maker who may launch cohorts."""
+    from django.contrib.auth.models import Permission
+
+    maker.user_permissions.add(Permission.objects.get(codename="add_cohort"))
+    client.force_login(maker)
+    return client

@@ -5,7 +5,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from cohorts import events
@@ -35,13 +34,6 @@ def test_the_reported_events_read_as_a_trader_would_say_them():
     assert events.sentence("daily_stop", {"parent_equity": 949.2, "day_start_equity": 1000}, None) == (
         "Daily stop: the parent wallet fell from $1,000.00 to $949.20 (−5.08%) on the day; all trading halted "
         "and positions were closed.")
-
-
-@pytest.fixture
-def operator(client, maker):
-    maker.user_permissions.add(Permission.objects.get(codename="add_cohort"))
-    client.force_login(maker)
-    return client
 
 
 @pytest.mark.django_db

@@ -4,18 +4,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from cohorts.models import Cohort
 from tests.cohorts.test_cohorts import launch_and_run
-
-
-@pytest.fixture
-def operator(client, maker):
-    maker.user_permissions.add(Permission.objects.get(codename="add_cohort"))
-    client.force_login(maker)
-    return client
 
 
 @pytest.mark.django_db
