@@ -60,22 +60,18 @@ def money_exact(value) -> str:
     return money(number, places)
 
 
-def percent(value, places: int = 2) -> str:
-    """A fraction as a percent: 0.01234 → '1.23%'."""
+def percent(value, places: int = 2, *, plus: bool = False) -> str:
+    """A fraction as a percent: 0.01234 → '1.23%' (with `plus`, '+1.23%' when above zero)."""
     number = as_decimal(value)
     if number is None:
         return MISSING
     rounded = (number * 100).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
-    return _signed(f"{abs(rounded):,.{places}f}%", rounded < 0)
+    return _signed(f"{abs(rounded):,.{places}f}%", rounded < 0, plus=plus and rounded > 0)
 
 
 def signed_percent(value, places: int = 2) -> str:
     """A fraction as a signed percent: 0.01234 → '+1.23%', -0.5 → '−50.00%', 0 → '0.00%'."""
-    number = as_decimal(value)
-    if number is None:
-        return MISSING
-    rounded = (number * 100).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
-    return _signed(f"{abs(rounded):,.{places}f}%", rounded < 0, plus=rounded > 0)
+    return percent(value, places, plus=True)
 
 
 def from_percent(value) -> Decimal | None:

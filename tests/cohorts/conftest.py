@@ -25,3 +25,13 @@ def operator(client, maker):
     maker.user_permissions.add(Permission.objects.get(codename="add_cohort"))
     client.force_login(maker)
     return client
+
+
+@pytest.fixture
+def launcher(client, api, maker):
+    """A maker who may launch cohorts, through the API and through the launch page."""
+    from django.contrib.auth.models import Permission
+
+    maker.user_permissions.add(Permission.objects.get(codename="add_cohort"))
+    client.force_login(maker)
+    return {"api": api, "page": client}

@@ -8,7 +8,6 @@ from io import StringIO
 
 import numpy as np
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
@@ -38,13 +37,6 @@ IDS = ["seed=-1", "seed=2**63", "exposure=1e30", "leverage=1e309", "exposure=1e-
 
 def nothing_written() -> bool:
     return not any(model.objects.exists() for model in MONEY_TABLES)
-
-
-@pytest.fixture
-def launcher(client, api, maker):
-    maker.user_permissions.add(Permission.objects.get(codename="add_cohort"))
-    client.force_login(maker)
-    return {"api": api, "page": client}
 
 
 @pytest.mark.django_db

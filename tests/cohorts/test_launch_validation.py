@@ -7,32 +7,19 @@ from io import StringIO
 
 import pytest
 import yaml
-from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cohorts.models import Account, Agent, Bankroll, Cohort, Entry, LedgerTransaction, ParentWallet
 from cohorts.services import cohorts as cohort_services
 from cohorts.services.inputs import cohort_input
 from neolight.errors import ApplicationError
 from tests.cohorts.conftest import HOURS
+from tests.cohorts.test_launch_bounds import nothing_written
 
 URL = "/api/experiments/cohorts"
 THREE_FAULTS = {"bankroll": "10", "agents": 5, "symbols": ["BTC-USDT", "NOPE-USDT"], **HOURS}
-MONEY_TABLES = [Cohort, Agent, ParentWallet, Account, LedgerTransaction, Entry, Bankroll]
-
-
-def nothing_written() -> bool:
-    return not any(model.objects.exists() for model in MONEY_TABLES)
-
-
-@pytest.fixture
-def launcher(client, api, maker):
-    maker.user_permissions.add(Permission.objects.get(codename="add_cohort"))
-    client.force_login(maker)
-    return {"api": api, "page": client}
 
 
 @pytest.fixture
