@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+
 from alpaca.common.exceptions import APIError
 from alpaca.data.enums import DataFeed
 from alpaca.data.historical.crypto import CryptoHistoricalDataClient
