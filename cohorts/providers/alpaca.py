@@ -33,6 +33,7 @@ from alpaca.data.requests import (
     StockSnapshotRequest,
 )
 from alpaca.data.timeframe import TimeFrame
+from django.conf import settings
 
 from cohorts.providers.base import (
     Credentials,
@@ -63,8 +64,6 @@ class AlpacaProvider(MarketDataProvider):
     health_crypto_symbol = "BTC/USD"  # asked instead when no keys are configured
 
     def __init__(self, *, credentials: Credentials | None, base_url: str | None = None, timeout: float = 5.0):
-        from django.conf import settings
-
         self.base_url = (base_url or PUBLIC_URL).rstrip("/")
         self.timeout = timeout
         self.feed = DataFeed(getattr(settings, "ALPACA_DATA_FEED", "iex"))  # iex: the free plan's stock feed

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -17,7 +18,7 @@ from cohorts.providers.base import FailureKind, ProviderError
 from cohorts.providers.symbols import SymbolError, provider_symbol
 
 AUTH_STATUSES = {401, 403}
-NOT_FOUND_STATUSES = {400, 404, 422}  # the adapters build every parameter but the symbol: a refusal names it
+NOT_FOUND_STATUSES = {400, 404, 422}  # every parameter but the symbol is the adapter's own: these refuse the symbol
 
 
 class ProviderSession(requests.Session):
@@ -33,14 +34,15 @@ class ProviderSession(requests.Session):
         self.timeout = timeout
         self.message_keys = message_keys
 
-    def request(self, method, url, *args, **kwargs):  # noqa: D102 - requests.Session's signature
+    def request(self, method, url, *args, **kwargs):
         kwargs.setdefault("timeout", self.timeout)
         try:
             response = super().request(method, url, *args, **kwargs)
         except requests.Timeout as exc:  # before ConnectionError: ConnectTimeout is both
             raise ProviderError(self.provider, FailureKind.TIMEOUT, f"no answer within {self.timeout:g} s") from exc
         except requests.ConnectionError as exc:
-            raise ProviderError(self.provider, FailureKind.UNAVAILABLE, f"cannot connect ({_reason(exc)})") from exc
+            raise ProviderError(self.provider, FailureKind.UNAVAILABLE,
+                                f"connection to {_host(url)} failed ({_reason(exc)})") from exc
         except requests.RequestException as exc:
             raise ProviderError(self.provider, FailureKind.UNAVAILABLE, f"request failed ({_reason(exc)})") from exc
         if not 200 <= response.status_code < 300:
@@ -172,6 +174,13 @@ def field(provider: str, record: Any, key: str, what: str) -> Any:
     return record[key]
 
 
+def _host(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def _reason(exc: Exception) -> str:
-    text = str(exc.__context__ or exc) if not str(exc) else str(exc)
-    return text[:160]
+    """The cause in a few words: urllib3 wraps it (MaxRetryError → NewConnectionError: "... Connection refused")."""
+    cause = exc.args[0] if exc.args else exc
+    cause = getattr(cause, "reason", cause)
+    return str(cause).rsplit(": ", 1)[-1][:160]

@@ -23,7 +23,10 @@ def test_constructor_and_name(cls, name):
     assert provider.name == name
 
 
-def test_public_urls_are_the_defaults():
+def test_public_urls_are_the_defaults(settings):
+    assert (settings.ALPACA_DATA_URL, settings.FINNHUB_URL, settings.TWELVEDATA_URL) == (
+        "https://data.alpaca.markets", "https://finnhub.io/api/v1", "https://api.twelvedata.com")
+    assert settings.PROVIDER_TIMEOUT_SECONDS == 5.0
     assert AlpacaProvider(credentials=None).base_url == "https://data.alpaca.markets"
     assert FinnhubProvider(credentials=None).base_url == "https://finnhub.io/api/v1"
     assert TwelveDataProvider(credentials=None).base_url == "https://api.twelvedata.com"
