@@ -8,11 +8,6 @@ import pytest
 from tests.providers.stubs import AlpacaStub, FinnhubStub, TwelveDataStub
 
 
-def pytest_configure(config):
-    # alpaca-py 0.44.0 imports websockets' legacy module (for its streams, unused here), which warns on import
-    config.addinivalue_line("filterwarnings", "ignore:websockets.legacy is deprecated:DeprecationWarning")
-
-
 @pytest.fixture
 def alpaca_stub():
     """Alpaca's market-data API on 127.0.0.1: `AlpacaProvider(credentials=alpaca_stub.credentials,
