@@ -208,8 +208,10 @@ def _announce_bankroll_moves(posted: Sequence[PendingTransaction]) -> None:
 
 
 def bankroll_announce(bankroll_id: int) -> None:
-    """Once the transaction commits: the header's cached badge expires and open pages hear that the
-    bankroll moved (its cash, or the capital its cohorts hold)."""
+    """The header's cached badge expires now (reads in this transaction see the movement) and again once
+    the transaction commits (a read that raced the commit cannot keep the old figures); open pages hear
+    then that the bankroll moved (its cash, or the capital its cohorts hold)."""
+    bankroll_badge_expire()
     transaction.on_commit(bankroll_badge_expire)
     broadcast_on_commit(BANKROLL, "bankroll.changed", {"bankroll": bankroll_id})
 

@@ -366,6 +366,26 @@ def _finish(campaign: Campaign, status: str, reason: str) -> str:
     return status
 
 
+@transaction.atomic
+def campaign_step_broke(*, campaign_id: int, error: BaseException) -> Campaign | None:
+    """A replay step raised something no service refused (a bug, a lost connection): the campaign fails with
+    the error on record instead of staying "running" with no step to come, and a day that had not run yet is
+    failed and its capital refunded. A day that is running finishes (its lease and recovery see to it).
+    None when the campaign had already ended."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+    if campaign.status in CAMPAIGN_ENDED:
+        return None
+    day = campaign_latest_day(campaign)
+    refunded = day is not None and cohort_fail(
+        cohort_id=day.cohort_id, reason=f"Campaign {campaign.pk} stopped before day {day.number} ran; its capital "
+                                        f"was refunded.") is not None
+    note = f" Day {day.number}'s cohort {day.cohort_id} had not run: it was failed and its capital refunded." \
+        if refunded else ""
+    _finish(campaign, CampaignStatus.FAILED, f"A step failed unexpectedly ({type(error).__name__}: {error}).{note} "
+                                             "Re-run the campaign to replay it.")
+    return campaign
+
+
 def campaign_recover_orphaned() -> list[int]:
     """For the embedded server's start-up, after its cohorts and cycles were recovered: fails, with the reason,
     each campaign whose step a stop cut short. A replay campaign still under way is failed (only the process
