@@ -39,7 +39,7 @@ def cohort_brief(cohort: Cohort) -> dict:
         "final_equity": str(to_cents(cohort.final_equity)) if cohort.final_equity is not None else None,
         "roi": cohort.roi,
         "max_drawdown": cohort.max_drawdown,
-        "utilisation": cohort.utilisation,
+        "utilisation": None if cohort.utilisation is None else cohort.utilisation / 100,  # a fraction, like roi
         "breaches": cohort.breaches,
         "leaderboard": summary.get("leaderboard", []),
         "ledger_balanced": cohort.is_ledger_balanced,

@@ -262,3 +262,11 @@ def test_embedded_start_up_refunds_what_a_stopped_server_left_running_or_pending
     out = StringIO()
     call_command("recover_runs", "--orphaned", stdout=out)
     assert "Nothing to recover." in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_command_json_gives_utilisation_as_a_fraction_like_roi_and_the_api(crypto_day):
+    brief = run_command("--bankroll", "1000", "--agents", "10", "--symbols", "BTC-USDT,ETH-USDT",
+                        "--start", SHORT["start"], "--end", SHORT["end"])
+    cohort = Cohort.objects.get(pk=brief["cohort"])
+    assert 0 < brief["utilisation"] <= 1 and brief["utilisation"] == pytest.approx(cohort.utilisation / 100)
