@@ -242,6 +242,9 @@ def test_split_capital_sums_exactly():
 
     shares = cohort_services.split_capital(D("100.00"), np.array([1.0, 1.0, 1.0]))
     assert sum(shares) == D("100.00") and sorted(shares) == [D("33.33"), D("33.33"), D("33.34")]
+    weighted = cohort_services.split_capital(D("100000.00"), np.array([0.1, 0.2, 0.7]))
+    assert weighted == [D("10000.00"), D("20000.00"), D("70000.00")]  # 0.1 + 0.2 is not 0.3 in floats
+    assert all(s.as_tuple().exponent == -2 for s in weighted)  # whole cents, written as cents
 
 
 @pytest.mark.django_db
