@@ -308,6 +308,7 @@ def _launch_day(campaign: Campaign, number: int, now: datetime) -> str:
 
 
 def _launch_cohort(campaign: Campaign, number: int, start: datetime, end: datetime) -> Cohort:
+    """Day `number`'s cohort, launched in the name of whoever started the campaign (so they may open it)."""
     previous = campaign.campaign_days.select_related("cohort").filter(number=number - 1).first()
     bankroll = campaign.bankroll if previous is None else to_cents(previous.cohort.final_equity)
     data = cohort_input(bankroll=bankroll, agents=campaign.agents, policy=campaign.policy, symbols=campaign.symbols,
@@ -318,14 +319,15 @@ def _launch_cohort(campaign: Campaign, number: int, start: datetime, end: dateti
     cycle = campaign.cycles.filter(status=CycleStatus.COMPLETED).order_by("-slot", "-id").first()
     genomes = genomes_from_json(cycle.genomes) if cycle else engine.default_roster(campaign.agents, seed=campaign.seed)
     if campaign.policy != AllocationPolicy.PERFORMANCE_WEIGHTED:
-        return cohort_launch(data=data, genomes=genomes, day_number=number, run=run)
+        return cohort_launch(data=data, user=campaign.created_by, genomes=genomes, day_number=number, run=run)
     if cycle is None:
         weights, note = np.ones(len(genomes)), "Allocation: equal shares (day 1: no campaign history yet)."
     else:
         weights = np.asarray(cycle.weights)
         note = (f"Allocation: Thompson sampling over the agents' hourly returns in cohort {cycle.source_cohort_id} "
                 f"(learning cycle {cycle.pk}); {settings.LEARNING_BANDIT_FLOOR:.0%} of the bankroll split equally.")
-    return cohort_launch_weighted(data=data, genomes=genomes, weights=weights, note=note, day_number=number, run=run)
+    return cohort_launch_weighted(data=data, genomes=genomes, weights=weights, note=note, day_number=number, run=run,
+                                  user=campaign.created_by)
 
 
 def _record_cancelled_day(campaign: Campaign) -> None:
