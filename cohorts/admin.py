@@ -269,10 +269,8 @@ class ProviderCredentialForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            for name in ("key_id", "secret"):
-                shown = masked(getattr(self.instance, name)) if name == "key_id" else (
-                    MASK if self.instance.secret else "none")
-                self.fields[name].help_text = f"Stored: {shown}. Leave blank to keep it."
+            self.fields["key_id"].help_text = f"Stored: {masked(self.instance.key_id)}. Leave blank to keep it."
+            self.fields["secret"].help_text = f"Stored: {MASK if self.instance.secret else 'none'}. Leave blank to keep it."
 
     def clean_key_id(self):
         key_id = self.cleaned_data["key_id"] or (self.instance.key_id if self.instance.pk else "")

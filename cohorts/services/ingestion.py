@@ -237,7 +237,7 @@ def _chunks(grid: np.ndarray, wanted: np.ndarray, trading: np.ndarray,
 
 def _stored_ns(instrument: Instrument, start: datetime, end: datetime) -> np.ndarray:
     stamps = Bar.objects.filter(instrument=instrument, ts__gte=start, ts__lt=end).values_list("ts", flat=True)
-    return pd.DatetimeIndex(list(stamps), tz="UTC").tz_convert(None).asi8 if stamps else np.zeros(0, np.int64)
+    return pd.DatetimeIndex(list(stamps)).tz_convert(None).as_unit("ns").asi8 if stamps else np.zeros(0, np.int64)
 
 
 def _utc(ts: datetime) -> datetime:
