@@ -21,6 +21,6 @@ def cohort_recover_stale_task() -> list[int]:
 def ingest_latest_bars() -> dict[str, int | str]:
     """Each minute: stores the new bars of every instrument marked "ingest", from the quote chain's providers.
     Returns each symbol's new bar count or its error (logged); a run still going elsewhere makes this a no-op."""
-    from cohorts.providers.service import market_data  # the provider chain, built from settings
+    from cohorts.providers.registry import market_data  # the configured provider chain, behind its breakers
 
     return bars_ingest_latest(source=market_data())

@@ -21,17 +21,21 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
+from neolight.errors import ApplicationError
+
 SETTING = "FIELD_ENCRYPTION_KEYS"
 MAKE_KEY = 'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
 
 
-class UndecryptableValueError(Exception):
-    """A stored value that no key in FIELD_ENCRYPTION_KEYS can decrypt (a key is missing or wrong)."""
+class UndecryptableValueError(ApplicationError):
+    """A stored value that no key in FIELD_ENCRYPTION_KEYS can decrypt (a key is missing or wrong). An
+    ApplicationError, so the quote chain lists that provider as unusable, with this message, and goes on."""
 
     def __init__(self, label: str):
         super().__init__(
             f"{label}: no key in {SETTING} can decrypt the stored value. Put the key it was encrypted with back "
-            f"into {SETTING} (newest first, comma-separated), then run manage.py rotate_encryption_keys."
+            f"into {SETTING} (newest first, comma-separated), then run manage.py rotate_encryption_keys.",
+            field=label.rsplit(".", 1)[-1],
         )
         self.label = label
 

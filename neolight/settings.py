@@ -144,7 +144,8 @@ _EMBEDDED = not REDIS_URL and DATABASES["default"]["ENGINE"] == "django.db.backe
 FIELD_ENCRYPTION_KEY_FILE = (  # the embedded mode's kept key, used only while FIELD_ENCRYPTION_KEYS is empty
     Path(env.str("NEOLIGHT_VAR_DIR", default=str(VAR_DIR))) / "field-encryption-key" if _EMBEDDED else None
 )
-PROVIDER_CREDENTIALS_LOOKUP = "cohorts.selectors.credentials.provider_credentials"  # (name) -> Credentials | None
+PROVIDER_CREDENTIALS_LOOKUP = env.str(  # dotted path of f(name) -> Credentials | None: the encrypted keys in the database
+    "PROVIDER_CREDENTIALS_LOOKUP", default="cohorts.selectors.credentials.provider_credentials")
 INGEST_LOOKBACK_MINUTES = env.int("INGEST_LOOKBACK_MINUTES", default=60)  # where a symbol with no bars starts
 INGEST_CATCH_UP_MINUTES = env.int("INGEST_CATCH_UP_MINUTES", default=3 * 1440)  # farthest back each minute's run reaches
 CELERY_BEAT_SCHEDULE["cohorts-ingest-latest-bars"] = {  # new bars of every instrument marked "ingest"

@@ -62,15 +62,16 @@ def utc(text: str) -> datetime:
 
 @pytest.fixture
 def market_data(monkeypatch):
-    """Makes `cohorts.providers.service.market_data()` return the given source (the module is created when absent)."""
+    """Makes the registry's `market_data()` (the configured chain) return the given source."""
 
     def install(source):
         try:
-            import cohorts.providers.service as module
-        except ImportError:
-            module = types.ModuleType("cohorts.providers.service")
-            monkeypatch.setitem(sys.modules, "cohorts.providers.service", module)
-        monkeypatch.setattr(module, "market_data", lambda: source, raising=False)
+            import cohorts.providers.registry as module
+        except ImportError:  # the quote chain is not installed: stand in for its module
+            module = types.ModuleType("cohorts.providers.registry")
+            module.market_data = None
+            monkeypatch.setitem(sys.modules, "cohorts.providers.registry", module)
+        monkeypatch.setattr(module, "market_data", lambda: source)
         return source
 
     return install

@@ -78,3 +78,9 @@ def test_end_in_the_future_stops_at_the_current_minute(market_data):
         out, _ = sync("--symbols", "BTC-USDT", "--start", "2024-01-02T09:55Z", "--end", "2030-01-01")
     assert source.calls == [("BTC-USDT", utc("2024-01-02T09:55"), utc("2024-01-02T10:00"))]
     assert out.startswith("BTC-USDT: 5 bar(s) stored")
+
+
+def test_an_unknown_provider_is_refused_by_name():
+    pytest.importorskip("cohorts.providers.registry")
+    with pytest.raises(CommandError, match="--provider nosuch: adapter nosuch cannot be imported"):
+        sync("--symbols", "SPY", "--start", "2024-01-02", "--end", "2024-01-03", "--provider", "nosuch")

@@ -26,17 +26,15 @@ def parse_time(option: str, text: str) -> datetime:
 def bar_source(provider: str | None):
     """The quote chain (every configured provider in order, behind its breaker), or the one named provider."""
     try:
-        if provider is None:
-            from cohorts.providers.service import market_data
-
-            return market_data()
-        from cohorts.providers.registry import provider as provider_named
-
-        return provider_named(provider)
+        from cohorts.providers import registry
     except ImportError as exc:
         raise CommandError(f"The market-data providers cannot be loaded: {exc}") from None
-    except (ApplicationError, KeyError, LookupError, ValueError) as exc:
-        raise CommandError(f"--provider {provider}: {getattr(exc, 'message', exc)}") from None
+    if provider is None:
+        return registry.market_data()
+    name, adapter, why = registry._build(provider.strip())  # one adapter, built as the chain builds each
+    if adapter is None:
+        raise CommandError(f"--provider {name}: {why}.")
+    return adapter
 
 
 class Command(BaseCommand):
@@ -52,8 +50,8 @@ class Command(BaseCommand):
         parser.add_argument("--symbols", required=True, help="comma-separated symbols, e.g. SPY,BTC-USDT")
         parser.add_argument("--start", required=True, help="first minute, ISO-8601 (UTC unless an offset is given)")
         parser.add_argument("--end", help="end of the range, exclusive (default: the current minute)")
-        parser.add_argument("--provider", help="one provider by name (alpaca, finnhub, twelvedata, stored); "
-                                               "default: the configured chain")
+        parser.add_argument("--provider", help="one provider by name (alpaca, finnhub, twelvedata, stored, or an "
+                                               "adapter's dotted path); default: the configured chain")
         parser.add_argument("--calendar", help="trading calendar of the symbols: 24/7 or an exchange such as XNYS; "
                                                "also updates stored symbols")
         parser.add_argument("--session", choices=["regular", "extended"],

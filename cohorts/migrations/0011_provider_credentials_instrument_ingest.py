@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cohorts', '0009_cohort_results'),
+        ('cohorts', '0010_cohortresult_heatmap'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
