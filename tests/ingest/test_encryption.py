@@ -2,8 +2,12 @@
 value no key opens is a clear error, never a wrong key passed along."""
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
+import sys
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -135,3 +139,13 @@ def test_encrypted_columns_cannot_be_searched():
     stored()
     with pytest.raises(Exception, match="Unsupported lookup"):
         list(ProviderCredential.objects.filter(secret=SECRET))
+
+
+def test_a_server_without_keys_refuses_to_start():
+    """With PostgreSQL and Redis and no FIELD_ENCRYPTION_KEYS, the start-up checks (runserver, migrate) stop."""
+    env = {k: v for k, v in os.environ.items() if k not in {"FIELD_ENCRYPTION_KEYS", "DATABASE_URL", "REDIS_URL"}}
+    env.update(DATABASE_URL="postgres://u@127.0.0.1:9/neo", REDIS_URL="redis://127.0.0.1:9/0")
+    done = subprocess.run([sys.executable, "manage.py", "check"], cwd=Path(__file__).resolve().parents[2], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "neolight.E101" in done.stderr and "FIELD_ENCRYPTION_KEYS is not set" in done.stderr
