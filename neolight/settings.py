@@ -150,6 +150,7 @@ INGEST_LOOKBACK_MINUTES = env.int("INGEST_LOOKBACK_MINUTES", default=60)  # wher
 INGEST_CATCH_UP_MINUTES = env.int("INGEST_CATCH_UP_MINUTES", default=3 * 1440)  # farthest back each minute's run reaches
 CELERY_BEAT_SCHEDULE["cohorts-ingest-latest-bars"] = {  # new bars of every instrument marked "ingest"
     "task": "cohorts.tasks.ingest_latest_bars", "schedule": crontab(minute="*"),
+    "options": {"expires": 55},  # seconds: a run still queued when the next is due is dropped, not piled up
 }
 
 # --- auth -------------------------------------------------------------------------------------

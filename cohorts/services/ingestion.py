@@ -97,45 +97,48 @@ def bars_sync(*, symbol: str, start: datetime, end: datetime, source: BarSource,
     if end <= start:
         raise ApplicationError(f"{symbol}: the end {minute_text(end)} must be after the start {minute_text(start)}.",
                                field="end")
-    instrument = Instrument.objects.filter(symbol=symbol).first()
-    cal = calendar or (instrument.calendar if instrument else calendars.ALWAYS_OPEN)
-    sess = session or (instrument.session if instrument else "regular")
-
-    grid = np.arange(_naive(start), _naive(end), dtype="datetime64[m]").astype("datetime64[ns]")
-    trading = calendars.tradable(grid, cal, sess)
-    held = np.isin(grid.astype(np.int64), _stored_ns(instrument, start, end)) if instrument else np.zeros(len(grid), bool)
+    trading, held, grid, chunks = _plan(symbol, start, end, calendar, session)
     wanted = trading & ~held
-    chunks = _chunks(grid, wanted, trading, cal)
-
-    counts = {"stored": 0, "requests": 0}
+    missing = set(grid[wanted].astype(np.int64).tolist())
+    counts = {"stored": 0, "asked": 0, "requests": 0}
     provider, newest = "", None
 
     def report() -> SyncReport:
         return SyncReport(symbol=symbol, start=start, end=end, provider=provider, stored=counts["stored"],
                           already_present=int((trading & held).sum()), closed_minutes=int((~trading).sum()),
-                          not_served=int(wanted.sum()) - counts["stored"], requests=counts["requests"])
+                          not_served=counts["asked"] - counts["stored"], requests=counts["requests"])
 
-    total = int(wanted.sum())
     if progress:
-        progress(0, total)
-    missing = set(grid[wanted].astype(np.int64).tolist())
+        progress(0, len(missing))
     for chunk_start, chunk_end, minutes in chunks:
         counts["requests"] += 1
         try:
             bars, provider = _fetch(source, symbol, chunk_start, chunk_end)
             bars = [b for b in bars if chunk_start <= _utc(b.ts) < chunk_end]
-            inserted = _store(bars, symbol=symbol, provider=provider, calendar=calendar, session=session)
+            counts["stored"] += _store(bars, symbol=symbol, provider=provider, calendar=calendar, session=session)
         except ApplicationError as exc:
             raise BarsSyncError(symbol=symbol, start=chunk_start, end=chunk_end, reason=_reason(exc),
                                 report=report()) from exc
-        counts["stored"] += inserted
-        fresh = [b for b in bars if pd.Timestamp(_naive(_utc(b.ts))).value in missing]
-        newest = fresh[-1] if fresh else newest
+        counts["asked"] += minutes
+        newest = next((b for b in reversed(bars) if _minute_ns(b.ts) in missing), newest)
         if progress:
-            progress(minutes, total)
+            progress(minutes, len(missing))
     if newest is not None:
         broadcast_on_commit(bars_group(symbol), "bars.new", _payload(symbol, newest, counts["stored"], provider))
     return report()
+
+
+def _plan(symbol: str, start: datetime, end: datetime, calendar: str | None,
+          session: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[datetime, datetime, int]]]:
+    """Every minute of [start, end) (`grid`), whether the calendar trades it and whether a bar of it is stored,
+    and the requests that fetch the rest. The calendar given wins over the stored instrument's (24/7 if new)."""
+    instrument = Instrument.objects.filter(symbol=symbol).first()
+    cal = calendar or (instrument.calendar if instrument else calendars.ALWAYS_OPEN)
+    sess = session or (instrument.session if instrument else "regular")
+    grid = np.arange(_naive(start), _naive(end), dtype="datetime64[m]").astype("datetime64[ns]")
+    trading = calendars.tradable(grid, cal, sess)
+    held = np.isin(grid.astype(np.int64), _stored_ns(instrument, start, end)) if instrument else np.zeros(len(grid), bool)
+    return trading, held, grid, _chunks(grid, trading & ~held, trading, cal)
 
 
 def bars_ingest_latest(*, source: BarSource, now: datetime | None = None) -> dict[str, int | str]:
@@ -252,6 +255,10 @@ def _floor_minute(ts: datetime) -> datetime:
 def _ceil_minute(ts: datetime) -> datetime:
     floor = _floor_minute(ts)
     return floor if floor == _utc(ts) else floor + MINUTE
+
+
+def _minute_ns(ts: datetime) -> int:
+    return pd.Timestamp(_naive(_utc(ts))).as_unit("ns").value
 
 
 def _naive(ts: datetime) -> np.datetime64:
