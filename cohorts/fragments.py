@@ -34,7 +34,8 @@ def version() -> str:
 def cohort_rows(cohorts: Sequence[Cohort]) -> list[SafeString]:
     """The list rows of `cohorts`, in order: finished ones from the cache (one read for all), the others
     rendered now."""
-    keys = {c.pk: f"cohort-row:{version()}:{c.pk}:{c.status}" for c in cohorts if c.status in FINISHED}
+    keys = {c.pk: f"cohort-row:{version()}:{c.pk}:{c.created_at.timestamp()}:{c.status}"  # a reused id differs
+            for c in cohorts if c.status in FINISHED}
     stored = cache.get_many(keys.values()) if keys else {}
     rows, fresh = [], {}
     for cohort in cohorts:
