@@ -122,7 +122,7 @@ class _Variance:
         t = (w - 1) + ((n - 1) - (w - 1)) // w * w  # the last exact restart
         while t < n:
             restart = ind.var_restarts(t, w)
-            window = np.ascontiguousarray(series[t - w + 1 if restart else t - w : t + 1], dtype=np.float64)
+            window = np.array(series[t - w + 1 if restart else t - w : t + 1], dtype=np.float64)  # writable, as rows
             ind.rolling_var_step(window, w, restart, self.mean, self.m2, self.var)
             t += 1
 
