@@ -385,113 +385,168 @@ class LiveSignals:
             part.load_state(d, name)
         self.n = int(d["n"])
 
-    # -- indicator values at the newest bar --------------------------------------------------------------
+    # -- indicator values at the newest bar, one table per indicator (a row per window) -----------------
 
-    def _sma(self) -> dict[int, np.ndarray]:
-        if self.sma is None:
-            return {}
-        means = self.sma.sums() / self.sma.windows[:, None] + self.close0
-        return {int(w): means[i] for i, w in enumerate(self.sma.windows)}
+    def _plan(self) -> dict[str, dict[str, np.ndarray]]:
+        """Per family: its genomes' rows, the table rows of their indicators, their parameters."""
+        if hasattr(self, "_plans"):
+            return self._plans
+        sma = {int(w): i for i, w in enumerate(self.sma.windows)} if self.sma is not None else {}
+        ema = {n: len(sma) + i for i, n in enumerate(self.ema)}
+        cutler = self.gain.pos if self.gain is not None else {}
+        wilder = {n: len(cutler) + i for i, n in enumerate(self.wilder)}
+        std = {n: i for i, n in enumerate(self.std)}
+        band = {int(w): i for i, w in enumerate(self.band_windows)}
+        vwap = self.volume.pos if self.volume is not None else {}
+        pair = {n: i for i, n in enumerate(self.spread_std)}
 
-    def _rsi(self, kind: str, n: int, cache: dict) -> np.ndarray:
-        if kind == "wilder":
-            up, down = self.wilder[n]
-            return ind._rsi_from(up.value, down.value)
-        if self.n < 2:
-            return np.full(self.width, np.nan)
-        if "cutler" not in cache:
-            cache["cutler"] = tuple(x.sums() for x in (self.gain, self.loss, self.ups, self.downs))
-        gain, loss, ups, downs = cache["cutler"]
-        i = self.gain.pos[n]
-        avg_gain, avg_loss = gain[i] / n, loss[i] / n
-        avg_gain[ups[i] == 0] = 0.0
-        avg_loss[downs[i] == 0] = 0.0
-        return ind._rsi_from(avg_gain, avg_loss)
+        def ints(params, f):
+            return np.array([f(p) for p in params], dtype=np.int64)
 
-    def _band(self, rows: _Rows, w: int, high: bool) -> np.ndarray:
-        if rows.count - 1 < w:
-            return np.full(self.width, np.nan)
-        window = rows.last(w + 1)[:-1]
-        return window.max(axis=0) if high else window.min(axis=0)
+        def ma_row(kind, n):
+            return ema[n] if kind == "ema" else sma[n]
+
+        plans = {}
+        for name, rows in self.families.items():
+            ps = [self.genomes[r].params for r in rows]
+            plan: dict[str, np.ndarray] = {"rows": np.array(rows, dtype=np.int64)}
+            if name == "ma_crossover":
+                plan |= {"fast": ints(ps, lambda p: ma_row(p["ma"], int(p["fast"]))),
+                         "slow": ints(ps, lambda p: ma_row(p["ma"], int(p["slow"]))),
+                         "valid": ints(ps, lambda p: max(int(p["fast"]), int(p["slow"])))}
+            elif name == "rsi_reversion":
+                plan |= {"rsi": ints(ps, lambda p: (wilder if str(p["smoothing"]) == "wilder" else cutler)[int(p["n"])]),
+                         "lower": _column([float(p["lower"]) for p in ps]),
+                         "upper": _column([float(p["upper"]) for p in ps]), "valid": ints(ps, lambda p: int(p["n"]) + 1)}
+            elif name == "bollinger_reversion":
+                plan |= {"mid": ints(ps, lambda p: sma[int(p["n"])]), "std": ints(ps, lambda p: std[int(p["n"])]),
+                         "k": _column([float(p["k"]) for p in ps]), "valid": ints(ps, lambda p: int(p["n"]))}
+            elif name == "donchian_breakout":
+                plan |= {"n": ints(ps, lambda p: band[int(p["n"])]), "m": ints(ps, lambda p: band[int(p["exit_n"])]),
+                         "valid": ints(ps, lambda p: max(int(p["n"]), int(p["exit_n"])) + 1)}
+            elif name == "vwap_scalper":
+                plan |= {"vwap": ints(ps, lambda p: vwap[int(p["n"])]),
+                         "band": _column([float(p["band_bps"]) / 1e4 for p in ps]), "valid": ints(ps, lambda p: int(p["n"]))}
+            elif name == "pairs_zscore" and self.pairs:
+                plan |= {"z": ints(ps, lambda p: pair[int(p["n"])]), "entry": _column([float(p["entry_z"]) for p in ps]),
+                         "exit": _column([float(p["exit_z"]) for p in ps]), "valid": ints(ps, lambda p: int(p["n"]))}
+            plans[name] = plan
+        self._plans = plans
+        return plans
+
+    @property
+    def band_windows(self) -> np.ndarray:
+        return np.array(sorted(self.need["band"]), dtype=np.int64)
+
+    def _averages(self) -> np.ndarray:
+        """(sma windows + ema lengths, S): ``rolling_mean`` rows, then ``ema`` rows."""
+        parts = []
+        if self.sma is not None:
+            parts.append(self.sma.sums() / self.sma.windows[:, None] + self.close0)
+        parts += [average.value[None] for average in self.ema.values()]
+        return np.concatenate(parts) if parts else np.zeros((0, self.width))
+
+    def _rsi_table(self) -> np.ndarray:
+        """(Cutler lengths + Wilder lengths, S): ``rsi_cutler`` rows, then ``rsi_wilder`` rows."""
+        parts = []
+        if self.gain is not None:
+            n = self.gain.windows[:, None]
+            avg_gain, avg_loss = self.gain.sums() / n, self.loss.sums() / n
+            avg_gain[self.ups.sums() == 0] = 0.0
+            avg_loss[self.downs.sums() == 0] = 0.0
+            parts.append(ind._rsi_from(avg_gain, avg_loss))
+        for up, down in self.wilder.values():
+            parts.append(ind._rsi_from(up.value, down.value)[None])
+        return np.concatenate(parts)
+
+    @staticmethod
+    def _stds(rows: _Rows, variances: dict[int, _Variance], width: int) -> np.ndarray:
+        """(lengths, width): ``rolling_std`` rows (0 on flat windows: their max equals their min)."""
+        out = np.full((len(variances), width), np.nan)
+        k = min(rows.count, max(variances))
+        if k < min(variances):
+            return out
+        recent = rows.last(k)[::-1]
+        high, low = np.maximum.accumulate(recent, axis=0), np.minimum.accumulate(recent, axis=0)
+        lengths = np.fromiter(variances, dtype=np.int64, count=len(variances))
+        ok = lengths <= rows.count
+        last = lengths[ok] - 1
+        var = np.stack([v.var for v, use in zip(variances.values(), ok, strict=True) if use])
+        out[ok] = np.where(high[last] == low[last], 0.0, np.sqrt(var))
+        return out
+
+    def _bands(self, high: bool) -> np.ndarray:
+        """(band windows, S): ``highest_before`` (or ``lowest_before``) rows: the extreme of the w bars
+        before the newest one."""
+        rows, windows = (self.high_rows, self.band_windows) if high else (self.low_rows, self.band_windows)
+        out = np.full((len(windows), self.width), np.nan)
+        k = min(rows.count - 1, int(windows.max()))
+        if k <= 0:
+            return out
+        before = rows.last(k + 1)[:-1][::-1]
+        extreme = (np.maximum if high else np.minimum).accumulate(before, axis=0)
+        ok = windows <= k
+        out[ok] = extreme[windows[ok] - 1]
+        return out
 
     def _codes(self, t: int, close: np.ndarray) -> np.ndarray:
         out = np.zeros((len(self.genomes), self.width), dtype=np.int8)
-        sma = self._sma()
-        for name, rows in self.families.items():
-            genomes = [self.genomes[r] for r in rows]
-            out[rows] = getattr(self, f"_{name}")(t, close, [g.params for g in genomes], sma)
+        for name, plan in self._plan().items():
+            out[plan["rows"]] = getattr(self, f"_{name}")(t, close, plan)
         return out & self.side
 
-    def _ma_crossover(self, t, close, params, sma):
-        def average(kind, n):
-            return self.ema[n].value if kind == "ema" else sma[n]
-
-        fast = np.stack([average(p["ma"], int(p["fast"])) for p in params])
-        slow = np.stack([average(p["ma"], int(p["slow"])) for p in params])
-        diff = fast - slow
+    def _ma_crossover(self, t, close, plan):
+        averages = self._averages()
+        diff = averages[plan["fast"]] - averages[plan["slow"]]
         prev, self.ma_prev = self.ma_prev, diff
         up = (diff > 0) & (prev <= 0)
         down = (diff < 0) & (prev >= 0)
-        valid = np.array([max(int(p["fast"]), int(p["slow"])) for p in params])
-        return _bits(diff.shape, [(up, sg.ENTER_LONG | sg.EXIT_SHORT), (down, sg.EXIT_LONG | sg.ENTER_SHORT)],
-                     valid, t)
+        bits = [(up, sg.ENTER_LONG | sg.EXIT_SHORT), (down, sg.EXIT_LONG | sg.ENTER_SHORT)]
+        return _bits(diff.shape, bits, plan["valid"], t)
 
-    def _rsi_reversion(self, t, close, params, sma):
-        cache: dict = {}
-        rsi = np.stack([self._rsi(str(p["smoothing"]), int(p["n"]), cache) for p in params])
-        low = rsi < _column([float(p["lower"]) for p in params])
-        high = rsi > _column([float(p["upper"]) for p in params])
-        valid = np.array([int(p["n"]) + 1 for p in params])
-        return _bits(rsi.shape, [(low, sg.ENTER_LONG | sg.EXIT_SHORT), (high, sg.EXIT_LONG | sg.ENTER_SHORT)],
-                     valid, t)
+    def _rsi_reversion(self, t, close, plan):
+        rsi = self._rsi_table()[plan["rsi"]]
+        low, high = rsi < plan["lower"], rsi > plan["upper"]
+        bits = [(low, sg.ENTER_LONG | sg.EXIT_SHORT), (high, sg.EXIT_LONG | sg.ENTER_SHORT)]
+        return _bits(rsi.shape, bits, plan["valid"], t)
 
-    def _bollinger_reversion(self, t, close, params, sma):
-        mid = np.stack([sma[int(p["n"])] for p in params])
-        std = np.stack([self.std[int(p["n"])].std(self.close_rows) for p in params])
-        k = _column([float(p["k"]) for p in params])
+    def _bollinger_reversion(self, t, close, plan):
+        mid = (self.sma.sums() / self.sma.windows[:, None] + self.close0)[plan["mid"]]
+        std = self._stds(self.close_rows, self.std, self.width)[plan["std"]]
+        k = plan["k"]
         bits = [(close < mid - k * std, sg.ENTER_LONG), (close > mid + k * std, sg.ENTER_SHORT),
                 (close >= mid, sg.EXIT_LONG), (close <= mid, sg.EXIT_SHORT)]
-        return _bits(mid.shape, bits, np.array([int(p["n"]) for p in params]), t)
+        return _bits(mid.shape, bits, plan["valid"], t)
 
-    def _donchian_breakout(self, t, close, params, sma):
-        def band(key, high):
-            rows = self.high_rows if high else self.low_rows
-            return np.stack([self._band(rows, int(p[key]), high) for p in params])
+    def _donchian_breakout(self, t, close, plan):
+        highs, lows = self._bands(True), self._bands(False)
+        bits = [(close > highs[plan["n"]], sg.ENTER_LONG), (close < lows[plan["m"]], sg.EXIT_LONG),
+                (close < lows[plan["n"]], sg.ENTER_SHORT), (close > highs[plan["m"]], sg.EXIT_SHORT)]
+        return _bits((len(plan["rows"]), self.width), bits, plan["valid"], t)
 
-        bits = [(close > band("n", True), sg.ENTER_LONG), (close < band("exit_n", False), sg.EXIT_LONG),
-                (close < band("n", False), sg.ENTER_SHORT), (close > band("exit_n", True), sg.EXIT_SHORT)]
-        valid = np.array([max(int(p["n"]), int(p["exit_n"])) + 1 for p in params])
-        return _bits((len(params), self.width), bits, valid, t)
-
-    def _vwap_scalper(self, t, close, params, sma):
+    def _vwap_scalper(self, t, close, plan):
         weight, traded = self.volume.sums(), self.traded.sums()
         mean = self.typical.sums() / self.typical.windows[:, None] + self.typical0
         with np.errstate(invalid="ignore", divide="ignore"):
-            rows = np.where(weight > 0.0, traded / weight, mean)
-        vwap = np.stack([rows[self.volume.pos[int(p["n"])]] for p in params])
-        band = _column([float(p["band_bps"]) / 1e4 for p in params])
+            table = np.where(weight > 0.0, traded / weight, mean)
+        vwap, band = table[plan["vwap"]], plan["band"]
         bits = [(close < vwap * (1.0 - band), sg.ENTER_LONG), (close > vwap * (1.0 + band), sg.ENTER_SHORT),
                 (close >= vwap, sg.EXIT_LONG), (close <= vwap, sg.EXIT_SHORT)]
-        return _bits(vwap.shape, bits, np.array([int(p["n"]) for p in params]), t)
+        return _bits(vwap.shape, bits, plan["valid"], t)
 
-    def _pairs_zscore(self, t, close, params, sma):
-        out = np.zeros((len(params), self.width), dtype=np.int8)
+    def _pairs_zscore(self, t, close, plan):
+        out = np.zeros((len(plan["rows"]), self.width), dtype=np.int8)
         if self.pairs == 0:
             return out
         x = self.spread_rows.back(0)
-        sums = self.spread.sums()
-        z = []
-        for p in params:
-            n = int(p["n"])
-            mean = sums[self.spread.pos[n]] / n + self.spread0
-            std = self.spread_std[n].std(self.spread_rows)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                score = (x - mean) / std
-            z.append(np.where(std > 0.0, score, np.where(np.isnan(std), np.nan, 0.0)))
-        z = np.stack(z)
-        entry = _column([float(p["entry_z"]) for p in params])
-        exit_ = _column([float(p["exit_z"]) for p in params])
-        valid = np.array([int(p["n"]) for p in params])
+        lengths = np.array(list(self.spread_std), dtype=np.int64)[:, None]
+        sums = self.spread.sums()[[self.spread.pos[int(n)] for n in lengths[:, 0]]]
+        mean = sums / lengths + self.spread0
+        std = self._stds(self.spread_rows, self.spread_std, self.pairs)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            score = (x - mean) / std
+        z = np.where(std > 0.0, score, np.where(np.isnan(std), np.nan, 0.0))[plan["z"]]
+        entry, exit_, valid = plan["entry"], plan["exit"], plan["valid"]
         flat = np.abs(z) < exit_
         first = _bits(z.shape, [(z < -entry, sg.ENTER_LONG), (z > entry, sg.ENTER_SHORT),
                                 (flat, sg.EXIT_LONG | sg.EXIT_SHORT)], valid, t)

@@ -3,6 +3,10 @@ checkpoint resumes a live run to exactly the uninterrupted results."""
 
 import dataclasses
 import io
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +18,7 @@ from cohorts.engine import simulation as simulation_module
 from cohorts.engine.live import LiveSignals
 from cohorts.engine.simulation import CheckpointError
 from cohorts.engine.warmup import _roster
+from cohorts.engine.workload import checksum, reference_spec, summarise
 from tests.engine.cohorts import cohorts
 from tests.engine.test_properties import SETTINGS, assert_same_result
 from tests.engine.test_sessions import gapped, sessions_mask
@@ -98,8 +103,6 @@ def test_live_steps_on_sessions_and_gaps_equal_the_replay_exactly(case, start):
 
 
 def test_the_workload_stepped_bar_by_bar_gives_its_reference_checksum():
-    from cohorts.engine.workload import checksum, reference_spec, summarise
-
     market = generate_market(10, 1)
 
     live = stepped(market, reference_spec(30), 0)
@@ -142,7 +145,6 @@ def test_a_live_run_checkpointed_and_resumed_equals_the_uninterrupted_run(case, 
     stepped(market, spec, cut, simulation=resumed)
 
     assert_same_result(resumed.result(), replay)
-    # and the checkpoint holds the rolling state: resuming it does not rebuild anything
     assert resumed.market.n_bars == BARS
 
 
@@ -226,3 +228,16 @@ def test_any_cohort_stepped_checkpointed_and_resumed_equals_its_replay(case, see
     stepped(market, spec, cut, simulation=resumed)
 
     assert_same_result(resumed.result(), run(market, spec))
+
+
+def test_benchmark_step_prints_one_json_line_with_the_step_times_and_the_checkpoint():
+    cmd = [sys.executable, "manage.py", "benchmark", "step", "--agents", "6", "--symbols", "2", "--json"]
+    done = subprocess.run(cmd, cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
+                          timeout=600, check=True)
+    lines = done.stdout.strip().splitlines()
+
+    assert len(lines) == 1
+    report = json.loads(lines[0])
+    assert (report["agents"], report["symbols"], report["steps"]) == (6, 2, 1440)
+    assert report["identical_to_replay"] is True
+    assert 0 < report["p50_ms"] <= report["p99_ms"] and report["checkpoint_bytes"] > 0
