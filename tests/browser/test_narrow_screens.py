@@ -1,5 +1,5 @@
 """Every page on a 390 px phone: nothing scrolls sideways but a wide table inside its own box.
-Screenshots of each page go to test-artifacts/390-*.png."""
+Screenshots of each page go to test-artifacts/390-*.png, and at 1440 px to test-artifacts/1440-*.png."""
 from __future__ import annotations
 
 import re
@@ -13,6 +13,7 @@ from tests.browser.test_cohort_flow import PASSWORD, asgi_server, operator, shot
 from tests.cohorts.test_cohorts import launch_and_run
 
 PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1440, "height": 900}
 
 
 def page_width(page) -> int:
@@ -51,9 +52,11 @@ def test_every_page_fits_a_390_px_screen(asgi_server, operator, page):  # noqa: 
         "launch": "/trading/cohorts/launch",
         "cohort": f"/trading/cohorts/{cohort.pk}/",
         "agent": f"/trading/cohorts/{cohort.pk}/agents/0/",
+        "events": f"/trading/cohorts/{cohort.pk}/events/",
         "market": "/market/",
         "knowledge": "/knowledge/",
         "campaign": f"/knowledge/campaigns/{campaign.pk}/",
+        "new-campaign": "/knowledge/campaigns/new",
         "not-found": "/trading/no-such-page/",
     }
     for name, path in pages.items():
@@ -62,4 +65,19 @@ def test_every_page_fits_a_390_px_screen(asgi_server, operator, page):  # noqa: 
         widths[name] = page_width(page)
         shot(page, f"390-{name}")
 
+    # the admin and the API's docs are other people's pages: they must fit as well
+    for name, path, ready in (("admin", "/admin/", "#content h1"), ("admin-cohorts", "/admin/cohorts/cohort/", "#content h1"),
+                              ("api-docs", "/api/docs/", ".swagger-ui .info")):
+        page.goto(f"{asgi_server}{path}")
+        expect(page.locator(ready).first).to_be_visible()
+        widths[name] = page_width(page)
+        shot(page, f"390-{name}")
+
     assert {name: w for name, w in widths.items() if w > PHONE["width"]} == {}
+
+    page.set_viewport_size(DESKTOP)  # and every page on a desktop screen, for the record
+    for name, path in pages.items():
+        page.goto(f"{asgi_server}{path}")
+        expect(page.locator("main h1").first).to_be_visible()
+        assert page_width(page) <= DESKTOP["width"], name
+        shot(page, f"1440-{name}")
