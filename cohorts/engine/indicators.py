@@ -45,21 +45,43 @@ def _exact_window(x, t, s, w):
 
 
 @njit(cache=True)
+def _var_update(x, i, s, w, restart, mean, m2):
+    """(mean, m2) of the window ending at row ``i`` of ``x`` from those of the window before: Welford's
+    sliding update, or the exact two-pass sums when ``restart`` (every ``w`` rows of the series)."""
+    if restart:  # exact two-pass restart bounds the sliding error
+        return _exact_window(x, i, s, w)
+    x_in, x_out = x[i, s], x[i - w, s]
+    new_mean = mean + (x_in - x_out) / w
+    m2 += (x_in - x_out) * (x_in - new_mean + x_out - mean)
+    return new_mean, m2
+
+
+def var_restarts(t: int, w: int) -> bool:
+    """True at the rows where the sliding variance restarts exactly (row ``w-1`` and every ``w`` after)."""
+    return (t - w + 1) % w == 0
+
+
+@njit(cache=True)
 def _rolling_var_kernel(x: np.ndarray, w: int) -> np.ndarray:
     t_len, s_len = x.shape
     out = np.full(x.shape, np.nan)
     for s in range(s_len):
         mean, m2 = 0.0, 0.0
         for t in range(w - 1, t_len):
-            if (t - w + 1) % w == 0:  # exact two-pass restart bounds the sliding error
-                mean, m2 = _exact_window(x, t, s, w)
-            else:
-                x_in, x_out = x[t, s], x[t - w, s]
-                new_mean = mean + (x_in - x_out) / w
-                m2 += (x_in - x_out) * (x_in - new_mean + x_out - mean)
-                mean = new_mean
+            mean, m2 = _var_update(x, t, s, w, (t - w + 1) % w == 0, mean, m2)
             out[t, s] = max(m2, 0.0) / w
     return out
+
+
+@njit(cache=True)
+def rolling_var_step(window, w, restart, mean, m2, var):
+    """One row of ``_rolling_var_kernel`` for every column: ``window`` holds the series' last rows (the
+    newest last; ``w`` of them at a restart, ``w + 1`` otherwise). Updates ``mean``/``m2`` in place
+    and writes the variance of the newest window into ``var``."""
+    i = window.shape[0] - 1
+    for s in range(window.shape[1]):
+        mean[s], m2[s] = _var_update(window, i, s, w, restart, mean[s], m2[s])
+        var[s] = max(m2[s], 0.0) / w
 
 
 def rolling_std(x: np.ndarray, w: int) -> np.ndarray:

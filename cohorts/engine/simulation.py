@@ -28,6 +28,8 @@ close of its own last tradable bar. The daily stop resets at each new session da
 
 from __future__ import annotations
 
+import hashlib
+import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -35,6 +37,7 @@ import numpy as np
 
 from . import codes, kernel
 from .genomes import build_signals
+from .live import STATE_PREFIX, LiveSignals, live_index
 from .market import FIELDS, Market
 from .spec import CohortSpec
 
@@ -61,6 +64,7 @@ VALUE_NAMES = {
 FILL_KINDS = {codes.OPEN: "open", codes.REDUCE: "reduce", codes.CLOSE: "close"}
 _BOOK = ("cash", "pos", "basis", "trip", "streak", "target", "paused", "eq_ref", "eq_last")
 _BOOK_DTYPES = (np.float64,) * 4 + (np.int64, np.int8, np.int64, np.float64, np.float64)
+LIVE_N = STATE_PREFIX + "n"
 
 
 @dataclass(frozen=True)
@@ -151,7 +155,7 @@ def _liquidity(market: Market) -> np.ndarray:
     (bar t-1 on gapless data; bar 0's own volume at bar 0)."""
     vol = market.volume
     previous = np.concatenate([vol[:1], vol[:-1]])
-    if market.tradable is None:
+    if market.tradable is None or market.n_bars == 0:
         return previous
     n = market.n_bars
     seen = np.maximum.accumulate(np.where(market.tradable, np.arange(n)[:, None], -1), axis=0)
@@ -181,28 +185,106 @@ def initial_state(spec: CohortSpec, n_symbols: int) -> dict[str, np.ndarray]:
     }
 
 
+def _read_only(arr: np.ndarray) -> np.ndarray:
+    view = arr.view()
+    view.flags.writeable = False
+    return view
+
+
 def _grown(arr: np.ndarray, rows: int) -> np.ndarray:
     out = np.zeros((rows,) + arr.shape[1:], dtype=arr.dtype)
     out[: arr.shape[0]] = arr
     return out
 
 
+class CheckpointError(ValueError):
+    """A checkpoint that cannot resume this simulation: another format, cohort or market."""
+
+
+CHECKPOINT_FORMAT = 1  # raise when the checkpoint's arrays change meaning; older checkpoints are refused
+LIVE_ROOM = 1440  # bars of room the live buffers gain at a time (a day of minute bars)
+_PENDING = "pending_sig"  # signal rows of bars known but not yet simulated, in a live state
+
+
+def spec_digest(spec: CohortSpec) -> str:
+    """A fingerprint of everything in ``spec`` that shapes a run (checkpoints carry it)."""
+    agents = tuple((a.genome.key(), a.capital, a.leverage, a.max_leverage) for a in spec.agents)
+    rules = tuple(getattr(spec.rules, f) for f in spec.rules.__dataclass_fields__)
+    fields = (agents, spec.fee_bps, spec.slippage_bps, spec.impact, spec.max_volume_pct, spec.sizing,
+              spec.position_fraction, rules, spec.parent_capital, spec.bars_per_day, spec.flatten_at_end)
+    return hashlib.sha256(repr(fields).encode()).hexdigest()
+
+
 class Simulation:
     """A cohort stepping over bars. Replay: ``advance()`` over a known window; live:
     ``step(bar)`` per new bar. ``state()`` / ``Simulation(..., state=...)`` save and
-    resume: a run cut at any bar and resumed equals the uninterrupted run."""
+    resume: a run cut at any bar and resumed equals the uninterrupted run; so do
+    ``checkpoint_bytes()`` / ``Simulation.from_checkpoint``.
+
+    A replay builds every signal over the whole window at once. The first ``step`` turns the
+    simulation live: from then on it keeps the bars in buffers with room to grow and each strategy's
+    indicators as rolling state (``live.LiveSignals``), so a step costs the same at any bar of a day
+    and gives exactly what a replay of the same bars gives.
+    """
 
     def __init__(self, market: Market, spec: CohortSpec, state: Mapping[str, np.ndarray] | None = None):
         self.spec = spec
         self._fp, self._ip = _params(spec, market.n_symbols)
         self._lev = np.array([a.leverage for a in spec.agents], dtype=np.float64)
         self._ceil = spec.leverage_ceilings()
-        self._set_market(market)
+        self._live: LiveSignals | None = None
+        live_n = None if state is None or LIVE_N not in state else int(state[LIVE_N])
+        if live_n is not None and live_n == market.n_bars:
+            self._go_live(market, state)  # resume live without rebuilding the history's signals
+        else:
+            self._set_market(market)
         self._load(state if state is not None else initial_state(spec, market.n_symbols))
+
+    @classmethod
+    def from_checkpoint(cls, market: Market, spec: CohortSpec, data: bytes) -> Simulation:
+        """Resume from ``checkpoint_bytes()``: ``market`` holds (at least) the bars known when it was made.
+        Raises ``CheckpointError`` for another format, another cohort spec or bars that do not match."""
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                arrays = {name: npz[name] for name in npz.files}
+        except (OSError, ValueError, EOFError) as exc:
+            raise CheckpointError(f"not a simulation checkpoint: {exc}") from None
+        if "format" not in arrays:
+            raise CheckpointError("not a simulation checkpoint: it has no format number")
+        version = int(arrays.pop("format"))
+        if version != CHECKPOINT_FORMAT:
+            raise CheckpointError(f"checkpoint format {version} cannot be read (this engine reads format "
+                                  f"{CHECKPOINT_FORMAT}); replay the cohort from its bars instead")
+        if str(arrays.pop("spec")) != spec_digest(spec):
+            raise CheckpointError("the checkpoint was made for another cohort spec")
+        seen, last = int(arrays.pop("bars_seen")), arrays.pop("last_bar")
+        if market.n_symbols != last.shape[1]:
+            raise CheckpointError(f"the checkpoint is for {last.shape[1]} symbols, the market has {market.n_symbols}")
+        if market.n_bars < seen:
+            raise CheckpointError(f"the checkpoint has seen {seen} bars, the market holds only {market.n_bars}")
+        if seen and not np.array_equal(np.stack([getattr(market, f)[seen - 1] for f in FIELDS]), last, equal_nan=True):
+            raise CheckpointError(f"bar {seen - 1} of the market is not the bar the checkpoint has seen")
+        return cls(market, spec, state=arrays)
+
+    def checkpoint_bytes(self) -> bytes:
+        """Everything needed to resume, as a compressed, versioned ``.npz`` (see ``from_checkpoint``)."""
+        n = self._n_bars
+        last = (np.stack([self._field(f)[n - 1] for f in FIELDS]) if n
+                else np.zeros((len(FIELDS), self._n_symbols)))
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, format=np.array(CHECKPOINT_FORMAT, dtype=np.int64), spec=np.array(spec_digest(self.spec)),
+                            bars_seen=np.array(n, dtype=np.int64), last_bar=last, **self.state())
+        return buffer.getvalue()
 
     @property
     def market(self) -> Market:
         """The bars known so far."""
+        if self._market is None:
+            b, n = self._bufs, self._n_bars
+            self._market = Market(**{f: b[f][:n] for f in FIELDS}, symbols=self._symbols,
+                                  first_minute=self._first_minute,
+                                  tradable=b["tradable"][:n] if self._has_tradable else None,
+                                  day=b["day"][:n] if self._has_day else None)
         return self._market
 
     @property
@@ -210,15 +292,75 @@ class Simulation:
         """The next bar to simulate (bars 0 .. bar-1 are done)."""
         return self._bar
 
+    @property
+    def is_live(self) -> bool:
+        """True once the simulation steps bar by bar (rolling signals, growing buffers)."""
+        return self._live is not None
+
     def _set_market(self, market: Market) -> None:
         self._market = market
+        self._n_bars, self._n_symbols = market.n_bars, market.n_symbols
+        self._open, self._close, self._volume = market.open, market.close, market.volume
         self._sig, self._gidx = build_signals(market, [a.genome for a in self.spec.agents])
         self._tradable = market.tradable_mask()
         self._days = market.day_index(self.spec.bars_per_day)
         self._liquidity = _liquidity(market)
 
+    def _field(self, name: str) -> np.ndarray:
+        return self._bufs[name] if self._live is not None else getattr(self._market, name)
+
+    def _go_live(self, market: Market, state: Mapping[str, np.ndarray] | None = None) -> None:
+        """Move the bars into growable buffers and set up the rolling signals: primed from the bars
+        (whole-array, once) or restored from ``state``."""
+        n, s = market.n_bars, market.n_symbols
+        genomes = [a.genome for a in self.spec.agents]
+        live = LiveSignals(genomes, s)
+        if state is not None:
+            live.load(state)
+        else:
+            live.prime(market)
+        cap = max(2 * n, n + LIVE_ROOM)
+        bufs = {f: _grown(getattr(market, f), cap) for f in FIELDS}
+        bufs["tradable"] = _grown(market.tradable_mask(), cap)
+        bufs["day"] = _grown(market.day_index(self.spec.bars_per_day), cap)
+        bufs["liquidity"] = _grown(_liquidity(market), cap)
+        sig = np.zeros((len(live.genomes), cap, s), dtype=np.int8)
+        if self._live is None and state is None:
+            sig[:, :n] = self._sig  # the replay's signals, for bars known but not yet simulated
+        elif state is not None and _PENDING in state:
+            pending = np.asarray(state[_PENDING], dtype=np.int8)
+            sig[:, n - pending.shape[1] : n] = pending
+        bufs["sig"] = sig
+        seen = market.tradable_mask()
+        rows = np.arange(n)[:, None]
+        self._last_tradable = np.where(seen, rows, -1).max(axis=0, initial=-1).astype(np.int64)
+        self._gidx = live_index(genomes)
+        self._live, self._bufs, self._n_bars, self._n_symbols = live, bufs, n, s
+        self._symbols, self._first_minute = market.symbols, market.first_minute
+        self._has_tradable, self._has_day = market.tradable is not None, market.day is not None
+        self._market = market
+        self._bind()
+
+    def _bind(self) -> None:
+        """The kernel's views of the live buffers (read-only where a market's arrays are, so the kernel
+        compiled for replays serves)."""
+        b = self._bufs
+        self._open, self._close, self._volume = (_read_only(b[f]) for f in ("open", "close", "volume"))
+        self._tradable, self._days = _read_only(b["tradable"]), _read_only(b["day"])
+        self._liquidity, self._sig = b["liquidity"], b["sig"]
+
+    def _grow_live(self) -> None:
+        b = self._bufs
+        cap = max(2 * self._n_bars, self._n_bars + LIVE_ROOM)
+        for name in (*FIELDS, "tradable", "day", "liquidity"):
+            b[name] = _grown(b[name], cap)
+        sig = np.zeros((b["sig"].shape[0], cap, b["sig"].shape[2]), dtype=np.int8)
+        sig[:, : self._n_bars] = b["sig"][:, : self._n_bars]
+        b["sig"] = sig
+        self._bind()
+
     def _load(self, state: Mapping[str, np.ndarray]) -> None:
-        a, s = self.spec.n_agents, self._market.n_symbols
+        a, s = self.spec.n_agents, self._n_symbols
         if np.shape(state["pos"]) != (a, s):
             raise ValueError(f"state is for positions {np.shape(state['pos'])}, not {(a, s)}")
         self._bar = int(state["bar"])
@@ -232,20 +374,20 @@ class Simulation:
         self._ff = _grown(np.asarray(state["fills_float"]), self._n_fills + room)
         self._ei = _grown(np.asarray(state["events_int"]), self._n_events + room)
         self._ef = _grown(np.asarray(state["events_float"]), self._n_events + room)
-        t_cap = max(self._market.n_bars, self._bar)
+        t_cap = max(self._n_bars, self._bar)
         self._equity = _grown(np.asarray(state["equity"]).T, t_cap).T.copy()
         self._exposure = _grown(np.asarray(state["exposure"]).T, t_cap).T.copy()
 
     def _ensure_room(self) -> None:
-        a, s = self.spec.n_agents, self._market.n_symbols
+        a, s = self.spec.n_agents, self._n_symbols
         if self._counts[0] + kernel.fill_room_per_bar(a, s) > self._fi.shape[0]:
             rows = 2 * self._fi.shape[0]
             self._fi, self._ff = _grown(self._fi, rows), _grown(self._ff, rows)
         if self._counts[1] + kernel.event_room_per_bar(a, s) > self._ei.shape[0]:
             rows = 2 * self._ei.shape[0]
             self._ei, self._ef = _grown(self._ei, rows), _grown(self._ef, rows)
-        if self._equity.shape[1] < self._market.n_bars:
-            t_cap = max(self._market.n_bars, 2 * self._equity.shape[1])
+        if self._equity.shape[1] < self._n_bars:
+            t_cap = max(self._n_bars, 2 * self._equity.shape[1])
             self._equity = _grown(self._equity.T, t_cap).T.copy()
             self._exposure = _grown(self._exposure.T, t_cap).T.copy()
 
@@ -255,8 +397,8 @@ class Simulation:
         With ``spec.flatten_at_end``, reaching the market's last bar closes every position.
         """
         start = self._bar
-        self._run_to(self._market.n_bars if n is None else min(self._market.n_bars, start + n))
-        if self.spec.flatten_at_end and self._bar == self._market.n_bars and self._bar > start:
+        self._run_to(self._n_bars if n is None else min(self._n_bars, start + n))
+        if self.spec.flatten_at_end and self._bar == self._n_bars and self._bar > start:
             self.close_out()
         return self._bar - start
 
@@ -266,36 +408,64 @@ class Simulation:
         if self._bar == 0:
             return
         self._ensure_room()
-        m = self._market
         seen = self._tradable[: self._bar]
         last = np.where(seen.any(axis=0), self._bar - 1 - np.argmax(seen[::-1], axis=0), -1).astype(np.int64)
         out = (self._fi, self._ff, self._ei, self._ef, self._counts)
-        kernel.close_out(self._bar - 1, last, m.close, m.volume, self._fp, self._book, self._misc, out,
+        kernel.close_out(self._bar - 1, last, self._close, self._volume, self._fp, self._book, self._misc, out,
                          self._equity, self._exposure)
 
     def _run_to(self, stop: int) -> None:
-        m = self._market
         while self._bar < stop:
             self._ensure_room()
             out = (self._fi, self._ff, self._ei, self._ef, self._counts)
-            self._bar = kernel.run_bars(self._bar, stop, m.open, m.close, self._liquidity,
+            self._bar = kernel.run_bars(self._bar, stop, self._open, self._close, self._liquidity,
                                         self._tradable, self._days, self._sig, self._gidx, self._lev,
                                         self._ceil, self._fp, self._ip, self._book, self._misc, out,
                                         self._equity, self._exposure)
 
     def step(self, bar: Mapping[str, np.ndarray]) -> None:
         """Live: append one bar (open, high, low, close, volume, each (S,); optionally tradable (S,)
-        and day) and simulate it.
+        and day) and simulate the next bar.
 
-        Signals are rebuilt over the whole history; being causal, the earlier bars'
-        signals are unchanged, so fills equal a replay of the same bars.
+        Only the new bar's signals are computed, from the rolling indicator state, in O(window)
+        per strategy and symbol; they equal the whole-array signals of the same bars exactly, so
+        fills equal a replay of the same bars. Without ``tradable`` the bar trades; without ``day``
+        it continues the last bar's session day when the market has days, else its UTC day.
         """
-        self._set_market(self._market.extended({name: bar[name] for name in (*FIELDS, "tradable", "day")
-                                                if name in bar}))
+        if self._live is None:
+            self._go_live(self.market)
+        t, s = self._n_bars, self._n_symbols
+        if t == self._bufs["close"].shape[0]:
+            self._grow_live()
+        b = self._bufs
+        row = {}
+        for name in FIELDS:
+            row[name] = np.asarray(bar[name], dtype=np.float64).reshape(s)
+            b[name][t] = row[name]
+        ok = np.ones(s, dtype=np.bool_)
+        if "tradable" in bar:
+            ok = np.asarray(bar["tradable"], dtype=np.bool_).reshape(s)
+            self._has_tradable = True
+        b["tradable"][t] = ok
+        if "day" in bar:
+            b["day"][t] = int(np.asarray(bar["day"]).reshape(()))
+            self._has_day = True
+        elif self._has_day:
+            b["day"][t] = b["day"][t - 1] if t else 0
+        else:
+            b["day"][t] = (t + self._first_minute) // self.spec.bars_per_day
+        # the volume of each symbol's last tradable bar before this one (the previous bar's before any)
+        previous = b["volume"][t - 1] if t else row["volume"]
+        known = self._last_tradable >= 0
+        b["liquidity"][t] = np.where(known, b["volume"][np.maximum(self._last_tradable, 0), np.arange(s)], previous)
+        self._last_tradable[ok] = t
+        b["sig"][:, t] = self._live.update(row)
+        self._n_bars, self._market = t + 1, None
         self._run_to(self._bar + 1)
 
     def state(self) -> dict[str, np.ndarray]:
-        """A copy of everything needed to resume, as a dict of numpy arrays."""
+        """A copy of everything needed to resume, as a dict of numpy arrays (a live simulation's
+        rolling signal state included)."""
         nf, ne, t = int(self._counts[0]), int(self._counts[1]), self._bar
         state = {name: arr.copy() for name, arr in zip(_BOOK, self._book, strict=True)}
         state.update(
@@ -304,6 +474,9 @@ class Simulation:
             fills_int=self._fi[:nf].copy(), fills_float=self._ff[:nf].copy(),
             events_int=self._ei[:ne].copy(), events_float=self._ef[:ne].copy(),
         )
+        if self._live is not None:
+            state.update(self._live.state())
+            state[_PENDING] = self._sig[:, t : self._n_bars].copy()
         return state
 
     def result(self) -> Result:

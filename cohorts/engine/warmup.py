@@ -12,12 +12,14 @@ import numpy as np
 
 from . import kernel
 from .genomes import FAMILIES, Genome, default_roster
+from .market import FIELDS
 from .simulation import Simulation
 from .spec import CohortSpec, ParentRules, cohort
 from .workload import generate_market
 
 WARM_UP_BARS = 240  # enough bars for every family's indicators to produce signals
 WARM_UP_CHUNK = 60  # advance in chunks, as a cohort run does
+WARM_UP_STEPS = 20  # then step the last bars one at a time, as a live run does
 
 
 def is_warm() -> bool:
@@ -27,13 +29,21 @@ def is_warm() -> bool:
 
 def warm_up() -> None:
     """Runs a tiny synthetic cohort of every strategy family, with every parent rule on and gapped bars,
-    through the same stepping path as a real run, so each compiled function a run uses is ready."""
+    through the same stepping path as a real run (a replay, then live steps and a checkpoint), so each
+    compiled function a run uses is ready."""
     if is_warm():
         return
-    simulation = Simulation(_market(), _spec())
+    market, spec = _market(), _spec()
+    simulation = Simulation(market, spec)
     while simulation.advance(WARM_UP_CHUNK):
         pass
     simulation.result()
+    # live: a replay turned live, stepped bar by bar, checkpointed and resumed
+    live = Simulation(market.head(WARM_UP_BARS - WARM_UP_STEPS), spec)
+    live.advance()
+    for t in range(WARM_UP_BARS - WARM_UP_STEPS, WARM_UP_BARS):
+        live.step({name: getattr(market, name)[t] for name in (*FIELDS, "tradable")} | {"day": market.day[t]})
+    Simulation.from_checkpoint(market, spec, live.checkpoint_bytes()).result()
 
 
 def _market():

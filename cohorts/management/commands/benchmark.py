@@ -1,7 +1,8 @@
-"""manage.py benchmark engine|cohort --agents A --symbols S --days D [--json].
+"""manage.py benchmark engine|cohort|step --agents A --symbols S --days D [--json].
 
 `engine` times the simulation kernel alone on a seeded market; `cohort` launches and runs a real cohort
-on the bundled bars and prints the time of each phase from launch to the persisted summary.
+on the bundled bars and prints the time of each phase from launch to the persisted summary; `step` times a live
+simulation stepped bar by bar and its checkpoint.
 """
 import json
 import resource
@@ -17,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from cohorts.engine import Market, bench_engine, generate_market
+from cohorts.engine.bench import bench_step
 from cohorts.models import Bar, CohortResult, CohortStatus
 from cohorts.services import cohorts as cohort_services
 from cohorts.services.cohorts import cohort_launch, cohort_run
@@ -35,11 +37,14 @@ class Command(BaseCommand):
         "non-binding) and report the median of 5 runs after a warm-up and the workload's checksum; bars "
         "from the seeded generator or --data (an .npz with open, high, low, close, volume of shape (T, S)). "
         "cohort: launch a cohort on the bundled bars (loaded first if absent), run it, and print each phase "
-        "(launch, read bars, simulate, post fills, scores, settle/return, commit, total) and the peak RSS."
+        "(launch, read bars, simulate, post fills, scores, settle/return, commit, total) and the peak RSS. "
+        "step: replay a day of seeded bars with a cohort of every strategy family, then step --days days of "
+        "bars one at a time; print the time per step (p50/p99 after a warm-up), the checkpoint's size and "
+        "the time to make and resume it, and whether the live results equal the replay's exactly."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("target", choices=["engine", "cohort"], help="what to benchmark")
+        parser.add_argument("target", choices=["engine", "cohort", "step"], help="what to benchmark")
         parser.add_argument("--agents", type=int, default=30, help="number of agents (default 30)")
         parser.add_argument("--symbols", default="10",
                             help="number of symbols (default 10), or for cohort a comma-separated list")
@@ -52,10 +57,21 @@ class Command(BaseCommand):
     def handle(self, *args, target, agents, symbols, days, as_json, **options):
         if agents < 1 or days < 1 or options["repeats"] < 1:
             raise CommandError("--agents, --days and --repeats must be positive")
-        report = (self._engine(agents, symbols, days, options) if target == "engine"
-                  else self._cohort(agents, symbols, days, options["start"]))
+        if target == "step":
+            report = bench_step(agents, _count(symbols), days)
+        else:
+            report = (self._engine(agents, symbols, days, options) if target == "engine"
+                      else self._cohort(agents, symbols, days, options["start"]))
         if as_json:
             self.stdout.write(json.dumps(report))
+        elif target == "step":
+            self.stdout.write(
+                f"{report['agents']} agents × {report['symbols']} symbols, {report['steps']} live steps after "
+                f"{report['history_bars']} replayed bars: p50 {report['p50_ms']} ms, p99 {report['p99_ms']} ms "
+                f"(first hour {report['first_hour_p50_ms']} ms, last hour {report['last_hour_p50_ms']} ms); "
+                f"checkpoint {report['checkpoint_bytes']:,} bytes in {report['checkpoint_ms']} ms, resumed in "
+                f"{report['resume_ms']} ms; identical to the replay: {report['identical_to_replay']}"
+            )
         elif target == "engine":
             self.stdout.write(
                 f"{report['agents']} agents × {report['symbols']} symbols × {report['bars']} bars: "
