@@ -52,6 +52,7 @@ def test_every_page_fits_a_390_px_screen(asgi_server, operator, page):  # noqa: 
         "cohort": f"/trading/cohorts/{cohort.pk}/",
         "agent": f"/trading/cohorts/{cohort.pk}/agents/0/",
         "market": "/market/",
+        "providers": "/market/providers",
         "knowledge": "/knowledge/",
         "campaign": f"/knowledge/campaigns/{campaign.pk}/",
         "not-found": "/trading/no-such-page/",
