@@ -91,3 +91,17 @@ def test_provider_api_lists_breakers_and_needs_a_login(api, anonymous_api, fake_
     assert body[0]["last_error"] == "alpaca: key refused (401)" and body[0]["retry_at"] == "2026-12-03T14:30:30Z"
     assert anonymous_api.get("/api/market/providers").status_code == 401
     assert anonymous_api.get("/api/market/quotes/SPY").status_code == 401
+
+
+@pytest.mark.django_db
+def test_the_page_needs_a_login(client):
+    response = client.get("/market/providers")
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_the_schema_documents_quote_prices_as_decimal_strings(api):
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    quote = schema["components"]["schemas"]["Quote"]["properties"]
+    assert [(quote[f]["type"], quote[f]["format"]) for f in ("price", "bid", "ask")] == [("string", "decimal")] * 3
+    assert set(schema["paths"]["/api/market/quotes/{symbol}"]["get"]["responses"]) == {"200", "400", "503"}
