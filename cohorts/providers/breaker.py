@@ -154,7 +154,7 @@ class CircuitBreaker:
         if snap.state == HALF_OPEN:
             return "circuit half-open, a trial call is under way"
         until = snap.retry_at.strftime("%H:%M:%S UTC") if snap.retry_at else "?"
-        last = f" after: {snap.last_error}" if snap.last_error else ""
+        last = f" (last error: {snap.last_error.removeprefix(f'{self.name}: ')})" if snap.last_error else ""
         return f"circuit open until {until}{last}"
 
     def reset(self) -> None:

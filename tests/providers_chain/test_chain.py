@@ -90,9 +90,9 @@ def test_open_breakers_and_unconfigured_providers_are_named_in_the_error(clock):
     with pytest.raises(NoProviderAvailable) as refusal:
         service.quote("SPY")
     assert refusal.value.message == (
-        "No market-data provider is available for SPY: alpaca: circuit open until 14:30:30 UTC after: alpaca: server "
-        "error 500; finnhub: circuit open until 14:30:30 UTC after: finnhub: server error 500; twelvedata: circuit open "
-        "until 14:30:30 UTC after: twelvedata: server error 500; stored: not configured: provider keys are set in the admin")
+        "No market-data provider is available for SPY: alpaca: circuit open until 14:30:30 UTC (last error: server "
+        "error 500); finnhub: circuit open until 14:30:30 UTC (last error: server error 500); twelvedata: circuit open "
+        "until 14:30:30 UTC (last error: server error 500); stored: not configured: provider keys are set in the admin")
 
 
 def test_with_every_provider_down_the_last_known_quote_is_served_marked_stale(clock):

@@ -12,6 +12,7 @@ import pytest
 pytest.importorskip("cohorts.providers.alpaca")
 stubs = pytest.importorskip("tests.providers.stubs")
 
+from cohorts.providers.base import Credentials  # noqa: E402
 from cohorts.providers.registry import market_data  # noqa: E402
 from cohorts.providers.service import NoProviderAvailable  # noqa: E402
 
@@ -19,7 +20,7 @@ QUOTE_AT = datetime(2026, 12, 3, 14, 29, 59, tzinfo=UTC)
 
 
 def stub_keys(name):
-    return stubs.AlpacaStub().credentials  # every stand-in accepts the same key pair
+    return Credentials(key_id="stub-key", secret="stub-secret")  # the key pair every stand-in accepts
 
 
 @pytest.fixture
