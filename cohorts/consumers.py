@@ -14,7 +14,7 @@ from django.http import QueryDict
 from django.template.loader import render_to_string
 
 from cohorts.filters import CohortFilter
-from cohorts.selectors.cohorts import bankroll_badge, cohort_list, cohort_visible
+from cohorts.selectors.cohorts import bankroll_badge, cohort_list_rows, cohort_visible
 from cohorts.views import PAGE_SIZE
 from neolight.realtime import BANKROLL, COHORTS, cohort_group
 
@@ -104,7 +104,7 @@ class CohortListConsumer(LiveConsumer):
 
     Rows on the page follow their cohort's status and progress; a cohort that arrives (launched, or
     finished into the filters) and belongs on this page re-renders the page's table, newest first.
-    Everything goes through `cohort_list(user=…)`, so a user hears nothing of cohorts they may not see.
+    Everything goes through `cohort_list_rows(user=…)`, so a user hears nothing of cohorts they may not see.
     """
 
     def groups_for(self, user):
@@ -125,7 +125,7 @@ class CohortListConsumer(LiveConsumer):
                 self.send_list(page)
 
     def list_page(self):
-        cohorts = CohortFilter(self.params, queryset=cohort_list(user=self.scope["user"])).qs
+        cohorts = CohortFilter(self.params, queryset=cohort_list_rows(user=self.scope["user"])).qs
         return Paginator(cohorts, PAGE_SIZE).get_page(self.params.get("page"))  # exactly the list page's rows
 
     def send_list(self, page) -> None:
@@ -134,7 +134,7 @@ class CohortListConsumer(LiveConsumer):
             "page": page, "filters": self.params, "perms": PermWrapper(self.scope["user"]), "oob": True}))
 
     def send_row(self, cohort_id: int, event: str, payload: dict) -> None:
-        cohort = cohort_list(user=self.scope["user"]).filter(pk=cohort_id).first()
+        cohort = cohort_list_rows(user=self.scope["user"]).filter(pk=cohort_id).first()
         if cohort is None:
             return
         if event in ENDED:

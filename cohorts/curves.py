@@ -43,3 +43,18 @@ def unpack(blob: bytes) -> dict[str, np.ndarray]:
         for name in STEPPED:
             arrays[name] = np.cumsum(arrays[name], axis=1, dtype=np.int64) / 100.0
     return arrays
+
+
+def heatmap_cells(correlation) -> bytes:
+    """The lower triangle of a correlation matrix (A × A), row by row (row i holds columns 0..i; the matrix is
+    symmetric), in hundredths from -100 to 100, one signed byte each; a non-finite value counts as 0."""
+    matrix = np.asarray(correlation, dtype=np.float64)
+    if matrix.ndim != 2 or not matrix.size:
+        return b""
+    cells = np.rint(np.clip(np.nan_to_num(matrix[np.tril_indices(len(matrix))]), -1, 1) * 100)
+    return cells.astype(np.int8).tobytes()
+
+
+def heatmap_size(cells: bytes) -> int:
+    """The number of agents A whose lower triangle `cells` holds (A(A+1)/2 bytes)."""
+    return int((np.sqrt(8 * len(cells) + 1) - 1) // 2)

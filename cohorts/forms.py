@@ -6,7 +6,6 @@ refuse, with the message placed beside the field at fault.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 
 from django import forms
 from django.conf import settings
@@ -44,8 +43,10 @@ class UtcDateTimeInput(forms.DateTimeInput):
 class LaunchForm(forms.Form):
     """Fields and the hand-over to `cohort_input` shared by both modes."""
 
-    bankroll = forms.DecimalField(min_value=Decimal(1), decimal_places=2, initial=settings.BANKROLL_DEFAULT,
-                                  help_text=f"USD, ${settings.BANKROLL_MIN:,}–${settings.BANKROLL_MAX:,}")
+    # Checked by `cohort_input` alone, so the page and the API refuse a bankroll in the same words.
+    bankroll = forms.CharField(initial=settings.BANKROLL_DEFAULT,
+                               widget=forms.NumberInput(attrs={"step": "0.01"}),
+                               help_text=f"USD, ${settings.BANKROLL_MIN:,}–${settings.BANKROLL_MAX:,}")
 
     launch_input: LaunchInput | None = None
 

@@ -25,5 +25,6 @@ urlpatterns = [
     path("trading/cohorts", views.cohort_list_page, name="cohort-list"),
     path("trading/cohorts/launch", views.cohort_launch_page, name="cohort-launch"),
     path("trading/cohorts/<int:cohort_id>/", views.cohort_detail_page, name="cohort-detail"),
+    path("trading/cohorts/<int:cohort_id>/events/", views.cohort_events_page, name="cohort-events"),
     path("trading/cohorts/<int:cohort_id>/agents/<int:index>/", views.agent_detail_page, name="agent-detail"),
 ]

@@ -2,8 +2,10 @@
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_http_methods
 
+from cohorts import fragments
 from cohorts.filters import CohortFilter
 from cohorts.forms import AdvancedLaunchForm, EasyLaunchForm
 from cohorts.selectors import charts
@@ -14,9 +16,9 @@ from cohorts.selectors.cohorts import (
     agent_get,
     cohort_get,
     cohort_leaderboard,
-    cohort_list,
+    cohort_list_rows,
 )
-from cohorts.selectors.events import cohort_event_log
+from cohorts.selectors.events import EVENTS_PER_PAGE, LOG_KINDS, cohort_event_log, cohort_events, event_rows
 from cohorts.selectors.market import instrument_overview
 from cohorts.services.cohorts import cohort_launch
 from neolight.errors import ApplicationError
@@ -32,7 +34,7 @@ def market_overview(request):
 
 def cohort_list_page(request):
     """Cohorts with filters (day, bankroll, status) and pages; an empty state says how to start."""
-    filters = CohortFilter(request.GET, queryset=cohort_list(user=request.user))  # a bad filter is shown, not applied
+    filters = CohortFilter(request.GET, queryset=cohort_list_rows(user=request.user))  # a bad filter is shown, not applied
     page = Paginator(filters.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "cohorts/list.html", {
         "page": page, "filters": request.GET, "filter_errors": filters.errors, "statuses": ["pending", "running",
@@ -65,8 +67,17 @@ def cohort_detail_page(request, cohort_id: int):
     agents = cohort_leaderboard(cohort, sort)  # querysets and charts: read only if not served from the cache
     return render(request, "cohorts/detail.html", {
         "cohort": cohort, "agents": agents if every else agents[:LEADERBOARD_ROWS], "every": every, "listing_all": listing_all,
-        "sort": sort, "sorts": list(LEADERBOARD_SORTS), "events": cohort_event_log(cohort),
-        "charts": charts.CohortCharts(cohort)})
+        "sort": sort, "sorts": list(LEADERBOARD_SORTS), "events": SimpleLazyObject(lambda: cohort_event_log(cohort)),
+        "charts": charts.CohortCharts(cohort), "fragments": fragments.version()})
+
+
+def cohort_events_page(request, cohort_id: int):
+    """A cohort's whole event log, one kind at a time (`LOG_KINDS`), a page at a time, in time order."""
+    cohort = cohort_get(user=request.user, cohort_id=cohort_id)
+    kind = request.GET["kind"] if request.GET.get("kind") in LOG_KINDS else "all"
+    page = Paginator(cohort_events(cohort, kind), EVENTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "cohorts/events.html", {
+        "cohort": cohort, "kind": kind, "kind_label": LOG_KINDS[kind], "kinds": LOG_KINDS, "page": page, "rows": event_rows(cohort, page)})
 
 
 def agent_detail_page(request, cohort_id: int, index: int):

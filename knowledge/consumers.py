@@ -6,9 +6,11 @@ from asgiref.sync import async_to_sync
 from channels.generic.websocket import WebsocketConsumer
 from django.template.loader import render_to_string
 
+from cohorts.selectors.cohorts import cohort_visible
 from knowledge.filters import entry_page
-from knowledge.selectors import campaign_page, campaign_visible, knowledge_live
+from knowledge.selectors import campaign_page, campaign_trading_cohort, campaign_visible, knowledge_live
 from knowledge.services.live import KNOWLEDGE_GROUP, campaign_group
+from neolight.realtime import cohort_group
 
 UNAUTHENTICATED, FORBIDDEN = 4401, 4403
 
@@ -33,15 +35,33 @@ class KnowledgeLiveConsumer(WebsocketConsumer):
         params = {k: v[0] for k, v in parse_qs(self.scope.get("query_string", b"").decode()).items()}
         self.entries = params if "entries" in params else None
         self.group = campaign_group(campaign_id) if campaign_id is not None else KNOWLEDGE_GROUP
+        self.day_groups: set[str] = set()
         async_to_sync(self.channel_layer.group_add)(self.group, self.channel_name)
         self.accept()
+        if campaign_id is not None:
+            self.follow_trading_day()
 
     def disconnect(self, code):
-        if self.group:
-            async_to_sync(self.channel_layer.group_discard)(self.group, self.channel_name)
+        for group in [self.group, *getattr(self, "day_groups", ())]:
+            if group:
+                async_to_sync(self.channel_layer.group_discard)(group, self.channel_name)
+
+    def follow_trading_day(self) -> None:
+        """Joins the group of the campaign's day whose cohort is pending or running, so its progress shows
+        on the campaign page while it trades (leaving the group of a day that has ended)."""
+        trading = campaign_trading_cohort(campaign_id=self.campaign_id)
+        wanted = {cohort_group(trading)} if trading is not None else set()
+        for group in self.day_groups - wanted:
+            async_to_sync(self.channel_layer.group_discard)(group, self.channel_name)
+        for group in wanted - self.day_groups:
+            async_to_sync(self.channel_layer.group_add)(group, self.channel_name)
+        self.day_groups = wanted
 
     def live_event(self, message):
         user = self.scope["user"]
+        if message.get("event") == "cohort.progress":  # the trading day's cohort: its status cell moves
+            self.send_day_progress(message["payload"])
+            return
         if self.campaign_id is None:
             context = knowledge_live(user=user)
             if self.entries is not None:
@@ -49,7 +69,16 @@ class KnowledgeLiveConsumer(WebsocketConsumer):
                 context |= {"entries": page, "filters": self.entries, "filter_errors": errors}
             self.send(text_data=render_to_string("knowledge/_knowledge_live.html", context))
             return
+        self.follow_trading_day()
         campaign = campaign_visible(user).filter(pk=self.campaign_id).first()
         if campaign is not None:
             self.send(text_data=render_to_string("knowledge/_campaign_live.html",
                                                  campaign_page(user=user, campaign=campaign)))
+
+    def send_day_progress(self, payload: dict) -> None:
+        cohort = cohort_visible(self.scope["user"]).filter(pk=payload.get("cohort")).first()
+        if cohort is None or cohort.status not in ("pending", "running"):
+            return
+        cohort.progress = payload.get("progress", cohort.progress)  # newer in the event while the run writes
+        self.send(text_data=render_to_string("cohorts/_status.html", {
+            "cohort": cohort, "stage": payload.get("stage", ""), "oob": True}))

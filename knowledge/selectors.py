@@ -9,7 +9,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from cohorts import engine
-from cohorts.models import Cohort
+from cohorts.models import Cohort, CohortStatus
 from cohorts.selectors.cohorts import agent_genome, cohort_curves
 from cohorts.selectors.market import bar_window
 from knowledge.models import Campaign, CampaignDay, CycleKind, KnowledgeEntry, LearningCycle
@@ -125,6 +125,12 @@ def campaign_list(*, user) -> QuerySet[Campaign]:
 
 
 CURVE_POINTS_PER_DAY = 240  # the campaign chart draws each day's parent equity with at most this many points
+
+
+def campaign_trading_cohort(*, campaign_id: int) -> int | None:
+    """The id of the campaign's latest day's cohort while it is pending or running, else None."""
+    return (CampaignDay.objects.filter(campaign=campaign_id, cohort__status__in=[CohortStatus.PENDING, CohortStatus.RUNNING])
+            .order_by("-number").values_list("cohort", flat=True).first())
 
 
 def campaign_page(*, user, campaign: Campaign) -> dict:

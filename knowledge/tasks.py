@@ -4,6 +4,7 @@ Each is idempotent: a campaign step repeats nothing already done, and a cycle ru
 """
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 from celery import shared_task
@@ -11,9 +12,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from knowledge.models import Campaign, CampaignMode, CampaignStatus
-from knowledge.services.campaigns import STOPPING_STEPS, campaign_advance, campaign_tick
+from knowledge.services.campaigns import STOPPING_STEPS, campaign_advance, campaign_step_broke, campaign_tick
 from knowledge.services.cycles import cycle_intraday_run, cycle_study_join
 from neolight.celery import enqueue
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -26,7 +29,12 @@ def campaign_advance_task(campaign_id: int) -> str:
 def campaign_replay_task(campaign_id: int) -> str:
     """Takes a replay campaign's next step and queues the one after, day by day, until it ends or must
     wait; a cancelled campaign's step is a no-op, so the chain stops there."""
-    step = campaign_advance(campaign_id=campaign_id)
+    try:
+        step = campaign_advance(campaign_id=campaign_id)
+    except Exception as exc:  # no step follows a broken one: say so on the campaign rather than leave it running
+        logger.exception("campaign %s: a replay step failed", campaign_id)
+        campaign_step_broke(campaign_id=campaign_id, error=exc)
+        return "failed"
     if step not in STOPPING_STEPS:
         enqueue("knowledge.tasks.campaign_replay_task", campaign_id)
     return step

@@ -309,3 +309,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},  # DEBUG, INFO, WARNING
 }
+
+# --- market-data providers (cohorts/providers/) ----------------------------------------------------
+ALPACA_DATA_URL = env.str("ALPACA_DATA_URL", default="https://data.alpaca.markets")  # Alpaca market data (stocks, crypto)
+ALPACA_DATA_FEED = env.str("ALPACA_DATA_FEED", default="iex")  # Alpaca's stock feed: iex (free plan) or sip (paid)
+FINNHUB_URL = env.str("FINNHUB_URL", default="https://finnhub.io/api/v1")  # Finnhub REST API
+TWELVEDATA_URL = env.str("TWELVEDATA_URL", default="https://api.twelvedata.com")  # Twelve Data REST API
+PROVIDER_TIMEOUT_SECONDS = env.float("PROVIDER_TIMEOUT_SECONDS", default=5.0)  # connect and read timeout of each call

@@ -14,6 +14,8 @@ from .codes import (
     CLOSE,
     FEE,
     IMPACT,
+    MIN_NOTIONAL,
+    MIN_QTY,
     OPEN,
     POS,
     REDUCE,
@@ -41,6 +43,12 @@ def record(fi, ff, counts, t, a, s, side, kind, q, px, fee_amt, pnl):
 
 
 @jit
+def bookable(q, price):
+    """Whether an order of `q` at `price` is large enough for the ledger to book (MIN_QTY, MIN_NOTIONAL)."""
+    return q >= MIN_QTY and q * price >= MIN_NOTIONAL
+
+
+@jit
 def slip(q, vol, fp):
     """Price move against the order, as a fraction: fixed slippage plus volume impact."""
     if fp[IMPACT] > 0.0 and vol > 0.0:
@@ -59,6 +67,10 @@ def reduce(st, out, t, a, s, q, op, vol, fp):
     """Buy back / sell ``q`` of the position at the open; books realised P&L."""
     cash, pos, basis, trip, streak = st[CASH], st[POS], st[BASIS], st[TRIP], st[STREAK]
     p = pos[a, s]
+    if not bookable(q, op):  # too small a cut to book: cut the smallest bookable amount instead
+        q = max(q, MIN_QTY, MIN_NOTIONAL / op)
+    if q < abs(p) and not bookable(abs(p) - q, op):  # what would remain is dust: the whole position goes
+        q = abs(p)
     side = 1 if p < 0 else -1
     px = op * (1.0 + side * slip(q, vol, fp))
     notional = q * px

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .book import cost_rate, enter, event, position_cost, reduce, scale_agent, slip
+from .book import bookable, cost_rate, enter, event, position_cost, reduce, scale_agent, slip
 from .codes import (
     CASH,
     EV_GROSS_ENTRY,
@@ -247,7 +247,7 @@ def fill_entries(st, out, t, op, vol, fp, want, ok):
         for s in range(pos.shape[1]):
             if pos[a, s] != 0.0 or target[a, s] == 0 or not ok[s]:
                 continue
-            if want[a, s] > 0.0:
+            if bookable(want[a, s], op[s]):
                 enter(st, out, t, a, s, target[a, s], want[a, s], op[s], vol[s], fp)
             else:
-                target[a, s] = 0  # the entry could not be placed: the signal is ignored
+                target[a, s] = 0  # the entry could not be placed (or is too small to book): the signal is ignored

@@ -99,6 +99,8 @@ class CohortResult(models.Model):
     equity_curves = models.BinaryField(editable=False,
                                        help_text="compressed npz (cohorts.curves): timestamps, parent (T,), agents (A, T)")
     correlation = models.JSONField(default=list, blank=True, help_text="agents' return correlations (A × A), 4 dp")
+    heatmap = models.BinaryField(default=b"", editable=False,
+                                 help_text="the correlations as the page draws them (cohorts.curves.heatmap_cells)")
     genomes = models.JSONField(default=list, blank=True, help_text="per agent: index, family, params, capital")
 
     def __str__(self) -> str:

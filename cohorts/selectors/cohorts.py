@@ -1,10 +1,12 @@
 """Reads of cohorts: visibility, lists, details, curves and summaries."""
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import numpy as np
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
@@ -37,7 +39,7 @@ def cohort_brief(cohort: Cohort) -> dict:
         "final_equity": str(to_cents(cohort.final_equity)) if cohort.final_equity is not None else None,
         "roi": cohort.roi,
         "max_drawdown": cohort.max_drawdown,
-        "utilisation": cohort.utilisation,
+        "utilisation": None if cohort.utilisation is None else cohort.utilisation / 100,  # a fraction, like roi
         "breaches": cohort.breaches,
         "leaderboard": summary.get("leaderboard", []),
         "ledger_balanced": cohort.is_ledger_balanced,
@@ -58,8 +60,18 @@ def cohort_list(*, user) -> QuerySet[Cohort]:
     """Visible cohorts, newest first (interfaces narrow them with `cohorts.filters.CohortFilter`).
 
     Rows only: the summary stays unread and the large results live in CohortResult."""
-    cohorts = cohort_visible(user).defer("summary")
+    cohorts = cohort_visible(user).select_related(None).select_related("wallet").defer("summary")
     return cohorts.order_by("-created_at", "-id")
+
+
+# What a row of the cohort list shows (templates/cohorts/_row.html): pages and live updates read no more.
+LIST_ROW_FIELDS = ("status", "progress", "window_start", "window_end", "day_number", "agent_count", "roi",
+                   "final_equity", "is_reconciled", "created_at", "wallet__bankroll")
+
+
+def cohort_list_rows(*, user) -> QuerySet[Cohort]:
+    """`cohort_list` narrowed to the columns the list's rows show."""
+    return cohort_list(user=user).only(*LIST_ROW_FIELDS)
 
 
 def cohort_get(*, user, cohort_id: int) -> Cohort:
@@ -81,8 +93,8 @@ def cohort_families(cohort: Cohort) -> list[str]:
 
 
 def cohort_result(cohort: Cohort) -> CohortResult | None:
-    """The cohort's curves and correlations (not its genomes), or None before the run ends."""
-    return CohortResult.objects.filter(cohort=cohort.pk).defer("genomes").first()
+    """The cohort's curves and heat-map (not its genomes nor the correlations' JSON), or None before the run ends."""
+    return CohortResult.objects.filter(cohort=cohort.pk).defer("genomes", "correlation").first()
 
 
 def agent_get(*, cohort: Cohort, index: int) -> Agent:
@@ -110,8 +122,32 @@ def result_curves(blob: bytes | memoryview | None) -> dict[str, np.ndarray] | No
     return curves.unpack(bytes(blob)) if blob else None
 
 
+BADGE_VERSION_KEY = "bankroll-badge:version"
+BADGE_SECONDS = 300  # a safety net: every movement of a bankroll's cash expires the badge at once
+
+
 def bankroll_badge() -> dict | None:
-    """The house bankroll's available cash and what running cohorts hold, for the page header."""
+    """The house bankroll's available cash and what running cohorts hold, for the page header.
+
+    Read through the cache: every posting that moves a bankroll's cash expires it (`bankroll_badge_expire`,
+    after commit), so every page's header costs one cache read instead of four queries."""
+    key = f"bankroll-badge:{cache.get_or_set(BADGE_VERSION_KEY, 0, None)}"
+    badge = cache.get(key, default=False)
+    if badge is False:
+        badge = _bankroll_badge()
+        cache.set(key, badge, BADGE_SECONDS)
+    return badge
+
+
+def bankroll_badge_expire() -> None:
+    """Makes the next header read the bankroll afresh (a reader that raced this keeps its old version's key)."""
+    try:
+        cache.incr(BADGE_VERSION_KEY)
+    except ValueError:  # the version was evicted: any new value retires every key read before
+        cache.set(BADGE_VERSION_KEY, time.time_ns(), None)
+
+
+def _bankroll_badge() -> dict | None:
     bankroll = Bankroll.objects.filter(name=settings.HOUSE_BANKROLL_NAME).first()
     if bankroll is None:
         return None

@@ -1,17 +1,20 @@
 """Reads of a cohort's rule events, in words, with the counts the cohort page's cards show."""
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Case, Count, When
+from django.db.models import Case, Count, QuerySet, When
 
 from cohorts import events
 from cohorts.models import Cohort, CohortEvent
 
-EVENTS_SHOWN = 200  # rows per table on the cohort page; the counts always cover every event
-EVENTS_READ = 2_000  # events read in one query, breaker pauses first; past it, one more query counts them all
+EVENTS_SHOWN = 50  # rows per table on the cohort page; the counts cover every event, the event log lists all
+PAUSED_SHOWN = 50  # paused agents listed on the cohort page
+EVENTS_PER_PAGE = 100  # rows per page of the event log
+LOG_KINDS = {"all": "Every event", "breaches": "Breaches", "pauses": "Circuit-breaker pauses",
+             "actions": "Caps applied and agents resumed"}
 
 
 @dataclass(frozen=True)
@@ -37,14 +40,15 @@ class PausedAgent:
 
 @dataclass(frozen=True)
 class EventLog:
-    """A cohort's events by kind. `breach_count`, `action_count` and `len(paused)` count every event of the
-    cohort; the row lists stop at EVENTS_SHOWN."""
+    """A cohort's events by kind. `breach_count`, `action_count` and `paused_count` count every event of the
+    cohort; the lists stop at EVENTS_SHOWN rows and PAUSED_SHOWN agents."""
 
     breaches: list[EventRow]
     breach_count: int
     actions: list[EventRow]
     action_count: int
     paused: list[PausedAgent]
+    paused_count: int
 
     @property
     def total(self) -> int:
@@ -56,39 +60,58 @@ class EventLog:
 
 
 def cohort_event_log(cohort: Cohort) -> EventLog:
-    """Every rule event of `cohort` as a sentence, split into breaches and other actions (caps, resumptions),
-    with the agents circuit breakers paused. One query (breaker pauses, then other breaches, then the rest);
-    a second counts every event when there are more than EVENTS_READ."""
-    limits = events.Limits(exposure_limit=cohort.wallet.exposure_limit,
-                           market_exposure_limit=cohort.wallet.market_exposure_limit)
-    priority = Case(When(rule__in=events.BREAKER_RULES, then=0), When(rule__in=events.BREACH_RULES, then=1),
-                    default=2)
-    stored = list(CohortEvent.objects.filter(cohort=cohort).annotate(priority=priority)
-                  .order_by("priority", "ts", "id").values("ts", "agent__index", "rule", "values", "priority")[:EVENTS_READ + 1])
-    if len(stored) > EVENTS_READ:
-        counts = dict(cohort.events.values_list("rule").annotate(n=Count("id")).order_by())
-        stored = stored[:EVENTS_READ]
-    else:
-        counts = Counter(e["rule"] for e in stored)
+    """The cohort page's view of its rule events, as sentences: counts of every kind, the first breaches and
+    other actions (caps, resumptions) in time order, and the agents circuit breakers paused. A handful of
+    bounded queries, whatever the number of events."""
+    limits = _limits(cohort)
+    stored = cohort.events.annotate(priority=_PRIORITY)
+    counts = dict(cohort.events.values_list("rule").annotate(n=Count("id")).order_by())
     breach_count = sum(n for rule, n in counts.items() if rule in events.BREACH_RULES)
-    rows = sorted(stored, key=lambda e: (e["ts"], e["priority"]))
-    breaches = [_row(e, limits) for e in rows if e["rule"] in events.BREACH_RULES][:EVENTS_SHOWN]
-    actions = [_row(e, limits) for e in rows if e["rule"] not in events.BREACH_RULES][:EVENTS_SHOWN]
-    pauses = [e for e in rows if e["rule"] in events.BREAKER_RULES and e["agent__index"] is not None]
-    return EventLog(breaches=breaches, breach_count=breach_count, actions=actions,
-                    action_count=sum(counts.values()) - breach_count, paused=_paused(pauses, limits))
-
-
-def _paused(stored, limits: events.Limits) -> list[PausedAgent]:
+    breaches = stored.filter(rule__in=events.BREACH_RULES).order_by("ts", "priority", "id")
+    actions = stored.exclude(rule__in=events.BREACH_RULES).order_by("ts", "id")
+    pauses = (cohort.events.filter(rule__in=events.BREAKER_RULES, agent__isnull=False)
+              .values("agent__index").annotate(n=Count("id")).order_by("agent__index"))
+    paused_count = pauses.count()
+    shown = {p["agent__index"]: p["n"] for p in pauses[:PAUSED_SHOWN]}
     firsts: dict[int, dict] = {}
-    pauses: dict[int, int] = {}
-    for event in stored:
-        index = event["agent__index"]
-        firsts.setdefault(index, event)
-        pauses[index] = pauses.get(index, 0) + 1
-    return [PausedAgent(index=i, pauses=pauses[i], first=_row(firsts[i], limits),
-                        reason=events.pause_reason(firsts[i]["rule"], firsts[i]["values"] or {}))
-            for i in sorted(firsts)]
+    for event in (cohort.events.filter(rule__in=events.BREAKER_RULES, agent__index__in=list(shown))
+                  .order_by("ts", "id").values(*_FIELDS)):
+        firsts.setdefault(event["agent__index"], event)
+    paused = [PausedAgent(index=i, pauses=shown[i], first=_row(firsts[i], limits),
+                          reason=events.pause_reason(firsts[i]["rule"], firsts[i]["values"] or {}))
+              for i in sorted(firsts)]
+    return EventLog(breaches=[_row(e, limits) for e in breaches.values(*_FIELDS)[:EVENTS_SHOWN]],
+                    breach_count=breach_count,
+                    actions=[_row(e, limits) for e in actions.values(*_FIELDS)[:EVENTS_SHOWN]],
+                    action_count=sum(counts.values()) - breach_count, paused=paused, paused_count=paused_count)
+
+
+def cohort_events(cohort: Cohort, kind: str = "all") -> QuerySet[CohortEvent]:
+    """Every event of one kind of the log (`LOG_KINDS`), in time order, as values for `event_rows`."""
+    stored = cohort.events.annotate(priority=_PRIORITY).order_by("ts", "priority", "id")
+    if kind == "breaches":
+        stored = stored.filter(rule__in=events.BREACH_RULES)
+    elif kind == "pauses":
+        stored = stored.filter(rule__in=events.BREAKER_RULES)
+    elif kind == "actions":
+        stored = stored.exclude(rule__in=events.BREACH_RULES)
+    return stored.values(*_FIELDS)
+
+
+def event_rows(cohort: Cohort, stored: Iterable[dict]) -> list[EventRow]:
+    """Stored events (from `cohort_events`) as sentences."""
+    limits = _limits(cohort)
+    return [_row(e, limits) for e in stored]
+
+
+_FIELDS = ("ts", "agent__index", "rule", "values")
+# breaker pauses first among events of the same minute, then other breaches, then the rest
+_PRIORITY = Case(When(rule__in=events.BREAKER_RULES, then=0), When(rule__in=events.BREACH_RULES, then=1), default=2)
+
+
+def _limits(cohort: Cohort) -> events.Limits:
+    return events.Limits(exposure_limit=cohort.wallet.exposure_limit,
+                         market_exposure_limit=cohort.wallet.market_exposure_limit)
 
 
 def _row(event: dict, limits: events.Limits) -> EventRow:

@@ -109,10 +109,12 @@ def cohort_launch(
 
 
 def split_capital(bankroll: Decimal, weights: np.ndarray) -> list[Decimal]:
-    """Whole-cent capital per agent, proportional to `weights`, summing exactly to `bankroll`."""
-    shares = [(bankroll * Decimal(repr(float(w)))).quantize(CENT, rounding=ROUND_DOWN) for w in weights / weights.sum()]
-    shares[int(np.argmax(weights))] += bankroll - sum(shares)
-    return shares
+    """Whole-cent capital per agent, proportional to `weights`, summing exactly to `bankroll`: each share is
+    rounded down to the cent (the weights' floats end there) and the cents left go to the heaviest weight."""
+    cents = int(bankroll.quantize(CENT, rounding=ROUND_DOWN) * 100)
+    shares = np.floor(np.asarray(weights, dtype=np.float64) / np.sum(weights) * cents).astype(np.int64)
+    shares[int(np.argmax(weights))] += cents - int(shares.sum())
+    return [Decimal(int(c)).scaleb(-2) for c in shares]
 
 
 def cohort_run(*, cohort_id: int, progress: Callable[[int], None] | None = None) -> Cohort:

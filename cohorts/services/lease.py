@@ -60,7 +60,7 @@ class Heartbeat:
                 try:
                     if not lease_renew(cohort_id=self.cohort_id, token=self.token):
                         return
-                except DatabaseError:
-                    log.warning("cohort %s: lease renewal failed; retrying", self.cohort_id, exc_info=True)
+                except DatabaseError as exc:  # e.g. SQLite locked by a long write: the next beat tries again
+                    log.warning("cohort %s: lease renewal failed (%s); retrying", self.cohort_id, exc)
         finally:
             connection.close()

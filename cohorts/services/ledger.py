@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from cohorts.models import Account, AccountKind, Bankroll, Entry, LedgerTransaction, TransactionKind
 from cohorts.models.ledger import NEGATIVE_ALLOWED
+from cohorts.selectors.cohorts import bankroll_badge_expire
 from cohorts.selectors.ledger import account_balances
 from neolight.errors import ApplicationError
 from neolight.money import MONEY_DIGITS, MONEY_PLACES, QUANTUM, from_units, quantize
@@ -203,7 +204,16 @@ def _announce_bankroll_moves(posted: Sequence[PendingTransaction]) -> None:
     follows): funding, draws at launch, returns and refunds all post through here."""
     moved = {a.bankroll_id for p in posted for a, _ in p.entries if a.kind == AccountKind.BANKROLL_CASH}
     for bankroll_id in sorted(moved):
-        broadcast_on_commit(BANKROLL, "bankroll.changed", {"bankroll": bankroll_id})
+        bankroll_announce(bankroll_id)
+
+
+def bankroll_announce(bankroll_id: int) -> None:
+    """The header's cached badge expires now (reads in this transaction see the movement) and again once
+    the transaction commits (a read that raced the commit cannot keep the old figures); open pages hear
+    then that the bankroll moved (its cash, or the capital its cohorts hold)."""
+    bankroll_badge_expire()
+    transaction.on_commit(bankroll_badge_expire)
+    broadcast_on_commit(BANKROLL, "bankroll.changed", {"bankroll": bankroll_id})
 
 
 def _check_well_formed(item: PendingTransaction) -> None:

@@ -42,13 +42,13 @@ from cohorts.selectors.market import BarWindow, instruments_by_symbol
 from cohorts.services.ledger import (
     LedgerError,
     PendingTransaction,
+    bankroll_announce,
     ledger_copy,
     ledger_copy_new,
     ledger_post_many,
     position_relief,
 )
 from neolight.money import MONEY_PLACES, from_units, units_from_floats
-from neolight.realtime import BANKROLL, broadcast_on_commit
 
 ZERO = Decimal(0)
 CLOSE = -2  # engine fill kind: the fill closes the position
@@ -306,7 +306,7 @@ def cohort_settle(*, cohort: Cohort, accounts: CohortAccounts, source_cash: Acco
         home.add(accounts.parent, -parent_total)
         pending.append(home)
     else:  # nothing comes back, yet the capital is no longer at work: the header's badge must still move
-        broadcast_on_commit(BANKROLL, "bankroll.changed", {"bankroll": cohort.source_id})
+        bankroll_announce(cohort.source_id)
     if pending:
         ledger_post_many(pending=pending, cohort=cohort)
     return CohortSettlement.objects.create(cohort=cohort, kind=kind, drawn=cohort.wallet.bankroll,

@@ -57,9 +57,10 @@ def cohort_scores_save(*, cohort: Cohort, agents: Sequence[Agent], window: BarWi
                       "pairs": _pairs(agents, window)}
     cohort.save(update_fields=["final_equity", "roi", "max_drawdown", "utilisation", "breaches", "failed_agents",
                                "summary"])
+    correlation = np.round(metrics.correlation, 4)
     CohortResult.objects.create(
-        cohort=cohort, equity_curves=_pack_curves(window, result),
-        correlation=np.round(metrics.correlation, 4).tolist(),
+        cohort=cohort, equity_curves=_pack_curves(window, result), correlation=correlation.tolist(),
+        heatmap=curves.heatmap_cells(correlation),
         genomes=[{"agent": a.index, "family": a.family, "params": a.params, "capital": str(a.capital)} for a in agents])
 
 

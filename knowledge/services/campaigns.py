@@ -308,6 +308,7 @@ def _launch_day(campaign: Campaign, number: int, now: datetime) -> str:
 
 
 def _launch_cohort(campaign: Campaign, number: int, start: datetime, end: datetime) -> Cohort:
+    """Day `number`'s cohort, launched in the name of whoever started the campaign (so they may open it)."""
     previous = campaign.campaign_days.select_related("cohort").filter(number=number - 1).first()
     bankroll = campaign.bankroll if previous is None else to_cents(previous.cohort.final_equity)
     data = cohort_input(bankroll=bankroll, agents=campaign.agents, policy=campaign.policy, symbols=campaign.symbols,
@@ -318,14 +319,15 @@ def _launch_cohort(campaign: Campaign, number: int, start: datetime, end: dateti
     cycle = campaign.cycles.filter(status=CycleStatus.COMPLETED).order_by("-slot", "-id").first()
     genomes = genomes_from_json(cycle.genomes) if cycle else engine.default_roster(campaign.agents, seed=campaign.seed)
     if campaign.policy != AllocationPolicy.PERFORMANCE_WEIGHTED:
-        return cohort_launch(data=data, genomes=genomes, day_number=number, run=run)
+        return cohort_launch(data=data, user=campaign.created_by, genomes=genomes, day_number=number, run=run)
     if cycle is None:
         weights, note = np.ones(len(genomes)), "Allocation: equal shares (day 1: no campaign history yet)."
     else:
         weights = np.asarray(cycle.weights)
         note = (f"Allocation: Thompson sampling over the agents' hourly returns in cohort {cycle.source_cohort_id} "
                 f"(learning cycle {cycle.pk}); {settings.LEARNING_BANDIT_FLOOR:.0%} of the bankroll split equally.")
-    return cohort_launch_weighted(data=data, genomes=genomes, weights=weights, note=note, day_number=number, run=run)
+    return cohort_launch_weighted(data=data, genomes=genomes, weights=weights, note=note, day_number=number, run=run,
+                                  user=campaign.created_by)
 
 
 def _record_cancelled_day(campaign: Campaign) -> None:
@@ -364,6 +366,26 @@ def _finish(campaign: Campaign, status: str, reason: str) -> str:
         entry_create(kind=EntryKind.CAMPAIGN, campaign=campaign, title=title, body=reason, data={"status": status})
         campaign_announce(campaign.pk, f"campaign.{status}")
     return status
+
+
+@transaction.atomic
+def campaign_step_broke(*, campaign_id: int, error: BaseException) -> Campaign | None:
+    """A replay step raised something no service refused (a bug, a lost connection): the campaign fails with
+    the error on record instead of staying "running" with no step to come, and a day that had not run yet is
+    failed and its capital refunded. A day that is running finishes (its lease and recovery see to it).
+    None when the campaign had already ended."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+    if campaign.status in CAMPAIGN_ENDED:
+        return None
+    day = campaign_latest_day(campaign)
+    refunded = day is not None and cohort_fail(
+        cohort_id=day.cohort_id, reason=f"Campaign {campaign.pk} stopped before day {day.number} ran; its capital "
+                                        f"was refunded.") is not None
+    note = f" Day {day.number}'s cohort {day.cohort_id} had not run: it was failed and its capital refunded." \
+        if refunded else ""
+    _finish(campaign, CampaignStatus.FAILED, f"A step failed unexpectedly ({type(error).__name__}: {error}).{note} "
+                                             "Re-run the campaign to replay it.")
+    return campaign
 
 
 def campaign_recover_orphaned() -> list[int]:

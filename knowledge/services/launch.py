@@ -10,7 +10,7 @@ from cohorts.services.inputs import LaunchInput
 
 
 def cohort_launch_weighted(*, data: LaunchInput, genomes: Sequence[engine.Genome], weights: Sequence[float],
-                           note: str, day_number: int, run: bool) -> Cohort:
+                           note: str, day_number: int, run: bool, user=None) -> Cohort:
     """`cohort_launch` with capital split by `weights` (positive, one per genome) and `note` on record."""
-    return cohort_launch(data=data, genomes=genomes, day_number=day_number, run=run, weights=weights,
+    return cohort_launch(data=data, user=user, genomes=genomes, day_number=day_number, run=run, weights=weights,
                          weights_note=note)

@@ -95,8 +95,8 @@
     options.interaction = { mode: "nearest", intersect: false, axis: "xy" };
     options.plugins.tooltip.callbacks.label = (item) =>
       "Agent " + item.datasetIndex + " · " + data.families[item.datasetIndex] + ": " + money.format(item.parsed.y);
-    const datasets = data.agents.map((ys, i) => ({
-      label: "Agent " + i, data: points(data.agents_t, ys), pointRadius: 0, pointHoverRadius: 3,
+    const datasets = data.agents_cents.map((cents, i) => ({
+      label: "Agent " + i, data: points(data.agents_t, cents.map((c) => (c === null ? null : c / 100))), pointRadius: 0, pointHoverRadius: 3,
       borderWidth: 1, borderColor: colour(i), backgroundColor: colour(i),
     }));
     let pinned = null;
@@ -161,8 +161,9 @@
   function drawHeatmap(data) {
     const canvas = document.getElementById("heatmap");
     const readout = document.getElementById("heatmap-readout");
-    const n = data.labels.length;
-    const value = (i, j) => { const [r, c] = i >= j ? [i, j] : [j, i]; return data.cells[(r * (r + 1)) / 2 + c] / 100; };
+    const n = data.size;
+    const cells = new Int8Array(Uint8Array.from(atob(data.cells), (ch) => ch.charCodeAt(0)).buffer);
+    const value = (i, j) => { const [r, c] = i >= j ? [i, j] : [j, i]; return cells[(r * (r + 1)) / 2 + c] / 100; };
     const fill = (v) => {
       const s = Math.round(255 * (1 - Math.min(1, Math.abs(v))));
       return v >= 0 ? "rgb(" + s + "," + s + ",255)" : "rgb(255," + s + "," + s + ")";
@@ -189,9 +190,9 @@
       ctx.font = "10px system-ui, sans-serif";
       for (let k = 0; k < n; k += every) {
         ctx.textAlign = "right"; ctx.textBaseline = "middle";
-        ctx.fillText(String(data.labels[k]), margin - 4, (k + 0.5) * cell);
+        ctx.fillText(String(k), margin - 4, (k + 0.5) * cell);
         ctx.textAlign = "center"; ctx.textBaseline = "top";
-        ctx.fillText(String(data.labels[k]), margin + (k + 0.5) * cell, n * cell + 4);
+        ctx.fillText(String(k), margin + (k + 0.5) * cell, n * cell + 4);
       }
       ctx.textAlign = "left"; ctx.textBaseline = "bottom";
       ctx.fillText("agent", 0, size);
@@ -202,7 +203,7 @@
       const i = Math.floor((event.clientY - box.top) / cell);
       if (i < 0 || j < 0 || i >= n || j >= n) return;
       const v = value(i, j);
-      readout.textContent = "Agent " + data.labels[i] + " × agent " + data.labels[j] + ": " + (v > 0 ? "+" : "") + v.toFixed(2);
+      readout.textContent = "Agent " + i + " × agent " + j + ": " + (v > 0 ? "+" : "") + v.toFixed(2);
     });
     draw();
     window.addEventListener("resize", draw);

@@ -103,6 +103,7 @@ def test_campaign_started_on_the_web_runs_live_and_a_cancel_midway_leaves_the_le
     day1 = page.locator("#campaign-day-1")
     expect(day1.get_by_role("link", name=re.compile(r"Cohort #\d+"))).to_be_visible(timeout=30_000)
     expect(day1.locator(".status")).to_have_text("Running", timeout=30_000)
+    expect(page.locator("#bankroll-badge")).to_contain_text("$1,000.00 at work")  # the header, live
     expect(page.get_by_text("The curve appears as soon as day 1 has traded.")).to_be_visible()
     expect(watcher.locator(f"#campaign-row-{campaign.pk}")).to_contain_text("Running", timeout=10_000)
     expect(watcher.locator("#knowledge-entries")).to_contain_text(f"Campaign {campaign.pk} created")
@@ -125,6 +126,7 @@ def test_campaign_started_on_the_web_runs_live_and_a_cancel_midway_leaves_the_le
     expect(watcher.locator(f"#campaign-row-{campaign.pk}")).to_contain_text("Cancelled", timeout=10_000)
     expect(watcher.locator("#knowledge-entries")).to_contain_text(f"Campaign {campaign.pk} cancelled by operator")
     expect(page.get_by_role("link", name="Re-run with the same inputs")).to_be_visible()
+    expect(page.locator("#bankroll-badge")).not_to_contain_text("at work", timeout=30_000)  # all back, no reload
     page.locator("#campaign-day-1").get_by_role("link", name=re.compile(r"Cycle \d+")).click()
     cycle = campaign.cycles.get(day_number=1)
     expect(page.locator(f"#cycle-{cycle.pk} table")).to_be_visible()  # its collapsed section opened

@@ -51,15 +51,25 @@ def test_every_page_fits_a_390_px_screen(asgi_server, operator, page):  # noqa: 
         "launch": "/trading/cohorts/launch",
         "cohort": f"/trading/cohorts/{cohort.pk}/",
         "agent": f"/trading/cohorts/{cohort.pk}/agents/0/",
+        "events": f"/trading/cohorts/{cohort.pk}/events/",
         "market": "/market/",
         "providers": "/market/providers",
         "knowledge": "/knowledge/",
         "campaign": f"/knowledge/campaigns/{campaign.pk}/",
+        "new-campaign": "/knowledge/campaigns/new",
         "not-found": "/trading/no-such-page/",
     }
     for name, path in pages.items():
         page.goto(f"{asgi_server}{path}")
         expect(page.locator("main h1").first).to_be_visible()
+        widths[name] = page_width(page)
+        shot(page, f"390-{name}")
+
+    # the admin and the API's docs are other people's pages: they must fit as well
+    for name, path, ready in (("admin", "/admin/", "#content h1"), ("admin-cohorts", "/admin/cohorts/cohort/", "#content h1"),
+                              ("api-docs", "/api/docs/", ".swagger-ui .info")):
+        page.goto(f"{asgi_server}{path}")
+        expect(page.locator(ready).first).to_be_visible()
         widths[name] = page_width(page)
         shot(page, f"390-{name}")
 

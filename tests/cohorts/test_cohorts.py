@@ -242,6 +242,9 @@ def test_split_capital_sums_exactly():
 
     shares = cohort_services.split_capital(D("100.00"), np.array([1.0, 1.0, 1.0]))
     assert sum(shares) == D("100.00") and sorted(shares) == [D("33.33"), D("33.33"), D("33.34")]
+    weighted = cohort_services.split_capital(D("100000.00"), np.array([0.1, 0.2, 0.7]))
+    assert weighted == [D("10000.00"), D("20000.00"), D("70000.00")]  # 0.1 + 0.2 is not 0.3 in floats
+    assert all(s.as_tuple().exponent == -2 for s in weighted)  # whole cents, written as cents
 
 
 @pytest.mark.django_db
@@ -262,3 +265,11 @@ def test_embedded_start_up_refunds_what_a_stopped_server_left_running_or_pending
     out = StringIO()
     call_command("recover_runs", "--orphaned", stdout=out)
     assert "Nothing to recover." in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_command_json_gives_utilisation_as_a_fraction_like_roi_and_the_api(crypto_day):
+    brief = run_command("--bankroll", "1000", "--agents", "10", "--symbols", "BTC-USDT,ETH-USDT",
+                        "--start", SHORT["start"], "--end", SHORT["end"])
+    cohort = Cohort.objects.get(pk=brief["cohort"])
+    assert 0 < brief["utilisation"] <= 1 and brief["utilisation"] == pytest.approx(cohort.utilisation / 100)

@@ -67,3 +67,40 @@ def test_cohort_page_counts_match_its_tables_and_explain_paused_agents(operator,
            f"(limit 5)." in page
     assert "Exposure cap on ETH-USDT: new orders trimmed from $300.00 to $150.00" in page
     assert "breaker_losses" not in page and "losing_streak" not in page
+
+
+@pytest.mark.django_db
+def test_the_event_log_lists_every_event_of_a_kind_a_page_at_a_time(operator, maker, crypto_hours):
+    cohort = launch_and_run(window={"start": "2021-05-06T00:00:00Z", "end": "2021-05-06T02:00:00Z"})
+    Cohort.objects.update(launched_by=maker)
+    agent = cohort.agents.order_by("index").first()
+    at = cohort.window_start + timedelta(minutes=5)
+    CohortEvent.objects.bulk_create(
+        CohortEvent(cohort=cohort, agent=agent, ts=at + timedelta(seconds=i), rule="leverage_breach",
+                    values={"leverage": 3.0 + i / 1000, "ceiling": 3.0}) for i in range(130))
+    breaches = cohort.events.filter(rule__in=events.BREACH_RULES).count()
+    url = reverse("cohort-events", args=[cohort.pk])
+
+    detail = operator.get(reverse("cohort-detail", args=[cohort.pk])).content.decode()
+    section = detail[detail.index('id="breaches"'):detail.index('id="paused"')]
+    assert section.count("<tr>") - 1 == 50 and f"The first 50 of {breaches} are listed" in section
+    assert f'href="{url}?kind=breaches">All {breaches} breaches</a>' in section
+
+    first = operator.get(url, {"kind": "breaches"}).content.decode()
+    last = operator.get(url, {"kind": "breaches", "page": 2}).content.decode()
+    rows = first.count('<tr class="event-breach">') + last.count('<tr class="event-breach">')
+    assert rows == breaches and f"{breaches} events · 1–100 shown" in first and "Page 2 of 2" in last
+    assert f"Agent {agent.index}</a></td><td>Leverage above ceiling" in first
+    assert 'aria-current="page">Breaches</a>' in first
+
+    resumed = operator.get(url, {"kind": "actions"}).content.decode()
+    assert "event-breach" not in resumed
+    assert operator.get(url, {"kind": "no-such-kind"}).content.decode().count("aria-current=\"page\">Every event") == 1
+
+
+@pytest.mark.django_db
+def test_the_event_log_of_another_users_cohort_is_not_found(client, django_user_model, maker, crypto_hours):
+    cohort = launch_and_run(window={"start": "2021-05-06T00:00:00Z", "end": "2021-05-06T01:00:00Z"})
+    Cohort.objects.update(launched_by=maker)
+    client.force_login(django_user_model.objects.create_user("outsider", password="outsider-pass-1"))
+    assert client.get(reverse("cohort-events", args=[cohort.pk])).status_code == 404

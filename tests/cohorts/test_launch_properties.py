@@ -7,6 +7,7 @@ bankroll for the next; accepted launches are not run (the queue, or the command'
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta, timezone
 from io import StringIO
 
@@ -26,7 +27,8 @@ from tests.cohorts.conftest import HOURS_SYMBOLS
 MONEY_TABLES = [Cohort, Agent, ParentWallet, Account, LedgerTransaction, Entry, Bankroll]
 FIRST_BAR = datetime(2021, 5, 6, tzinfo=UTC)
 BARS = 120  # minutes of bars in `crypto_hours`
-EXAMPLES = settings(max_examples=1000, deadline=None,
+# 1,000 generated requests per interface; CI, which runs the whole suite on every change, may ask for fewer
+EXAMPLES = settings(max_examples=int(os.environ.get("NEOLIGHT_PROPERTY_EXAMPLES", "1000")), deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 # --- strategies: mostly valid requests, with boundary values and a few fields spoiled by junk ---------

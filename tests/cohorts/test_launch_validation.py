@@ -2,6 +2,7 @@
 launches as given."""
 from __future__ import annotations
 
+import html
 import re
 from io import StringIO
 
@@ -133,3 +134,16 @@ def test_every_broken_field_and_only_those_are_named(crypto_hours, broken):
         cohort_input(**{**GOOD, **{name: BREAKS[name] for name in broken}})
     assert set(refused.value.errors) == broken
     assert all(len(messages) == 1 for messages in refused.value.errors.values())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("bankroll", ["0.5", "abc", "10"])
+def test_the_launch_page_refuses_a_bankroll_in_the_apis_words(launcher, crypto_hours, bankroll):
+    api = launcher["api"].post(URL, {"bankroll": bankroll, "agents": 10, "symbols": ["BTC-USDT"], **HOURS},
+                               format="json").json()["errors"]["bankroll"]
+    page = launcher["page"].post(reverse("cohort-launch"), {
+        "mode": "advanced", "bankroll": bankroll, "agents": "10", "policy": "equal", "symbols": ["BTC-USDT"],
+        "start": "2021-05-06T00:00", "end": "2021-05-06T02:00", "seed": "7", "exposure_limit": "1",
+        "leverage_ceiling": "2", "daily_stop": "0.05"}).content.decode()
+    assert api and all(html.escape(message) in page for message in api)
+    assert nothing_written()

@@ -14,6 +14,7 @@ from cohorts.models import Account, AccountKind, Entry, LedgerTransaction
 from cohorts.models.ledger import NEGATIVE_ALLOWED
 from cohorts.selectors.ledger import account_balance
 from cohorts.services.ledger import account_ensure, bankroll_ensure, ledger_post
+from tests.cohorts.test_cohorts import launch_and_run
 
 D = Decimal
 pytestmark = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="database guards are PostgreSQL's")
@@ -255,3 +256,15 @@ def test_copying_a_transaction_twice_is_refused_as_a_retry(wallet):
     with pytest.raises(LedgerError, match="posted before"):
         ledger_copy_new(**post)
     assert ledger_snapshot() == before and account_balance(other) == D("25")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("exposure_limit", ["0.1", "0.01"])
+def test_a_tight_exposure_cap_trims_orders_to_dust_yet_the_run_completes_balanced(crypto_hours, exposure_limit):
+    """An order the cap trims below a cent moves no money: it is not a ledger transaction, and the run completes."""
+    cohort = launch_and_run(agents=10, symbols="BTC-USDT,ETH-USDT", exposure_limit=exposure_limit,
+                            window={"start": "2021-05-06T00:00:00Z", "end": "2021-05-06T02:00:00Z"})
+
+    assert cohort.status == "completed", cohort.status_reason
+    assert cohort.is_ledger_balanced and cohort.is_reconciled
+    assert not LedgerTransaction.objects.filter(cohort=cohort, entries__isnull=True).exists()

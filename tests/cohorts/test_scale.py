@@ -2,6 +2,7 @@
 charts are bounded by the window with a labelled canvas heat-map."""
 from __future__ import annotations
 
+import base64
 import json
 import re
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from cohorts.models import Cohort
+from cohorts.models import Cohort, CohortResult
 from cohorts.selectors.charts import agent_points, envelope
 from cohorts.services.cohorts import cohort_launch
 from cohorts.services.inputs import cohort_input
@@ -87,13 +88,16 @@ def test_a_300_agent_cohort_page_weighs_under_a_megabyte_with_a_labelled_canvas_
     assert '<canvas id="heatmap"' in page and "<span style=\"background" not in page
     assert "−1" in page and "+1" in page  # the colour scale's ends
     heatmap = embedded(page, "cohort-heatmap-data")
-    assert heatmap["labels"] == list(range(300)) and len(heatmap["cells"]) == 300 * 301 // 2
-    assert all(-100 <= c <= 100 for c in heatmap["cells"]) and heatmap["cells"][0] == 100  # an agent with itself
+    cells = np.frombuffer(base64.b64decode(heatmap["cells"]), dtype=np.int8)
+    assert heatmap["size"] == 300 and len(cells) == 300 * 301 // 2
+    correlation = np.array(CohortResult.objects.get(cohort=cohort).correlation)
+    assert np.array_equal(cells, np.rint(correlation[np.tril_indices(300)] * 100))  # the matrix, in hundredths
+    assert cells[0] == 100  # an agent with itself
 
     chart = embedded(page, "cohort-chart-data")
     assert chart["window"] == [epoch_ms(DAY["start"]), epoch_ms(DAY["end"])] and chart["timezone"] == "UTC"
-    assert len(chart["agents"]) == 300 and len(chart["families"]) == 300
-    assert all(len(series) == len(chart["agents_t"]) <= agent_points(300) for series in chart["agents"])
+    assert len(chart["agents_cents"]) == 300 and len(chart["families"]) == 300
+    assert all(len(series) == len(chart["agents_t"]) <= agent_points(300) for series in chart["agents_cents"])
     assert chart["window"][0] <= chart["t"][0] and chart["t"][-1] < chart["window"][1]
     assert len(re.findall(r'<tr data-agent="\d+">', page)) == 50 and "Show all 300" in page
 
@@ -141,8 +145,8 @@ def test_agents_get_fewer_points_as_they_grow_within_bounds():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_migration_moves_stored_results_off_the_cohort_row_and_counts_agents():
-    before, after = [("cohorts", "0008_fill_keys_unconstrained")], [("cohorts", "0009_cohort_results")]
+def test_migrations_move_stored_results_off_the_cohort_row_count_agents_and_draw_the_heat_map():
+    before, after = [("cohorts", "0008_fill_keys_unconstrained")], [("cohorts", "0010_cohortresult_heatmap")]
     executor = MigrationExecutor(connection)
     executor.migrate(before)
     old = executor.loader.project_state(before).apps
@@ -163,6 +167,7 @@ def test_migration_moves_stored_results_off_the_cohort_row_and_counts_agents():
     assert moved.agent_count == 2 and moved.summary == {"leaderboard": [{"agent": 1}]}
     assert bytes(moved.result.equity_curves) == b"stored curves"
     assert moved.result.correlation == [[1.0, 0.5], [0.5, 1.0]] and len(moved.result.genomes) == 2
+    assert np.frombuffer(bytes(moved.result.heatmap), dtype=np.int8).tolist() == [100, 50, 100]  # lower triangle
 
 
 @pytest.mark.django_db

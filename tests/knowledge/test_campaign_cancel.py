@@ -209,3 +209,26 @@ def test_a_step_that_read_running_before_a_cancel_committed_launches_no_day(cryp
     assert results["cancel"].status == CampaignStatus.CANCELLED and results["step"] == "finished"
     assert list(Campaign.objects.get(pk=campaign.pk).campaign_days.values_list("number", flat=True)) == [1]
     assert_ledger_sound()
+
+
+@pytest.mark.django_db
+def test_a_replay_step_that_breaks_fails_the_campaign_and_refunds_the_day_not_yet_run(crypto_days, monkeypatch):
+    from knowledge.tasks import campaign_replay_task
+
+    campaign = small_campaign()
+    assert campaign_advance(campaign_id=campaign.pk) == "launched day 1"
+    assert bankroll_badge()["at_work"] == 1000
+
+    def lost_connection(**kwargs):
+        raise ConnectionError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(campaign_services, "cohort_run", lost_connection)
+    assert campaign_replay_task(campaign.pk) == "failed"
+
+    campaign.refresh_from_db()
+    day1 = campaign.campaign_days.get(number=1).cohort
+    assert campaign.status == CampaignStatus.FAILED
+    assert "ConnectionError: server closed the connection unexpectedly" in campaign.status_reason
+    assert day1.status == CohortStatus.FAILED and bankroll_badge()["at_work"] == 0
+    assert_ledger_sound()
+    assert campaign_advance(campaign_id=campaign.pk) == "finished"  # nothing more starts

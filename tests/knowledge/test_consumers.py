@@ -114,3 +114,36 @@ async def test_the_first_page_of_entries_follows_new_entries_with_its_filters(ca
     assert 'id="knowledge-entries"' not in plain
     for follower in (everything, days_only, no_entries):
         await follower.disconnect()
+
+
+async def test_the_trading_days_progress_arrives_on_the_campaign_page(campaign, maker, tmp_path):
+    import asyncio
+
+    from cohorts.services.cohorts import cohort_run
+    from neolight import faults
+
+    assert await database_sync_to_async(campaign_advance)(campaign_id=campaign.pk) == "launched day 1"
+    cohort_id = await database_sync_to_async(lambda: campaign.campaign_days.get(number=1).cohort_id)()
+    follower = connect(f"/ws/campaigns/{campaign.pk}/", maker)
+    assert (await follower.connect())[0]  # opened while day 1 waits to trade
+
+    with faults.armed({"cohort.mid_persist": "pause"}, directory=tmp_path):  # the day stops mid-run, still trading
+        # on a thread of its own, as on a worker, while the consumer answers the events it sends
+        run = asyncio.ensure_future(database_sync_to_async(cohort_run, thread_sensitive=False)(cohort_id=cohort_id))
+        fragments = []
+        while not any(f'id="cohort-status-{cohort_id}" hx-swap-oob="true"' in f for f in fragments):
+            fragments.append(await follower.receive_from(timeout=30))
+        faults.release("cohort.mid_persist", tmp_path)
+        await run
+
+    progress = next(f for f in fragments if f'id="cohort-status-{cohort_id}" hx-swap-oob="true"' in f)
+    assert re.search(r'<progress max="100" value="\d+"', progress) and "Running" in progress
+    await follower.disconnect()
+
+
+def test_whoever_started_a_campaign_may_open_its_days_cohorts(campaign, maker, client):
+    campaign_advance(campaign_id=campaign.pk)
+    cohort = campaign.campaign_days.get(number=1).cohort
+    assert cohort.launched_by == maker
+    client.force_login(maker)
+    assert client.get(f"/trading/cohorts/{cohort.pk}/").status_code == 200

@@ -85,7 +85,7 @@ class Command(BaseCommand):
         result = CohortResult.objects.get(cohort=model)  # every copy stores its results as the original does
         CohortResult.objects.bulk_create(
             (CohortResult(cohort=c, equity_curves=result.equity_curves, correlation=result.correlation,
-                          genomes=result.genomes) for c in clones), batch_size=50)
+                          heatmap=result.heatmap, genomes=result.genomes) for c in clones), batch_size=50)
         agents = list(model.agents.all())
         Agent.objects.bulk_create(
             (Agent(**{f.attname: getattr(a, f.attname) for f in Agent._meta.concrete_fields

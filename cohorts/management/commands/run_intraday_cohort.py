@@ -60,7 +60,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Cohort {b['cohort']} {b['status']}: bankroll ${Decimal(b['bankroll']):,.2f} → "
                           f"${Decimal(b['final_equity'] or 0):,.2f} "
                           f"(ROI {b['roi'] or 0:+.4%}, max drawdown {b['max_drawdown'] or 0:.4%}, "
-                          f"utilisation {b['utilisation'] or 0:.1f}%, {b['breaches']} breaches, "
+                          f"utilisation {b['utilisation'] or 0:.1%}, {b['breaches']} breaches, "
                           f"run {b['runtime_seconds']} s, launch to summary {b['elapsed_seconds']} s)")
         if b["allocation"]:
             self.stdout.write(b["allocation"])
