@@ -6,7 +6,18 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from cohorts.models import Account, Agent, Bankroll, Bar, Cohort, Entry, Instrument, LedgerTransaction, Session
+from cohorts.models import (
+    Account,
+    Agent,
+    Bankroll,
+    Bar,
+    Cohort,
+    Entry,
+    Instrument,
+    LedgerTransaction,
+    ProviderCredential,
+    Session,
+)
 from cohorts.services.market import bars_import_upload
 from neolight import formats
 from neolight.admin import ReadOnlyAdmin, ReadOnlyInline
@@ -24,8 +35,9 @@ class BarUploadForm(forms.Form):
 
 @admin.register(Instrument)
 class InstrumentAdmin(admin.ModelAdmin):
-    list_display = ("symbol", "name", "asset_class", "quote_currency", "calendar", "session", "bar_count")
-    list_filter = ("asset_class", "calendar")
+    list_display = ("symbol", "name", "asset_class", "quote_currency", "calendar", "session", "ingest", "bar_count")
+    list_editable = ("ingest",)  # tick to fetch the symbol's new bars each minute
+    list_filter = ("asset_class", "calendar", "ingest")
     search_fields = ("symbol", "name")
     change_list_template = "admin/cohorts/instrument/change_list.html"
 
@@ -230,3 +242,61 @@ class LedgerTransactionAdmin(ReadOnlyAdmin):
 
 
 admin.site.register(Bankroll, ReadOnlyAdmin)
+
+
+MASK = "••••"
+
+
+def masked(value: str | None) -> str:
+    """A key shown without giving it away: its first and last four characters when long enough, else dots."""
+    if not value:
+        return "—"
+    return f"{value[:4]}…{value[-4:]}" if len(value) >= 16 else MASK
+
+
+class ProviderCredentialForm(forms.ModelForm):
+    """Keys are typed, never shown: a field left blank keeps the stored value."""
+
+    key_id = forms.CharField(required=False, strip=True, widget=forms.PasswordInput(render_value=False),
+                             help_text="Alpaca's key id, or the API key of Finnhub and TwelveData")
+    secret = forms.CharField(required=False, strip=True, widget=forms.PasswordInput(render_value=False),
+                             help_text="Alpaca's secret key; empty for Finnhub and TwelveData")
+
+    class Meta:
+        model = ProviderCredential
+        fields = ("provider", "key_id", "secret", "enabled")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["key_id"].help_text = f"Stored: {masked(self.instance.key_id)}. Leave blank to keep it."
+            self.fields["secret"].help_text = f"Stored: {MASK if self.instance.secret else 'none'}. Leave blank to keep it."
+
+    def clean_key_id(self):
+        key_id = self.cleaned_data["key_id"] or (self.instance.key_id if self.instance.pk else "")
+        if not key_id:
+            raise forms.ValidationError("Enter the key.")
+        return key_id
+
+    def clean_secret(self):
+        return self.cleaned_data["secret"] or (self.instance.secret if self.instance.pk else "")
+
+
+@admin.register(ProviderCredential)
+class ProviderCredentialAdmin(admin.ModelAdmin):
+    form = ProviderCredentialForm
+    list_display = ("provider", "key_id_shown", "secret_shown", "enabled", "updated_at", "updated_by")
+    list_filter = ("enabled",)
+    readonly_fields = ("updated_at", "updated_by")
+
+    @admin.display(description="key id")
+    def key_id_shown(self, obj):
+        return masked(obj.key_id)
+
+    @admin.display(description="secret")
+    def secret_shown(self, obj):
+        return MASK if obj.secret else "—"
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)

@@ -2,6 +2,7 @@
 from celery import shared_task
 
 from cohorts.services.cohorts import cohort_recover_stale, cohort_run
+from cohorts.services.ingestion import bars_ingest_latest
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -14,3 +15,12 @@ def cohort_run_task(cohort_id: int) -> None:
 def cohort_recover_stale_task() -> list[int]:
     """Fails cohorts whose worker died (left running past the timeout) and returns their capital."""
     return cohort_recover_stale()
+
+
+@shared_task(ignore_result=True)
+def ingest_latest_bars() -> dict[str, int | str]:
+    """Each minute: stores the new bars of every instrument marked "ingest", from the quote chain's providers.
+    Returns each symbol's new bar count or its error (logged); a run still going elsewhere makes this a no-op."""
+    from cohorts.providers.registry import market_data  # the configured provider chain, behind its breakers
+
+    return bars_ingest_latest(source=market_data())

@@ -145,6 +145,24 @@ CELERY_BEAT_SCHEDULE = {  # written into the database schedule by beat at start;
     "cohorts-recover-stale": {"task": "cohorts.tasks.cohort_recover_stale_task", "schedule": 300.0},
 }  # the learning entries are added with their settings below
 
+# --- keys at rest and bar ingestion ---------------------------------------------------------------
+# Provider (and broker) keys are stored encrypted (neolight/crypto.py) with Fernet keys that are never
+# derived from SECRET_KEY. The embedded mode (SQLite, no Redis) makes one key on first use and keeps it in
+# var/ like the secret key; with REDIS_URL or another database NeoLight refuses to start without keys.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])  # Fernet keys, comma-separated, newest first
+_EMBEDDED = not REDIS_URL and DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+FIELD_ENCRYPTION_KEY_FILE = (  # the embedded mode's kept key, used only while FIELD_ENCRYPTION_KEYS is empty
+    Path(env.str("NEOLIGHT_VAR_DIR", default=str(VAR_DIR))) / "field-encryption-key" if _EMBEDDED else None
+)
+PROVIDER_CREDENTIALS_LOOKUP = env.str(  # dotted path of f(name) -> Credentials | None: the encrypted keys in the database
+    "PROVIDER_CREDENTIALS_LOOKUP", default="cohorts.selectors.credentials.provider_credentials")
+INGEST_LOOKBACK_MINUTES = env.int("INGEST_LOOKBACK_MINUTES", default=60)  # where a symbol with no bars starts
+INGEST_CATCH_UP_MINUTES = env.int("INGEST_CATCH_UP_MINUTES", default=3 * 1440)  # farthest back each minute's run reaches
+CELERY_BEAT_SCHEDULE["cohorts-ingest-latest-bars"] = {  # new bars of every instrument marked "ingest"
+    "task": "cohorts.tasks.ingest_latest_bars", "schedule": crontab(minute="*"),
+    "options": {"expires": 55},  # seconds: a run still queued when the next is due is dropped, not piled up
+}
+
 # --- auth -------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username + address before any password check

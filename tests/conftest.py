@@ -9,6 +9,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the browser tests' sync API shares the test thread
+# Commands run as subprocesses under PostgreSQL/Redis refuse to start without an encryption key (neolight/crypto.py).
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "x6wW0hgeyvdUMWJnnaPqvUJN2GKQpTAp5T9aZ4bfdr0=")  # a test-only Fernet key
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "cohorts" / "sample_data"
 CRYPTO = ["BTC-USDT", "ETH-USDT", "DOGE-USDT", "LTC-USDT", "XRP-USDT", "ADA-USDT"]

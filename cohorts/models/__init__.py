@@ -14,11 +14,12 @@ from cohorts.models.cohort import (
     SettlementKind,
     Side,
 )
+from cohorts.models.credentials import ProviderCredential
 from cohorts.models.ledger import Account, AccountKind, Bankroll, Entry, LedgerTransaction, TransactionKind
 from cohorts.models.market import AssetClass, Bar, Instrument, Session
 
 __all__ = [
     "COHORT_STATES", "COHORT_TRANSITIONS", "Account", "AccountKind", "Agent", "AgentHour", "AllocationPolicy", "AssetClass", "Bankroll",
     "Bar", "Cohort", "CohortEvent", "CohortResult", "CohortSettlement", "CohortStatus", "Entry", "Fill", "Instrument", "LedgerTransaction",
-    "ParentWallet", "Session", "SettlementKind", "Side", "TransactionKind",
+    "ParentWallet", "ProviderCredential", "Session", "SettlementKind", "Side", "TransactionKind",
 ]

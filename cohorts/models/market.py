@@ -26,6 +26,7 @@ class Instrument(models.Model):
                                 help_text="24/7 (crypto) or an exchange calendar such as XNYS")
     session = models.CharField(max_length=8, choices=Session.choices, default=Session.REGULAR,
                                help_text="which minutes of an exchange's day trade (ignored for 24/7)")
+    ingest = models.BooleanField("ingest", default=False, help_text="fetch new bars each minute")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

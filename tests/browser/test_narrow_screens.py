@@ -1,5 +1,5 @@
 """Every page on a 390 px phone: nothing scrolls sideways but a wide table inside its own box.
-Screenshots of each page go to test-artifacts/390-*.png."""
+Screenshots of each page go to test-artifacts/390-*.png, and at 1440 px to test-artifacts/1440-*.png."""
 from __future__ import annotations
 
 import re
@@ -13,6 +13,7 @@ from tests.browser.test_cohort_flow import PASSWORD, asgi_server, operator, shot
 from tests.cohorts.test_cohorts import launch_and_run
 
 PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1440, "height": 900}
 
 
 def page_width(page) -> int:
@@ -74,3 +75,10 @@ def test_every_page_fits_a_390_px_screen(asgi_server, operator, page):  # noqa: 
         shot(page, f"390-{name}")
 
     assert {name: w for name, w in widths.items() if w > PHONE["width"]} == {}
+
+    page.set_viewport_size(DESKTOP)  # and every page on a desktop screen, for the record
+    for name, path in pages.items():
+        page.goto(f"{asgi_server}{path}")
+        expect(page.locator("main h1").first).to_be_visible()
+        assert page_width(page) <= DESKTOP["width"], name
+        shot(page, f"1440-{name}")

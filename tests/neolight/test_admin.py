@@ -56,8 +56,9 @@ def test_superuser_reads_a_cohort_with_its_wallet_but_cannot_delete_it(staff):
 
 @pytest.mark.parametrize("app", ["cohorts", "knowledge"])
 def test_every_history_admin_of_the_app_is_read_only(app):
-    """Every model of cohorts and knowledge the admin shows is read-only, except market data (imported there)."""
-    editable = {"Instrument", "Bar"}
+    """Every model of cohorts and knowledge the admin shows is read-only, except market data (imported there) and
+    providers' keys (configuration, typed there)."""
+    editable = {"Instrument", "Bar", "ProviderCredential"}
     shown = [(model, model_admin) for model, model_admin in admin.site._registry.items()
              if model._meta.app_label == app and model.__name__ not in editable]
     assert shown
