@@ -85,7 +85,6 @@ TEMPLATES = [
 # --- market data: the quote chain, its circuit breakers and quote cache ---------------------------
 # Providers tried in order: alpaca, finnhub, twelvedata, stored (bars in the database), or a class's dotted path.
 MARKET_DATA_PROVIDERS = env.list("MARKET_DATA_PROVIDERS", default=["alpaca", "finnhub", "twelvedata"])
-PROVIDER_CREDENTIALS_LOOKUP = env.str("PROVIDER_CREDENTIALS_LOOKUP", default="")  # dotted path: f(name) -> Credentials | None
 PROVIDER_BREAKER_FAILURES = env.int("PROVIDER_BREAKER_FAILURES", default=3)  # failures within the window that open a breaker
 PROVIDER_BREAKER_WINDOW_SECONDS = env.int("PROVIDER_BREAKER_WINDOW_SECONDS", default=60)  # the window they are counted in
 PROVIDER_BREAKER_COOLDOWN_SECONDS = env.int("PROVIDER_BREAKER_COOLDOWN_SECONDS", default=30)  # open this long, then one trial

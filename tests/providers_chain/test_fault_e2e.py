@@ -9,12 +9,10 @@ from decimal import Decimal
 
 import pytest
 
-pytest.importorskip("cohorts.providers.alpaca")
-stubs = pytest.importorskip("tests.providers.stubs")
-
-from cohorts.providers.base import Credentials  # noqa: E402
-from cohorts.providers.registry import market_data  # noqa: E402
-from cohorts.providers.service import NoProviderAvailable  # noqa: E402
+from cohorts.providers.base import Credentials
+from cohorts.providers.registry import market_data
+from cohorts.providers.service import NoProviderAvailable
+from tests.providers import stubs
 
 QUOTE_AT = datetime(2026, 12, 3, 14, 29, 59, tzinfo=UTC)
 

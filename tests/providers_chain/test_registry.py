@@ -1,6 +1,10 @@
 """The chain the settings configure: order, keys from the lookup, base URLs and timeout, not-configured ones."""
 from __future__ import annotations
 
+import pytest
+from cryptography.fernet import Fernet
+
+from cohorts.models import ProviderCredential
 from cohorts.providers import registry
 from cohorts.providers.base import Credentials
 from neolight.errors import ApplicationError
@@ -45,3 +49,16 @@ def test_a_missing_adapter_is_listed_not_configured(settings):
     settings.MARKET_DATA_PROVIDERS = ["cohorts.providers.nowhere.NoProvider"]
     _, left_out = registry.provider_chain()
     assert list(left_out) == ["NoProvider"] and "cannot be imported" in left_out["NoProvider"]
+
+
+@pytest.mark.django_db
+def test_keys_stored_in_the_admin_configure_their_provider(settings, fake_chain):
+    settings.PROVIDER_CREDENTIALS_LOOKUP = "cohorts.selectors.credentials.provider_credentials"  # the default
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    ProviderCredential.objects.create(provider="finnhub", key_id="finnhub-api-key")
+    ProviderCredential.objects.create(provider="alpaca", key_id="AK", secret="SK", enabled=False)
+    chain, left_out = registry.provider_chain()
+    assert [p.name for p in chain] == ["finnhub"]
+    assert list(left_out) == ["alpaca", "twelvedata"]
+    assert fakes.BUILT == [{"name": "finnhub", "credentials": Credentials(key_id="finnhub-api-key"), "base_url": None,
+                            "timeout": 5.0}]
