@@ -146,10 +146,14 @@ def encrypted_fields() -> list[tuple[type[models.Model], EncryptedTextField]]:
 
 @checks.register(checks.Tags.security)
 def check_encryption_keys(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    """Refuses to start (runserver, migrate, check) without usable keys."""
+    """Warns at start-up (runserver, migrate, check) when no usable key is configured: nothing can be stored
+    encrypted, and the first provider or broker key saved or read is refused with the same message. A
+    malformed key is an error: it would refuse every encrypted value."""
     try:
         if getattr(settings, SETTING, None) or not getattr(settings, "FIELD_ENCRYPTION_KEY_FILE", None):
             fernet()
     except ImproperlyConfigured as exc:
-        return [checks.Error(str(exc), id="neolight.E101")]
+        if getattr(settings, SETTING, None):
+            return [checks.Error(str(exc), id="neolight.E101")]
+        return [checks.Warning(str(exc), id="neolight.W101")]
     return []

@@ -10,8 +10,8 @@ from django.db.models import Case, Count, QuerySet, When
 from cohorts import events
 from cohorts.models import Cohort, CohortEvent
 
-EVENTS_SHOWN = 50  # rows per table on the cohort page; the counts cover every event, the event log lists all
-PAUSED_SHOWN = 50  # paused agents listed on the cohort page
+EVENTS_SHOWN = 25  # rows per table on the cohort page; the counts cover every event, the event log lists all
+PAUSED_SHOWN = 25  # paused agents listed on the cohort page
 EVENTS_PER_PAGE = 100  # rows per page of the event log
 LOG_KINDS = {"all": "Every event", "breaches": "Breaches", "pauses": "Circuit-breaker pauses",
              "actions": "Caps applied and agents resumed"}

@@ -10,7 +10,7 @@ from django.urls import reverse
 from cohorts import events
 from cohorts.engine.simulation import RULES, VALUE_NAMES
 from cohorts.models import Cohort, CohortEvent
-from cohorts.selectors.events import cohort_event_log
+from cohorts.selectors.events import EVENTS_SHOWN, cohort_event_log
 from tests.cohorts.test_cohorts import launch_and_run
 
 
@@ -83,7 +83,7 @@ def test_the_event_log_lists_every_event_of_a_kind_a_page_at_a_time(operator, ma
 
     detail = operator.get(reverse("cohort-detail", args=[cohort.pk])).content.decode()
     section = detail[detail.index('id="breaches"'):detail.index('id="paused"')]
-    assert section.count("<tr>") - 1 == 50 and f"The first 50 of {breaches} are listed" in section
+    assert section.count("<tr>") - 1 == EVENTS_SHOWN and f"The first {EVENTS_SHOWN} of {breaches} are listed" in section
     assert f'href="{url}?kind=breaches">All {breaches} breaches</a>' in section
 
     first = operator.get(url, {"kind": "breaches"}).content.decode()
