@@ -88,3 +88,12 @@ def agent_detail_page(request, cohort_id: int, index: int):
     return render(request, "cohorts/agent.html", {
         "cohort": cohort, "agent": agent, "symbol": symbol, "fills": agent_fills(agent),
         "entries": agent_entries(agent), "chart": charts.agent_chart_data(cohort, agent, symbol)})
+
+
+def provider_status_page(request):
+    """Each market-data provider in the chain's order: its breaker, last error, latency and calls (no provider call)."""
+    from cohorts.providers.registry import market_data
+
+    providers = market_data().status()
+    return render(request, "cohorts/providers.html", {
+        "providers": providers, "any_configured": any(p.configured for p in providers)})

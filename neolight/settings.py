@@ -82,6 +82,15 @@ TEMPLATES = [
     },
 ]
 
+# --- market data: the quote chain, its circuit breakers and quote cache ---------------------------
+# Providers tried in order: alpaca, finnhub, twelvedata, stored (bars in the database), or a class's dotted path.
+MARKET_DATA_PROVIDERS = env.list("MARKET_DATA_PROVIDERS", default=["alpaca", "finnhub", "twelvedata"])
+PROVIDER_BREAKER_FAILURES = env.int("PROVIDER_BREAKER_FAILURES", default=3)  # failures within the window that open a breaker
+PROVIDER_BREAKER_WINDOW_SECONDS = env.int("PROVIDER_BREAKER_WINDOW_SECONDS", default=60)  # the window they are counted in
+PROVIDER_BREAKER_COOLDOWN_SECONDS = env.int("PROVIDER_BREAKER_COOLDOWN_SECONDS", default=30)  # open this long, then one trial
+QUOTE_CACHE_SECONDS = env.float("QUOTE_CACHE_SECONDS", default=2.0)  # a quote younger than this is served from the cache
+QUOTE_STALE_SECONDS = env.float("QUOTE_STALE_SECONDS", default=300.0)  # last-known quote served (marked stale) when all fail
+
 # --- database ---------------------------------------------------------------------------------
 DATABASES = {
     # sqlite:///path or postgres://user:pass@host:5432/name

@@ -54,6 +54,7 @@ def test_every_page_fits_a_390_px_screen(asgi_server, operator, page):  # noqa: 
         "agent": f"/trading/cohorts/{cohort.pk}/agents/0/",
         "events": f"/trading/cohorts/{cohort.pk}/events/",
         "market": "/market/",
+        "providers": "/market/providers",
         "knowledge": "/knowledge/",
         "campaign": f"/knowledge/campaigns/{campaign.pk}/",
         "new-campaign": "/knowledge/campaigns/new",
