@@ -1,6 +1,7 @@
 """Celery tasks of cohorts: they take ids, re-check state, and call one service."""
 from celery import shared_task
 
+from cohorts.providers.registry import market_data  # the configured provider chain, behind its breakers
 from cohorts.services.cohorts import cohort_recover_stale, cohort_run
 from cohorts.services.ingestion import bars_ingest_latest
 
@@ -21,6 +22,4 @@ def cohort_recover_stale_task() -> list[int]:
 def ingest_latest_bars() -> dict[str, int | str]:
     """Each minute: stores the new bars of every instrument marked "ingest", from the quote chain's providers.
     Returns each symbol's new bar count or its error (logged); a run still going elsewhere makes this a no-op."""
-    from cohorts.providers.registry import market_data  # the configured provider chain, behind its breakers
-
     return bars_ingest_latest(source=market_data())

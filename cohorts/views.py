@@ -8,6 +8,7 @@ from django.views.decorators.http import require_http_methods
 from cohorts import fragments
 from cohorts.filters import CohortFilter
 from cohorts.forms import AdvancedLaunchForm, EasyLaunchForm
+from cohorts.providers.registry import market_data
 from cohorts.selectors import charts
 from cohorts.selectors.cohorts import (
     LEADERBOARD_SORTS,
@@ -92,8 +93,6 @@ def agent_detail_page(request, cohort_id: int, index: int):
 
 def provider_status_page(request):
     """Each market-data provider in the chain's order: its breaker, last error, latency and calls (no provider call)."""
-    from cohorts.providers.registry import market_data
-
     providers = market_data().status()
     return render(request, "cohorts/providers.html", {
         "providers": providers, "any_configured": any(p.configured for p in providers)})

@@ -36,7 +36,7 @@ def provider_chain() -> tuple[list[MarketDataProvider], dict[str, str]]:
     chain: list[MarketDataProvider] = []
     left_out: dict[str, str] = {}
     for entry in settings.MARKET_DATA_PROVIDERS:
-        name, provider, why = _build(entry.strip())
+        name, provider, why = provider_build(entry.strip())
         if provider is not None:
             chain.append(provider)
         else:
@@ -50,7 +50,8 @@ def market_data() -> QuoteService:
     return QuoteService(chain, not_configured=left_out)
 
 
-def _build(entry: str) -> tuple[str, MarketDataProvider | None, str]:
+def provider_build(entry: str) -> tuple[str, MarketDataProvider | None, str]:
+    """One provider as the chain builds it: (its name, the adapter or None, why it was left out)."""
     class_path, url_setting = ADAPTERS.get(entry, (entry, None))
     name = entry if entry in ADAPTERS else entry.rsplit(".", 1)[-1]
     try:

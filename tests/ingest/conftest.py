@@ -1,8 +1,6 @@
 """Fixtures of the ingestion tests: a fresh encryption key, and a bar source that records what it is asked."""
 from __future__ import annotations
 
-import sys
-import types
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -62,16 +60,13 @@ def utc(text: str) -> datetime:
 
 @pytest.fixture
 def market_data(monkeypatch):
-    """Makes the registry's `market_data()` (the configured chain) return the given source."""
+    """Makes the configured chain (`market_data()`, for the beat task and `sync_bars`) the given source."""
+    import cohorts.tasks
+    from cohorts.providers import registry
 
     def install(source):
-        try:
-            import cohorts.providers.registry as module
-        except ImportError:  # the quote chain is not installed: stand in for its module
-            module = types.ModuleType("cohorts.providers.registry")
-            module.market_data = None
-            monkeypatch.setitem(sys.modules, "cohorts.providers.registry", module)
-        monkeypatch.setattr(module, "market_data", lambda: source)
+        monkeypatch.setattr(registry, "market_data", lambda: source)
+        monkeypatch.setattr(cohorts.tasks, "market_data", lambda: source)
         return source
 
     return install

@@ -81,6 +81,5 @@ def test_end_in_the_future_stops_at_the_current_minute(market_data):
 
 
 def test_an_unknown_provider_is_refused_by_name():
-    pytest.importorskip("cohorts.providers.registry")
     with pytest.raises(CommandError, match="--provider nosuch: adapter nosuch cannot be imported"):
         sync("--symbols", "SPY", "--start", "2024-01-02", "--end", "2024-01-03", "--provider", "nosuch")

@@ -25,13 +25,11 @@ def parse_time(option: str, text: str) -> datetime:
 
 def bar_source(provider: str | None):
     """The quote chain (every configured provider in order, behind its breaker), or the one named provider."""
-    try:
-        from cohorts.providers import registry
-    except ImportError as exc:
-        raise CommandError(f"The market-data providers cannot be loaded: {exc}") from None
+    from cohorts.providers import registry
+
     if provider is None:
         return registry.market_data()
-    name, adapter, why = registry._build(provider.strip())  # one adapter, built as the chain builds each
+    name, adapter, why = registry.provider_build(provider.strip())
     if adapter is None:
         raise CommandError(f"--provider {name}: {why}.")
     return adapter
