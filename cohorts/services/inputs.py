@@ -90,7 +90,10 @@ def cohort_input(
     names = check(_known_symbols, symbols)
     window = _window(refusals, start, end)
     if names and window:
-        check(_bars_check, names, *window)
+        if mode == CohortMode.LIVE and window[1] > timezone.now():
+            check(_live_window_check, names, *window)  # its bars are yet to come
+        else:
+            check(_bars_check, names, *window)
     refusals.raise_any()
     return LaunchInput(bankroll=amount, agents=count, policy=policy, symbols=names, start=window[0], end=window[1],
                        seed=seed, compliance_notes=notes, mode=mode, **limits)
@@ -274,6 +277,15 @@ def _bars_check(names: tuple[str, ...], start: datetime, end: datetime) -> None:
         raise ApplicationError(f"The window must hold at least {least} bars of every symbol; {', '.join(thin)} "
                                f"has fewer {span}.", field="start")
     window_tradable_check(symbols=names, start=start, end=end)  # in session, per the instruments' calendars
+
+
+def _live_window_check(names: tuple[str, ...], start: datetime, end: datetime) -> None:
+    """A live window still to come needs its bars stored each minute: every symbol marked for ingestion."""
+    idle = [i.symbol for i in instruments_by_symbol(list(names)).values() if not i.ingest]
+    if idle:
+        raise ApplicationError(f"A live cohort trades bars as they are stored each minute; {', '.join(idle)} "
+                               f"{'is' if len(idle) == 1 else 'are'} not ingested (mark ingest on the instrument).",
+                               field="symbols")
 
 
 def _label(name: str) -> str:
