@@ -280,15 +280,17 @@ def cohort_recover_stale(*, now: datetime | None = None) -> list[int]:
     past COHORT_RUN_TIMEOUT_SECONDS without a run starting. A live lease is never touched. Returns their ids.
 
     A running live-paper cohort whose lease lapsed is resumed instead (a new run continues from its
-    checkpoint), until COHORT_RUN_TIMEOUT_SECONDS after its window's end."""
+    checkpoint) while it is within its time: its window's length from its start (or the window's end,
+    whichever is later) plus COHORT_RUN_TIMEOUT_SECONDS."""
     now = now or timezone.now()
     lapsed = Cohort.objects.filter(status=CohortStatus.RUNNING, lease_expires_at__lt=now)
-    resumable = lapsed.filter(mode=CohortMode.LIVE,
-                              window_end__gt=now - timedelta(seconds=settings.COHORT_RUN_TIMEOUT_SECONDS))
-    for pk in resumable.values_list("pk", flat=True):
+    timeout = timedelta(seconds=settings.COHORT_RUN_TIMEOUT_SECONDS)
+    resumable = [pk for pk, start, end, started in lapsed.filter(mode=CohortMode.LIVE).values_list(
+        "pk", "window_start", "window_end", "started_at") if max(end, (started or now) + (end - start)) + timeout > now]
+    for pk in resumable:
         log.warning("cohort %s: its live run stopped; queueing a run that resumes it", pk)
         enqueue("cohorts.tasks.cohort_run_live_task", pk)
-    stale = list(lapsed.exclude(pk__in=resumable.values("pk")).values_list("pk", flat=True))
+    stale = list(lapsed.exclude(pk__in=resumable).values_list("pk", flat=True))
     stale += Cohort.objects.filter(
         status=CohortStatus.PENDING, created_at__lt=now - timedelta(seconds=settings.COHORT_RUN_TIMEOUT_SECONDS),
     ).values_list("pk", flat=True)
