@@ -255,7 +255,7 @@ class CohortDetailApi(APIView):
 
 def _fields(cohort) -> dict:
     return {name: getattr(cohort, name) for name in [
-        "id", "status", "status_reason", "wallet", "symbols", "window_start", "window_end", "day_number",
+        "id", "status", "status_reason", "mode", "wallet", "symbols", "window_start", "window_end", "day_number",
         "agent_count", "progress", "final_equity", "roi", "max_drawdown", "utilisation", "breaches", "failed_agents",
         "is_ledger_balanced", "is_reconciled", "runtime_seconds", "created_at", "compliance_notes"]}
 
