@@ -96,17 +96,24 @@ COHORT_STATES = StateMachine(Cohort, COHORT_TRANSITIONS)
 
 
 class CohortCheckpoint(models.Model):
-    """Where a live cohort's run stands: the engine's checkpoint after `bar` bars, with `fills` fills posted.
+    """Where a live cohort's run stands: `bar` bars done with their `fills` fills in the ledger, and the
+    engine's checkpoint after `data_bar` of them (saved every few bars: the engine is deterministic, so a
+    resumed run steps from `data_bar` to `bar` again, then goes on posting only the fills after `fills`).
 
-    Written in the same database transaction as that bar's fills and postings, so after a crash the
-    ledger and the checkpoint agree; a resumed run starts from here and posts only the fills after it.
+    Written in the same database transaction as each bar's fills and postings, so after a crash the
+    ledger and the checkpoint agree.
     """
 
     cohort = models.OneToOneField(Cohort, on_delete=models.CASCADE, primary_key=True, related_name="checkpoint")
-    bar = models.PositiveIntegerField(help_text="bars of the window simulated")
+    bar = models.PositiveIntegerField(help_text="bars of the window simulated, their fills posted")
     fills = models.PositiveIntegerField(default=0, help_text="fills posted to the ledger so far")
-    data = models.BinaryField(editable=False, help_text="Simulation.checkpoint_bytes() after `bar` bars")
+    data_bar = models.PositiveIntegerField(help_text="bars the engine checkpoint has seen (at most `bar`)")
+    data = models.BinaryField(editable=False, help_text="Simulation.checkpoint_bytes() after `data_bar` bars")
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(data_bar__lte=models.F("bar")),
+                                              name="checkpoint_data_not_ahead")]
 
     def __str__(self) -> str:
         return f"checkpoint of cohort {self.cohort_id} at bar {self.bar}"

@@ -1,11 +1,13 @@
 """Live-paper cohorts: the engine steps bar by bar as a clock delivers the window's minutes.
 
 Each bar is one database transaction: its new fills and their ledger postings (keys `cohort:C:fill:N`,
-as a replay's), the engine's checkpoint after the bar and the cohort's progress, written only while
-the run's lease token holds the cohort's row lock. A run killed between bars is resumed from its
-checkpoint by the next run (recovery queues it once the lease lapses) and posts only the fills after
-it. At the window's end the positions are closed and the run is scored, reconciled and settled by
-the replay's own `_persist`, so the summary, reconciliation and capital return are a replay's.
+as a replay's), the checkpoint row (bars done, fills posted; the engine's state itself every
+CHECKPOINT_EVERY_BARS bars) and the cohort's progress, written only while the run's lease token holds
+the cohort's row lock. A run killed between bars is resumed from its checkpoint by the next run
+(recovery queues it once the lease lapses): the engine, deterministic, steps again from its saved state
+to the last bar done, and the run posts only the fills after those already in the ledger. At the
+window's end the positions are closed and the run is scored, reconciled and settled by the replay's
+own `_persist`, so the summary, reconciliation and capital return are a replay's.
 """
 from __future__ import annotations
 
@@ -44,6 +46,9 @@ from neolight.errors import ApplicationError
 
 log = logging.getLogger(__name__)
 LIVE_SHARE = 99  # percent of the progress bar for the bars; the last percent is closing, scoring and settling
+# The engine's state is saved every this many bars (and after the first): saving it costs more than a bar's
+# postings with hundreds of agents, and a resumed run steps again over at most this many bars.
+CHECKPOINT_EVERY_BARS = 10
 
 
 def cohort_run_live(*, cohort_id: int, clock: ReplayClock | WallClock,
@@ -117,19 +122,23 @@ def _run_bars(cohort: Cohort, clock, token: uuid.UUID, progress) -> tuple[BarWin
     checkpoint = CohortCheckpoint.objects.filter(cohort=cohort).first()
     if checkpoint is not None:
         window = feed.window(checkpoint.bar)
-        simulation = engine.Simulation.from_checkpoint(window.market(), spec, bytes(checkpoint.data))
-        posted = checkpoint.fills
+        simulation = _restored(checkpoint, spec, window)
+        posted, saved = checkpoint.fills, checkpoint.data_bar
     else:
         window = feed.window(0)
         simulation = engine.Simulation(_empty_market(tuple(window.symbols)), spec)
-        posted = 0
+        posted, saved = 0, None
     for t in feed.arrivals(simulation.bar):
         window = feed.window(t + 1)
         simulation.step(_bar_of(window, t))
         fills = simulation.result().fills
         percent = min(LIVE_SHARE, int(LIVE_SHARE * simulation.bar / max(feed.expected, 1)))
+        if saved is None or simulation.bar - saved >= CHECKPOINT_EVERY_BARS:
+            data, saved = simulation.checkpoint_bytes(), simulation.bar
+        else:
+            data = None
         with transaction.atomic():
-            _bar_commit(cohort, agents, accounts, window, simulation, fills, posted, percent, token)
+            _bar_commit(cohort, agents, accounts, window, simulation.bar, fills, posted, data, percent, token)
         faults.point("live.after_bar")
         _announce(cohort, "cohort.progress", progress=percent, bar=t, fills=len(fills),
                   ts=str(np.datetime_as_string(window.timestamps[t], unit="m")))
@@ -142,15 +151,29 @@ def _run_bars(cohort: Cohort, clock, token: uuid.UUID, progress) -> tuple[BarWin
     return window, simulation.result()
 
 
-def _bar_commit(cohort: Cohort, agents, accounts: CohortAccounts, window: BarWindow, simulation: engine.Simulation,
-                fills: engine.Fills, posted: int, percent: int, token: uuid.UUID) -> None:
-    """One bar's writes, in the caller's transaction, fenced by the lease token under the row lock."""
+def _bar_commit(cohort: Cohort, agents, accounts: CohortAccounts, window: BarWindow, bar: int,
+                fills: engine.Fills, posted: int, data: bytes | None, percent: int, token: uuid.UUID) -> None:
+    """One bar's writes, in the caller's transaction, fenced by the lease token under the row lock: the new
+    fills, the checkpoint row (with the engine's state when `data` is given) and the progress."""
     if COHORT_STATES.lock(cohort.pk, status=CohortStatus.RUNNING, guard=lambda c: c.lease_token == token) is None:
         raise LeaseLost
     cohort_post_new_fills(cohort=cohort, agents=agents, accounts=accounts, window=window, fills=fills, start=posted)
-    CohortCheckpoint.objects.update_or_create(cohort=cohort, defaults={
-        "bar": simulation.bar, "fills": len(fills), "data": simulation.checkpoint_bytes()})
+    values = {"bar": bar, "fills": len(fills)} | ({} if data is None else {"data": data, "data_bar": bar})
+    CohortCheckpoint.objects.update_or_create(cohort=cohort, defaults=values)
     Cohort.objects.filter(pk=cohort.pk).update(progress=percent)
+
+
+def _restored(checkpoint: CohortCheckpoint, spec: engine.CohortSpec, window: BarWindow) -> engine.Simulation:
+    """The simulation where `checkpoint` stands: the engine's saved state, stepped again over the bars done
+    since (`window` holds at least those); its fills then match the ledger's."""
+    simulation = engine.Simulation.from_checkpoint(window_head(window, checkpoint.data_bar).market(), spec,
+                                                   bytes(checkpoint.data))
+    for t in range(checkpoint.data_bar, checkpoint.bar):
+        simulation.step(_bar_of(window, t))
+    if len(simulation.result().fills) != checkpoint.fills:
+        raise engine.CheckpointError(f"the resumed run made {len(simulation.result().fills)} fills over "
+                                     f"{checkpoint.bar} bars; the ledger holds {checkpoint.fills}")
+    return simulation
 
 
 def live_settle_failed(*, cohort: Cohort) -> None:
@@ -158,10 +181,9 @@ def live_settle_failed(*, cohort: Cohort) -> None:
     positions are closed at the last bar it saw, those fills posted, and what its agents hold goes back
     to the bankroll (a return: the fills already in the ledger cannot be refunded away)."""
     checkpoint = CohortCheckpoint.objects.get(cohort=cohort)
-    spec = engine_spec(cohort)
     window = window_head(bar_window(symbols=list(cohort.symbols), start=cohort.window_start, end=cohort.window_end),
                          checkpoint.bar)
-    simulation = engine.Simulation.from_checkpoint(window.market(), spec, bytes(checkpoint.data))
+    simulation = _restored(checkpoint, engine_spec(cohort), window)
     simulation.close_out()
     agents = list(cohort.agents.order_by("index"))
     accounts = cohort_accounts_create(cohort=cohort, agents=agents, symbols=cohort.symbols)

@@ -14,7 +14,7 @@ from cohorts.services.clocks import ReplayClock
 from cohorts.services.cohorts import cohort_run, house_bankroll
 from cohorts.services.inputs import cohort_input
 from cohorts.services.ledger import bankroll_cash_account
-from cohorts.services.live import cohort_run_live
+from cohorts.services.live import CHECKPOINT_EVERY_BARS, cohort_run_live
 from neolight import faults
 from neolight.errors import ApplicationError
 from tests.live.helpers import HOURS_INPUT, comparable, equity_of, fills_of, launch
@@ -60,12 +60,13 @@ def test_a_live_cohort_on_the_replay_clock_ends_exactly_as_the_replay(replayed):
 
 def test_fills_are_in_the_ledger_as_each_bar_commits(crypto_hours):
     live = launch(CohortMode.LIVE)
-    counts = []
+    counts, saved = [], []
 
     def after_bar():
         checkpoint = CohortCheckpoint.objects.get(cohort=live)
         counts.append((checkpoint.bar, checkpoint.fills, live.fills.count(),
                        live.transactions.filter(kind="fill").count()))
+        saved.append(checkpoint.data_bar)
 
     original = faults.point
     try:
@@ -76,6 +77,8 @@ def test_fills_are_in_the_ledger_as_each_bar_commits(crypto_hours):
     assert [bar for bar, *_ in counts] == list(range(1, 121))
     assert all(fills == rows == posted for _, fills, rows, posted in counts)
     assert counts[-1][1] > counts[0][1]  # fills arrived during the window, not all at its end
+    # the engine's state is saved after the first bar, then every CHECKPOINT_EVERY_BARS bars
+    assert saved == [1 + (bar - 1) // CHECKPOINT_EVERY_BARS * CHECKPOINT_EVERY_BARS for bar in range(1, 121)]
 
 
 def test_a_replay_cohort_is_not_run_live_nor_a_live_one_replayed(crypto_hours):
