@@ -146,7 +146,7 @@ def test_agents_get_fewer_points_as_they_grow_within_bounds():
 
 @pytest.mark.django_db(transaction=True)
 def test_migrations_move_stored_results_off_the_cohort_row_count_agents_and_draw_the_heat_map():
-    before, after = [("cohorts", "0008_fill_keys_unconstrained")], [("cohorts", "0010_cohortresult_heatmap")]
+    before = [("cohorts", "0008_fill_keys_unconstrained")]
     executor = MigrationExecutor(connection)
     executor.migrate(before)
     old = executor.loader.project_state(before).apps
@@ -161,7 +161,7 @@ def test_migrations_move_stored_results_off_the_cohort_row_count_agents_and_draw
                                                         capital="500")
 
     executor = MigrationExecutor(connection)
-    executor.migrate(after)
+    executor.migrate(executor.loader.graph.leaf_nodes())  # through 0009 and 0010 to the latest, as other tests expect
     moved = Cohort.objects.get(pk=cohort.pk)
 
     assert moved.agent_count == 2 and moved.summary == {"leaderboard": [{"agent": 1}]}
