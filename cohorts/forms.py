@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from django import forms
 from django.conf import settings
 
-from cohorts.models import AllocationPolicy
+from cohorts.models import AllocationPolicy, CohortMode
 from cohorts.selectors.market import instrument_overview, symbols_with_bars
 from cohorts.services.inputs import LaunchInput, cohort_input
 from neolight.errors import ApplicationError
@@ -49,6 +49,7 @@ class LaunchForm(forms.Form):
                                help_text=f"USD, ${settings.BANKROLL_MIN:,}–${settings.BANKROLL_MAX:,}")
 
     launch_input: LaunchInput | None = None
+    renamed: dict[str, str] = {}  # input field → form field, where their names differ
 
     def request(self) -> dict:
         raise NotImplementedError
@@ -73,6 +74,7 @@ class LaunchForm(forms.Form):
         """Places every refusal (of the input, or of the launch itself) beside its field; a field the form
         already refused keeps only the form's own message."""
         for name, messages in exc.errors.items():
+            name = self.renamed.get(name, name)
             field = "day" if name in ("start", "end", "symbols") and "day" in self.fields else name
             field = field if field in self.fields else None
             if field is not None and field in self.errors:
@@ -111,6 +113,10 @@ class AdvancedLaunchForm(LaunchForm):
                                           help_text=f"per agent, up to {settings.COHORT_LEVERAGE_CEILING_MAX:g}×")
     daily_stop = forms.DecimalField(initial=settings.COHORT_DEFAULTS["daily_stop"],
                                     help_text="loss on the day that halts all (0.05 = 5%), below 1")
+    # named run_mode: the page's own `mode` says Easy or Advanced
+    run_mode = forms.ChoiceField(label="Run", choices=CohortMode.choices, initial=CohortMode.REPLAY, required=False,
+                                 help_text="live: paper trading bar by bar as each minute's bar is stored")
+    renamed = {"mode": "run_mode"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -136,7 +142,7 @@ class AdvancedLaunchForm(LaunchForm):
     def request(self) -> dict:
         return {name: self.value(name) for name in [
             "bankroll", "agents", "policy", "symbols", "start", "end", "seed", "exposure_limit", "leverage_ceiling",
-            "daily_stop"]}
+            "daily_stop"]} | {"mode": self.value("run_mode")}
 
 
 def _as_utc(moment: datetime | None) -> datetime | None:

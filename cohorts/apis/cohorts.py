@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cohorts.filters import CohortFilter
-from cohorts.models import AllocationPolicy, Cohort
+from cohorts.models import AllocationPolicy, Cohort, CohortMode
 from cohorts.selectors.cohorts import (
     agent_entries,
     agent_fills,
@@ -111,6 +111,7 @@ class CohortSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.CharField()
     status_reason = serializers.CharField()
+    mode = serializers.CharField(help_text="replay or live (paper trading bar by bar)")
     bankroll = serializers.DecimalField(source="wallet.bankroll", help_text=f"drawn from the house bankroll; {USD}",
                                         **CENTS)
     policy = serializers.CharField(source="wallet.policy")
@@ -178,6 +179,9 @@ class LaunchSerializer(serializers.Serializer):
                           "between 0 and 1, at most 6 decimal places")
     compliance_notes = serializers.CharField(required=False, allow_blank=True, default="",
                                              help_text="at most 2,000 characters by default")
+    mode = serializers.ChoiceField(choices=CohortMode.values, required=False, default=CohortMode.REPLAY,
+                                   help_text="replay (default): the stored bars at once; live: paper trading bar "
+                                             "by bar as each minute's bar is stored")
 
 
 def launch_input(data) -> LaunchInput:
@@ -251,7 +255,7 @@ class CohortDetailApi(APIView):
 
 def _fields(cohort) -> dict:
     return {name: getattr(cohort, name) for name in [
-        "id", "status", "status_reason", "wallet", "symbols", "window_start", "window_end", "day_number",
+        "id", "status", "status_reason", "mode", "wallet", "symbols", "window_start", "window_end", "day_number",
         "agent_count", "progress", "final_equity", "roi", "max_drawdown", "utilisation", "breaches", "failed_agents",
         "is_ledger_balanced", "is_reconciled", "runtime_seconds", "created_at", "compliance_notes"]}
 

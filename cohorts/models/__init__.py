@@ -5,7 +5,9 @@ from cohorts.models.cohort import (
     AgentHour,
     AllocationPolicy,
     Cohort,
+    CohortCheckpoint,
     CohortEvent,
+    CohortMode,
     CohortResult,
     CohortSettlement,
     CohortStatus,
@@ -20,6 +22,7 @@ from cohorts.models.market import AssetClass, Bar, Instrument, Session
 
 __all__ = [
     "COHORT_STATES", "COHORT_TRANSITIONS", "Account", "AccountKind", "Agent", "AgentHour", "AllocationPolicy", "AssetClass", "Bankroll",
-    "Bar", "Cohort", "CohortEvent", "CohortResult", "CohortSettlement", "CohortStatus", "Entry", "Fill", "Instrument", "LedgerTransaction",
-    "ParentWallet", "ProviderCredential", "Session", "SettlementKind", "Side", "TransactionKind",
+    "Bar", "Cohort", "CohortCheckpoint", "CohortEvent", "CohortMode", "CohortResult", "CohortSettlement", "CohortStatus", "Entry",
+    "Fill", "Instrument", "LedgerTransaction", "ParentWallet", "ProviderCredential", "Session", "SettlementKind", "Side",
+    "TransactionKind",
 ]

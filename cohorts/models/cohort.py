@@ -30,6 +30,11 @@ COHORT_TRANSITIONS = {
 }
 
 
+class CohortMode(models.TextChoices):
+    REPLAY = "replay", "Replay (stored bars, as fast as the engine goes)"
+    LIVE = "live", "Live paper (bar by bar, as the minutes arrive)"
+
+
 class Cohort(models.Model):
     status = models.CharField(max_length=10, choices=CohortStatus.choices, default=CohortStatus.PENDING)
     status_reason = models.TextField(blank=True)
@@ -40,6 +45,7 @@ class Cohort(models.Model):
     window_start = models.DateTimeField()
     window_end = models.DateTimeField()
     seed = models.BigIntegerField(default=7)
+    mode = models.CharField(max_length=6, choices=CohortMode.choices, default=CohortMode.REPLAY)
     day_number = models.PositiveIntegerField(null=True, blank=True, help_text="Day N of a campaign")
     compliance_notes = models.TextField(blank=True)
     progress = models.PositiveSmallIntegerField(default=0, help_text="percent of bars simulated")
@@ -75,6 +81,7 @@ class Cohort(models.Model):
             models.CheckConstraint(condition=models.Q(window_end__gt=models.F("window_start")),
                                    name="cohort_window_ordered"),
             models.CheckConstraint(condition=models.Q(status__in=CohortStatus.values), name="cohort_status_valid"),
+            models.CheckConstraint(condition=models.Q(mode__in=CohortMode.values), name="cohort_mode_valid"),
             models.CheckConstraint(  # a running cohort always has a lease holder
                 condition=~models.Q(status=CohortStatus.RUNNING) | models.Q(lease_token__isnull=False,
                                                                             lease_expires_at__isnull=False),
@@ -86,6 +93,30 @@ class Cohort(models.Model):
 
 
 COHORT_STATES = StateMachine(Cohort, COHORT_TRANSITIONS)
+
+
+class CohortCheckpoint(models.Model):
+    """Where a live cohort's run stands: `bar` bars done with their `fills` fills in the ledger, and the
+    engine's checkpoint after `data_bar` of them (saved every few bars: the engine is deterministic, so a
+    resumed run steps from `data_bar` to `bar` again, then goes on posting only the fills after `fills`).
+
+    Written in the same database transaction as each bar's fills and postings, so after a crash the
+    ledger and the checkpoint agree.
+    """
+
+    cohort = models.OneToOneField(Cohort, on_delete=models.CASCADE, primary_key=True, related_name="checkpoint")
+    bar = models.PositiveIntegerField(help_text="bars of the window simulated, their fills posted")
+    fills = models.PositiveIntegerField(default=0, help_text="fills posted to the ledger so far")
+    data_bar = models.PositiveIntegerField(help_text="bars the engine checkpoint has seen (at most `bar`)")
+    data = models.BinaryField(editable=False, help_text="Simulation.checkpoint_bytes() after `data_bar` bars")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(data_bar__lte=models.F("bar")),
+                                              name="checkpoint_data_not_ahead")]
+
+    def __str__(self) -> str:
+        return f"checkpoint of cohort {self.cohort_id} at bar {self.bar}"
 
 
 class CohortResult(models.Model):

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from django.db.models import Q
 
-from cohorts.models import AccountKind, Cohort, CohortSettlement, CohortStatus, Entry, Fill, TransactionKind
+from cohorts.models import AccountKind, Cohort, CohortMode, CohortSettlement, CohortStatus, Entry, Fill, TransactionKind
 from cohorts.models.ledger import NEGATIVE_ALLOWED
 from cohorts.selectors.ledger import entry_sums, ledger_total, ledger_unbalanced_transactions
 from neolight.money import quantize
@@ -94,6 +94,8 @@ def _cohort_problems(cohort: Cohort, flow: dict, legs: dict, settlement: CohortS
     if legs[TransactionKind.RETURN] and legs[TransactionKind.REFUND]:
         problems.append(f"{name} was settled twice: returned {returned} and refunded {refunded}")
     expected = SETTLED.get(cohort.status)
+    if cohort.status == CohortStatus.FAILED and cohort.mode == CohortMode.LIVE and has_fills:
+        expected = TransactionKind.RETURN  # a live run that failed after trading closed out and returned what it held
     if expected is None:
         if returned or refunded or settlement:
             problems.append(f"{name} is not finished but its capital went back ({returned + refunded})")

@@ -20,6 +20,7 @@ from cohorts.models import (
     Agent,
     Bankroll,
     Cohort,
+    CohortMode,
     CohortStatus,
     ParentWallet,
     SettlementKind,
@@ -83,7 +84,7 @@ def cohort_launch(
             raise ApplicationError("Allocation weights must be positive, one per agent.", field="agents")
     cohort = Cohort.objects.create(
         source=source, launched_by=user, symbols=canonical_symbols(data.symbols), window_start=data.start, window_end=data.end,
-        seed=data.seed, day_number=day_number, agent_count=len(genomes),
+        seed=data.seed, day_number=day_number, agent_count=len(genomes), mode=data.mode,
         compliance_notes="\n".join(n for n in [data.compliance_notes, policy_note] if n),
     )
     defaults = settings.COHORT_DEFAULTS
@@ -104,7 +105,8 @@ def cohort_launch(
                       bankroll=data.bankroll, capitals=capitals)
     _announce(cohort, "cohort.created")  # before the run is queued: lists hear of a cohort before its progress
     if run:
-        transaction.on_commit(lambda: enqueue("cohorts.tasks.cohort_run_task", cohort.pk))
+        task = "cohorts.tasks.cohort_run_live_task" if cohort.mode == CohortMode.LIVE else "cohorts.tasks.cohort_run_task"
+        transaction.on_commit(lambda: enqueue(task, cohort.pk))
     return cohort
 
 
@@ -118,7 +120,8 @@ def split_capital(bankroll: Decimal, weights: np.ndarray) -> list[Decimal]:
 
 
 def cohort_run(*, cohort_id: int, progress: Callable[[int], None] | None = None) -> Cohort:
-    """Runs a pending cohort to completion; a cohort in any other state is returned untouched.
+    """Runs a pending replay cohort to completion; a cohort in any other state, or a live one
+    (`live.cohort_run_live`), is returned untouched.
 
     The run holds the cohort's lease (renewed by a heartbeat while the worker lives). Everything it
     writes (fills, ledger postings, scores, the settlement of its capital) commits together, and only
@@ -127,8 +130,8 @@ def cohort_run(*, cohort_id: int, progress: Callable[[int], None] | None = None)
     """
     began = time.perf_counter()
     token = uuid.uuid4()
-    cohort = COHORT_STATES.move(cohort_id, CohortStatus.RUNNING, started_at=timezone.now(), lease_token=token,
-                                lease_expires_at=lease_expiry())
+    cohort = COHORT_STATES.move(cohort_id, CohortStatus.RUNNING, guard=lambda c: c.mode == CohortMode.REPLAY,
+                                started_at=timezone.now(), lease_token=token, lease_expires_at=lease_expiry())
     if cohort is None:
         return Cohort.objects.get(pk=cohort_id)
     _announce(cohort, "cohort.started", progress=0)
@@ -242,7 +245,8 @@ def _persist(cohort: Cohort, window: BarWindow, result: engine.Result, began: fl
 
 def cohort_fail(*, cohort_id: int, reason: str, token: uuid.UUID | None = None, is_stale: bool = False,
                 now: datetime | None = None) -> Cohort | None:
-    """Marks a pending or running cohort failed and refunds its drawn capital, in one transaction.
+    """Marks a pending or running cohort failed and refunds its drawn capital, in one transaction (a live
+    cohort that has posted fills closes its positions and returns what its agents hold instead).
 
     Only the run holding the lease (`token`) fails a running cohort, or recovery once the lease has
     lapsed at `now` (`is_stale`, re-checked under the row lock); None, with nothing written, otherwise.
@@ -261,17 +265,32 @@ def cohort_fail(*, cohort_id: int, reason: str, token: uuid.UUID | None = None, 
                                     finished_at=now)
         if cohort is None:
             return None
-        cohort_refund(cohort=cohort, source_cash=bankroll_cash_account(cohort.source))
+        from cohorts.services import live  # live builds on this module
+
+        if live.has_live_fills(cohort):
+            live.live_settle_failed(cohort=cohort)
+        else:
+            cohort_refund(cohort=cohort, source_cash=bankroll_cash_account(cohort.source))
     _announce(cohort, "cohort.failed", status=CohortStatus.FAILED, reason=reason[:200])
     return cohort
 
 
 def cohort_recover_stale(*, now: datetime | None = None) -> list[int]:
     """Fails, and refunds once, the cohorts whose worker is gone: running with a lapsed lease, or pending
-    past COHORT_RUN_TIMEOUT_SECONDS without a run starting. A live lease is never touched. Returns their ids."""
+    past COHORT_RUN_TIMEOUT_SECONDS without a run starting. A live lease is never touched. Returns their ids.
+
+    A running live-paper cohort whose lease lapsed is resumed instead (a new run continues from its
+    checkpoint) while it is within its time: its window's length from its start (or the window's end,
+    whichever is later) plus COHORT_RUN_TIMEOUT_SECONDS."""
     now = now or timezone.now()
-    stale = list(Cohort.objects.filter(status=CohortStatus.RUNNING, lease_expires_at__lt=now)
-                 .values_list("pk", flat=True))
+    lapsed = Cohort.objects.filter(status=CohortStatus.RUNNING, lease_expires_at__lt=now)
+    timeout = timedelta(seconds=settings.COHORT_RUN_TIMEOUT_SECONDS)
+    resumable = [pk for pk, start, end, started in lapsed.filter(mode=CohortMode.LIVE).values_list(
+        "pk", "window_start", "window_end", "started_at") if max(end, (started or now) + (end - start)) + timeout > now]
+    for pk in resumable:
+        log.warning("cohort %s: its live run stopped; queueing a run that resumes it", pk)
+        enqueue("cohorts.tasks.cohort_run_live_task", pk)
+    stale = list(lapsed.exclude(pk__in=resumable).values_list("pk", flat=True))
     stale += Cohort.objects.filter(
         status=CohortStatus.PENDING, created_at__lt=now - timedelta(seconds=settings.COHORT_RUN_TIMEOUT_SECONDS),
     ).values_list("pk", flat=True)

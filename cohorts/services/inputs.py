@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
 
-from cohorts.models import AllocationPolicy, Bar
+from cohorts.models import AllocationPolicy, Bar, CohortMode
 from cohorts.selectors.market import instruments_by_symbol, window_tradable_check
 from cohorts.services.market import SYMBOL_RE
 from neolight.errors import ApplicationError
@@ -42,6 +42,7 @@ class LaunchInput:
     leverage_ceiling: Decimal = field(default_factory=lambda: Decimal(str(settings.COHORT_DEFAULTS["leverage_ceiling"])))
     daily_stop: Decimal = field(default_factory=lambda: Decimal(str(settings.COHORT_DEFAULTS["daily_stop"])))
     compliance_notes: str = ""
+    mode: str = CohortMode.REPLAY
 
 
 class _Refusals:
@@ -65,7 +66,7 @@ class _Refusals:
 
 def cohort_input(
     *, bankroll, agents=None, policy=None, symbols, start, end, seed=None, exposure_limit=None,
-    leverage_ceiling=None, daily_stop=None, compliance_notes: str = "",
+    leverage_ceiling=None, daily_stop=None, compliance_notes: str = "", mode=None,
 ) -> LaunchInput:
     """Checks a launch request field by field; raises one ApplicationError naming every bad field (its
     `errors`). Checks that need other fields (the window's bars need the symbols and the window) run
@@ -85,13 +86,25 @@ def cohort_input(
         "daily_stop": check(_daily_stop, daily_stop),
     }
     notes = check(_notes, compliance_notes)
+    mode = check(_mode, mode)
     names = check(_known_symbols, symbols)
     window = _window(refusals, start, end)
     if names and window:
-        check(_bars_check, names, *window)
+        if mode == CohortMode.LIVE and window[1] > timezone.now():
+            check(_live_window_check, names, *window)  # its bars are yet to come
+        else:
+            check(_bars_check, names, *window)
     refusals.raise_any()
     return LaunchInput(bankroll=amount, agents=count, policy=policy, symbols=names, start=window[0], end=window[1],
-                       seed=seed, compliance_notes=notes, **limits)
+                       seed=seed, compliance_notes=notes, mode=mode, **limits)
+
+
+def _mode(value) -> str:
+    mode = value or CohortMode.REPLAY
+    if not isinstance(mode, str) or mode not in CohortMode.values:
+        raise ApplicationError(f"Unknown mode {_shown(mode)}: use one of {', '.join(CohortMode.values)}.",
+                               field="mode")
+    return mode
 
 
 def _known_symbols(value) -> tuple[str, ...]:
@@ -264,6 +277,15 @@ def _bars_check(names: tuple[str, ...], start: datetime, end: datetime) -> None:
         raise ApplicationError(f"The window must hold at least {least} bars of every symbol; {', '.join(thin)} "
                                f"has fewer {span}.", field="start")
     window_tradable_check(symbols=names, start=start, end=end)  # in session, per the instruments' calendars
+
+
+def _live_window_check(names: tuple[str, ...], start: datetime, end: datetime) -> None:
+    """A live window still to come needs its bars stored each minute: every symbol marked for ingestion."""
+    idle = [i.symbol for i in instruments_by_symbol(list(names)).values() if not i.ingest]
+    if idle:
+        raise ApplicationError(f"A live cohort trades bars as they are stored each minute; {', '.join(idle)} "
+                               f"{'is' if len(idle) == 1 else 'are'} not ingested (mark ingest on the instrument).",
+                               field="symbols")
 
 
 def _label(name: str) -> str:

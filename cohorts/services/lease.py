@@ -40,8 +40,10 @@ def lease_renew(*, cohort_id: int, token: uuid.UUID) -> bool:
 class Heartbeat:
     """Renews a run's lease from a background thread while the `with` block runs."""
 
-    def __init__(self, *, cohort_id: int, token: uuid.UUID):
+    def __init__(self, *, cohort_id: int, token: uuid.UUID, run_timeout: float | None = None):
         self.cohort_id, self.token = cohort_id, token
+        # how long it renews (a live run lasts its window): COHORT_RUN_TIMEOUT_SECONDS unless given
+        self.run_timeout = settings.COHORT_RUN_TIMEOUT_SECONDS if run_timeout is None else run_timeout
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"lease-{cohort_id}", daemon=True)
 
@@ -54,7 +56,7 @@ class Heartbeat:
         self._thread.join(timeout=10)
 
     def _beat(self) -> None:
-        give_up = time.monotonic() + settings.COHORT_RUN_TIMEOUT_SECONDS
+        give_up = time.monotonic() + self.run_timeout
         try:
             while not self._stop.wait(settings.COHORT_LEASE_SECONDS / 3) and time.monotonic() < give_up:
                 try:

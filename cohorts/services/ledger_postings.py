@@ -179,6 +179,21 @@ def cohort_post_fills(*, cohort: Cohort, agents: Sequence[Agent], accounts: Coho
     return _ledger_equity(accounts, agents, window, amounts.quantity)
 
 
+def cohort_post_new_fills(*, cohort: Cohort, agents: Sequence[Agent], accounts: CohortAccounts, window: BarWindow,
+                          fills: engine.Fills, start: int) -> None:
+    """A live run's postings as it goes: the fills from index `start` on (one transaction each, keys
+    `cohort:C:fill:N` as a replay's, so a repeat is checked, not written) and their Fill rows.
+
+    The amounts come from `fill_amounts` over every fill so far (average cost runs in fill order), so
+    each fill posts exactly what a replay posts for it; `window` holds the bars the fills were made on.
+    """
+    if start >= len(fills):
+        return
+    amounts = fill_amounts(fills)
+    _post_fills(cohort, agents, accounts, window, fills, amounts, instruments_by_symbol(list(window.symbols)),
+                start=start)
+
+
 class FillKeys(Sequence[str]):
     """The idempotency keys of a cohort's fills, `cohort:C:fill:N`, made as they are read."""
 
@@ -238,14 +253,16 @@ def _copy_fills(cohort, agents, accounts, window, fills, amounts, instruments) -
                     [agent_ids, instrument_ids, stamps[fills.bar], side, amounts.qty, amounts.price, amounts.fee, ids])
 
 
-def _post_fills(cohort, agents, accounts, window, fills, amounts, instruments) -> None:
-    """The portable path: one PendingTransaction per fill through ledger_post_many, then the Fill rows."""
+def _post_fills(cohort, agents, accounts, window, fills, amounts, instruments, start: int = 0) -> None:
+    """The portable path: one PendingTransaction per fill (from index `start`) through ledger_post_many,
+    then the Fill rows."""
     symbols = list(window.symbols)
     stamps = pd.to_datetime(window.timestamps, utc=True).to_pydatetime()
     memos = _memos(agents, symbols)
     pending, rows = [], []
-    for n, (a, bar, s, buy) in enumerate(zip(fills.agent.tolist(), fills.bar.tolist(), fills.symbol.tolist(),
-                                             (fills.side > 0).tolist())):
+    for n, (a, bar, s, buy) in enumerate(zip(fills.agent[start:].tolist(), fills.bar[start:].tolist(),
+                                             fills.symbol[start:].tolist(), (fills.side[start:] > 0).tolist()),
+                                         start=start):
         posting = PendingTransaction(key=f"cohort:{cohort.pk}:fill:{n}", kind=TransactionKind.FILL,
                                      memo=memos[a, s, int(buy)])
         posting.add(accounts.cash[a], from_units(amounts.cash[n]))

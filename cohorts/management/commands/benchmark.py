@@ -1,8 +1,9 @@
-"""manage.py benchmark engine|cohort|step --agents A --symbols S --days D [--json].
+"""manage.py benchmark engine|cohort|step|live --agents A --symbols S --days D [--json].
 
 `engine` times the simulation kernel alone on a seeded market; `cohort` launches and runs a real cohort
 on the bundled bars and prints the time of each phase from launch to the persisted summary; `step` times a live
-simulation stepped bar by bar and its checkpoint.
+simulation stepped bar by bar and its checkpoint; `live` runs a live-paper cohort on the replay clock and times
+each bar from its arrival to its fills committed in the ledger and its progress broadcast.
 """
 import json
 import resource
@@ -19,10 +20,12 @@ from django.db import transaction
 
 from cohorts.engine import Market, bench_engine, generate_market
 from cohorts.engine.bench import bench_step
-from cohorts.models import Bar, CohortResult, CohortStatus
+from cohorts.models import Bar, CohortMode, CohortResult, CohortStatus
 from cohorts.services import cohorts as cohort_services
+from cohorts.services.clocks import ReplayClock
 from cohorts.services.cohorts import cohort_launch, cohort_run
 from cohorts.services.inputs import cohort_input
+from cohorts.services.live import cohort_run_live
 from neolight.errors import ApplicationError
 
 BUNDLED_CRYPTO = ["BTC-USDT", "ETH-USDT", "DOGE-USDT", "LTC-USDT", "XRP-USDT", "ADA-USDT"]
@@ -40,11 +43,14 @@ class Command(BaseCommand):
         "(launch, read bars, simulate, post fills, scores, settle/return, commit, total) and the peak RSS. "
         "step: replay a day of seeded bars with a cohort of every strategy family, then step --days days of "
         "bars one at a time; print the time per step (p50/p99 after a warm-up), the checkpoint's size and "
-        "the time to make and resume it, and whether the live results equal the replay's exactly."
+        "the time to make and resume it, and whether the live results equal the replay's exactly. "
+        "live: launch a live-paper cohort on the bundled bars (--minutes of them from --start) driven by the "
+        "replay clock without waits, and print per bar the time from its arrival to its fills committed in the "
+        "ledger (with its checkpoint) and the page's progress broadcast (p50/p99/max)."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("target", choices=["engine", "cohort", "step"], help="what to benchmark")
+        parser.add_argument("target", choices=["engine", "cohort", "step", "live"], help="what to benchmark")
         parser.add_argument("--agents", type=int, default=30, help="number of agents (default 30)")
         parser.add_argument("--symbols", default="10",
                             help="number of symbols (default 10), or for cohort a comma-separated list")
@@ -52,6 +58,7 @@ class Command(BaseCommand):
         parser.add_argument("--data", help="engine: bars from this .npz instead of the generator")
         parser.add_argument("--repeats", type=int, default=5, help="engine: timed runs after the warm-up")
         parser.add_argument("--start", default="2021-05-06T00:00:00Z", help="cohort: window start (bundled data)")
+        parser.add_argument("--minutes", type=int, default=240, help="live: bars of the window (default 240)")
         parser.add_argument("--json", action="store_true", dest="as_json", help="print one JSON line")
 
     def handle(self, *args, target, agents, symbols, days, as_json, **options):
@@ -59,6 +66,8 @@ class Command(BaseCommand):
             raise CommandError("--agents, --days and --repeats must be positive")
         if target == "step":
             report = bench_step(agents, _count(symbols), days)
+        elif target == "live":
+            report = self._live(agents, symbols, options["minutes"], options["start"])
         else:
             report = (self._engine(agents, symbols, days, options) if target == "engine"
                       else self._cohort(agents, symbols, days, options["start"]))
@@ -71,6 +80,14 @@ class Command(BaseCommand):
                 f"(first hour {report['first_hour_p50_ms']} ms, last hour {report['last_hour_p50_ms']} ms); "
                 f"checkpoint {report['checkpoint_bytes']:,} bytes in {report['checkpoint_ms']} ms, resumed in "
                 f"{report['resume_ms']} ms; identical to the replay: {report['identical_to_replay']}"
+            )
+        elif target == "live":
+            self.stdout.write(
+                f"live cohort {report['cohort']} ({report['status']}): {report['agents']} agents × "
+                f"{len(report['symbols'])} symbols, {report['bars']} bars, {report['fills']:,} fills; bar arrival → "
+                f"fills in the ledger and progress broadcast: p50 {report['p50_ms']} ms, p99 {report['p99_ms']} ms, "
+                f"max {report['max_ms']} ms; close-out, scores and settlement {report['finish_s']} s; "
+                f"reconciled: {report['reconciled']}"
             )
         elif target == "engine":
             self.stdout.write(
@@ -123,6 +140,54 @@ class Command(BaseCommand):
             "curves_bytes": len(curves or b""),
             "final_equity": str(cohort.final_equity or Decimal(0)), "reconciled": cohort.is_reconciled,
         } | ({} if cohort.status == CohortStatus.COMPLETED else {"failed": True})
+
+
+    def _live(self, agents: int, symbols: str, minutes: int, start: str) -> dict:
+        if minutes < 2:
+            raise CommandError("--minutes must be at least 2")
+        names = BUNDLED_CRYPTO[:_count(symbols)] if symbols.isdigit() else [s.strip() for s in symbols.split(",")]
+        began = datetime.fromisoformat(start.replace("Z", "+00:00")).astimezone(UTC)
+        if not Bar.objects.filter(instrument__symbol__in=names, ts__gte=began).exists():
+            subprocess.run([sys.executable, sys.argv[0], "load_sample_data"], check=True, stdout=subprocess.DEVNULL)
+        try:
+            data = cohort_input(bankroll="100000", agents=agents, symbols=",".join(names), start=began,
+                                end=began + timedelta(minutes=minutes), mode=CohortMode.LIVE)
+            with transaction.atomic():
+                cohort = cohort_launch(data=data, run=False)
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from None
+        clock = _TimedClock()
+        done: list[float] = []
+        cohort = cohort_run_live(cohort_id=cohort.pk, clock=clock, progress=lambda _: done.append(time.perf_counter()))
+        finished = time.perf_counter()
+        latencies = np.array(done) - np.array(clock.arrived[: len(done)])
+        ms = (lambda q: round(float(np.percentile(latencies, q)) * 1000, 2)) if len(latencies) else (lambda q: None)
+        return {
+            "cohort": cohort.pk, "status": cohort.status, "reason": cohort.status_reason, "agents": agents,
+            "symbols": names, "bars": len(done), "fills": cohort.fills.count(), "p50_ms": ms(50), "p99_ms": ms(99),
+            "max_ms": ms(100), "finish_s": round(finished - (done[-1] if done else finished), 3),
+            "final_equity": str(cohort.final_equity or Decimal(0)), "reconciled": cohort.is_reconciled,
+        } | ({} if cohort.status == CohortStatus.COMPLETED else {"failed": True})
+
+
+class _TimedClock(ReplayClock):
+    """The replay clock without waits, noting when each bar arrives."""
+
+    def __init__(self):
+        super().__init__(0)
+        self.arrived: list[float] = []
+
+    def feed(self, **window):
+        feed = super().feed(**window)
+        arrivals = feed.arrivals
+
+        def noted(start):
+            for t in arrivals(start):
+                self.arrived.append(time.perf_counter())
+                yield t
+
+        feed.arrivals = noted
+        return feed
 
 
 @contextmanager

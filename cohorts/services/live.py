@@ -1,0 +1,197 @@
+"""Live-paper cohorts: the engine steps bar by bar as a clock delivers the window's minutes.
+
+Each bar is one database transaction: its new fills and their ledger postings (keys `cohort:C:fill:N`,
+as a replay's), the checkpoint row (bars done, fills posted; the engine's state itself every
+CHECKPOINT_EVERY_BARS bars) and the cohort's progress, written only while the run's lease token holds
+the cohort's row lock. A run killed between bars is resumed from its checkpoint by the next run
+(recovery queues it once the lease lapses): the engine, deterministic, steps again from its saved state
+to the last bar done, and the run posts only the fills after those already in the ledger. At the
+window's end the positions are closed and the run is scored, reconciled and settled by the replay's
+own `_persist`, so the summary, reconciliation and capital return are a replay's.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from cohorts import calendars, engine
+from cohorts.models import (
+    COHORT_STATES,
+    Cohort,
+    CohortCheckpoint,
+    CohortMode,
+    CohortStatus,
+    SettlementKind,
+)
+from cohorts.selectors.market import FIELDS, BarWindow, bar_window
+from cohorts.services.clocks import ReplayClock, WallClock, window_head
+from cohorts.services.cohorts import _announce, _persist, cohort_fail, engine_spec
+from cohorts.services.lease import Heartbeat, LeaseLost, lease_expiry
+from cohorts.services.ledger import bankroll_cash_account
+from cohorts.services.ledger_postings import (
+    CohortAccounts,
+    cohort_accounts_create,
+    cohort_post_new_fills,
+    cohort_settle,
+)
+from neolight import faults
+from neolight.errors import ApplicationError
+
+log = logging.getLogger(__name__)
+LIVE_SHARE = 99  # percent of the progress bar for the bars; the last percent is closing, scoring and settling
+# The engine's state is saved every this many bars (and after the first): saving it costs more than a bar's
+# postings with hundreds of agents, and a resumed run steps again over at most this many bars.
+CHECKPOINT_EVERY_BARS = 10
+
+
+def cohort_run_live(*, cohort_id: int, clock: ReplayClock | WallClock,
+                    progress: Callable[[int], None] | None = None) -> Cohort:
+    """Runs a live cohort bar by bar as `clock` delivers its window, to completion.
+
+    Takes a pending live cohort, or resumes a running one whose lease has lapsed (its worker died)
+    from its checkpoint; any other cohort is returned untouched. On an error the cohort fails and
+    its capital is settled once (`cohort_fail`).
+    """
+    began = time.perf_counter()
+    token = uuid.uuid4()
+    cohort, resumed = _take_lease(cohort_id, token)
+    if cohort is None:
+        return Cohort.objects.get(pk=cohort_id)
+    _announce(cohort, "cohort.started", progress=cohort.progress, mode=CohortMode.LIVE, resumed=resumed)
+    remaining = max(0.0, (cohort.window_end - timezone.now()).total_seconds())
+    with Heartbeat(cohort_id=cohort_id, token=token, run_timeout=remaining + settings.COHORT_RUN_TIMEOUT_SECONDS):
+        try:
+            window, result = _run_bars(cohort, clock, token, progress)
+            _persist(cohort, window, result, began, token)
+        except LeaseLost:
+            log.warning("cohort %s: the live run lost its lease; it stopped writing", cohort_id)
+            return Cohort.objects.get(pk=cohort_id)
+        except Exception as exc:
+            log.exception("live cohort %s failed", cohort_id)
+            reason = exc.message if isinstance(exc, ApplicationError) else f"{type(exc).__name__}: {exc}"
+            return cohort_fail(cohort_id=cohort_id, reason=reason, token=token) or Cohort.objects.get(pk=cohort_id)
+    cohort.refresh_from_db()
+    _announce(cohort, "cohort.finished", progress=100, status=cohort.status)
+    return cohort
+
+
+def _take_lease(cohort_id: int, token: uuid.UUID) -> tuple[Cohort | None, bool]:
+    """(the cohort, whether it resumes): a pending live cohort moves to running under `token`; a running
+    live one whose lease has lapsed is taken over. (None, False) for anything else."""
+    cohort = COHORT_STATES.move(cohort_id, CohortStatus.RUNNING, guard=lambda c: c.mode == CohortMode.LIVE,
+                                started_at=timezone.now(), lease_token=token, lease_expires_at=lease_expiry())
+    if cohort is not None:
+        return cohort, False
+    taken = Cohort.objects.filter(pk=cohort_id, mode=CohortMode.LIVE, status=CohortStatus.RUNNING,
+                                  lease_expires_at__lt=timezone.now()).update(lease_token=token,
+                                                                              lease_expires_at=lease_expiry())
+    if not taken:
+        return None, False
+    log.info("cohort %s: resuming the live run from its checkpoint", cohort_id)
+    return Cohort.objects.get(pk=cohort_id), True
+
+
+def _bar_of(window: BarWindow, t: int) -> dict[str, np.ndarray]:
+    """Bar t of `window` as `Simulation.step` takes it: OHLCV, which symbols traded, its session day."""
+    row = {f: getattr(window, f)[t] for f in FIELDS}
+    row["tradable"] = window.present[t]
+    row["day"] = calendars.day_numbers(window.timestamps[t : t + 1], window.day_calendar)[0]
+    return row
+
+
+def _empty_market(symbols: tuple[str, ...]) -> engine.Market:
+    empty = np.empty((0, len(symbols)))
+    return engine.Market(**{f: empty.copy() for f in FIELDS}, symbols=symbols,
+                         tradable=np.empty((0, len(symbols)), dtype=np.bool_), day=np.empty(0, dtype=np.int64))
+
+
+def _run_bars(cohort: Cohort, clock, token: uuid.UUID, progress) -> tuple[BarWindow, engine.Result]:
+    """Steps the window's bars from the checkpoint (or the first bar), one transaction per bar; returns the
+    bars and the result with every position closed at the window's end."""
+    spec = engine_spec(cohort)
+    feed = clock.feed(symbols=list(cohort.symbols), start=cohort.window_start, end=cohort.window_end)
+    agents = list(cohort.agents.order_by("index"))
+    accounts = cohort_accounts_create(cohort=cohort, agents=agents, symbols=cohort.symbols)
+    checkpoint = CohortCheckpoint.objects.filter(cohort=cohort).first()
+    if checkpoint is not None:
+        window = feed.window(checkpoint.bar)
+        simulation = _restored(checkpoint, spec, window)
+        posted, saved = checkpoint.fills, checkpoint.data_bar
+    else:
+        window = feed.window(0)
+        simulation = engine.Simulation(_empty_market(tuple(window.symbols)), spec)
+        posted, saved = 0, None
+    for t in feed.arrivals(simulation.bar):
+        window = feed.window(t + 1)
+        simulation.step(_bar_of(window, t))
+        fills = simulation.result().fills
+        percent = min(LIVE_SHARE, int(LIVE_SHARE * simulation.bar / max(feed.expected, 1)))
+        if saved is None or simulation.bar - saved >= CHECKPOINT_EVERY_BARS:
+            data, saved = simulation.checkpoint_bytes(), simulation.bar
+        else:
+            data = None
+        with transaction.atomic():
+            _bar_commit(cohort, agents, accounts, window, simulation.bar, fills, posted, data, percent, token)
+        faults.point("live.after_bar")
+        _announce(cohort, "cohort.progress", progress=percent, bar=t, fills=len(fills),
+                  ts=str(np.datetime_as_string(window.timestamps[t], unit="m")))
+        if progress:
+            progress(percent)
+        posted = len(fills)
+    if simulation.bar < 2:
+        raise ApplicationError("The window holds fewer than two bars; nothing can be traded.", field="start")
+    simulation.close_out()
+    return window, simulation.result()
+
+
+def _bar_commit(cohort: Cohort, agents, accounts: CohortAccounts, window: BarWindow, bar: int,
+                fills: engine.Fills, posted: int, data: bytes | None, percent: int, token: uuid.UUID) -> None:
+    """One bar's writes, in the caller's transaction, fenced by the lease token under the row lock: the new
+    fills, the checkpoint row (with the engine's state when `data` is given) and the progress."""
+    if COHORT_STATES.lock(cohort.pk, status=CohortStatus.RUNNING, guard=lambda c: c.lease_token == token) is None:
+        raise LeaseLost
+    cohort_post_new_fills(cohort=cohort, agents=agents, accounts=accounts, window=window, fills=fills, start=posted)
+    values = {"bar": bar, "fills": len(fills)} | ({} if data is None else {"data": data, "data_bar": bar})
+    CohortCheckpoint.objects.update_or_create(cohort=cohort, defaults=values)
+    Cohort.objects.filter(pk=cohort.pk).update(progress=percent)
+
+
+def _restored(checkpoint: CohortCheckpoint, spec: engine.CohortSpec, window: BarWindow) -> engine.Simulation:
+    """The simulation where `checkpoint` stands: the engine's saved state, stepped again over the bars done
+    since (`window` holds at least those); its fills then match the ledger's."""
+    simulation = engine.Simulation.from_checkpoint(window_head(window, checkpoint.data_bar).market(), spec,
+                                                   bytes(checkpoint.data))
+    for t in range(checkpoint.data_bar, checkpoint.bar):
+        simulation.step(_bar_of(window, t))
+    if len(simulation.result().fills) != checkpoint.fills:
+        raise engine.CheckpointError(f"the resumed run made {len(simulation.result().fills)} fills over "
+                                     f"{checkpoint.bar} bars; the ledger holds {checkpoint.fills}")
+    return simulation
+
+
+def live_settle_failed(*, cohort: Cohort) -> None:
+    """Settles a failed live cohort that has posted fills (call inside `cohort_fail`'s transaction): its
+    positions are closed at the last bar it saw, those fills posted, and what its agents hold goes back
+    to the bankroll (a return: the fills already in the ledger cannot be refunded away)."""
+    checkpoint = CohortCheckpoint.objects.get(cohort=cohort)
+    window = window_head(bar_window(symbols=list(cohort.symbols), start=cohort.window_start, end=cohort.window_end),
+                         checkpoint.bar)
+    simulation = _restored(checkpoint, engine_spec(cohort), window)
+    simulation.close_out()
+    agents = list(cohort.agents.order_by("index"))
+    accounts = cohort_accounts_create(cohort=cohort, agents=agents, symbols=cohort.symbols)
+    cohort_post_new_fills(cohort=cohort, agents=agents, accounts=accounts, window=window,
+                          fills=simulation.result().fills, start=checkpoint.fills)
+    cohort_settle(cohort=cohort, accounts=accounts, source_cash=bankroll_cash_account(cohort.source),
+                  kind=SettlementKind.RETURN)
+
+
+def has_live_fills(cohort: Cohort) -> bool:
+    return cohort.mode == CohortMode.LIVE and CohortCheckpoint.objects.filter(cohort=cohort, fills__gt=0).exists()
