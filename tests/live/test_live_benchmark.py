@@ -17,10 +17,12 @@ def test_benchmark_live_prints_the_latency_of_each_bar(crypto_hours):
 
     assert report["status"] == "completed" and report["reconciled"] and report["bars"] == 30
     assert 0 < report["p50_ms"] <= report["p99_ms"] <= report["max_ms"]
+    quotes = report["quotes"]  # through the quote chain, its cache emptied for the symbol, then warm
+    assert quotes["provider"] == "stored" and 0 < quotes["warm_p50_ms"] and 0 < quotes["cold_p50_ms"]
     cohort = Cohort.objects.get(pk=report["cohort"])
     assert cohort.mode == CohortMode.LIVE and cohort.status == CohortStatus.COMPLETED
 
     text = StringIO()
     call_command("benchmark", "live", "--agents", "10", "--symbols", "BTC-USDT", "--minutes", "20",
                  "--start", "2021-05-06T00:00:00Z", stdout=text)
-    assert "20 bars" in text.getvalue() and "p99" in text.getvalue()
+    assert "20 bars" in text.getvalue() and "p99" in text.getvalue() and "warm cache p50" in text.getvalue()

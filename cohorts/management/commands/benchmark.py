@@ -15,12 +15,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
+from django.core.cache import cache as default_cache
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from cohorts.engine import Market, bench_engine, generate_market
 from cohorts.engine.bench import bench_step
 from cohorts.models import Bar, CohortMode, CohortResult, CohortStatus
+from cohorts.providers.service import QUOTE_KEY, QuoteService
+from cohorts.providers.stored import StoredBarsProvider
 from cohorts.services import cohorts as cohort_services
 from cohorts.services.clocks import ReplayClock
 from cohorts.services.cohorts import cohort_launch, cohort_run
@@ -87,7 +90,10 @@ class Command(BaseCommand):
                 f"{len(report['symbols'])} symbols, {report['bars']} bars, {report['fills']:,} fills; bar arrival → "
                 f"fills in the ledger and progress broadcast: p50 {report['p50_ms']} ms, p99 {report['p99_ms']} ms, "
                 f"max {report['max_ms']} ms; close-out, scores and settlement {report['finish_s']} s; "
-                f"reconciled: {report['reconciled']}"
+                f"reconciled: {report['reconciled']}\n"
+                f"quotes through the chain ({report['quotes']['provider']} provider, {report['quotes']['calls']} "
+                f"per case): cold cache p50 {report['quotes']['cold_p50_ms']} ms, p99 {report['quotes']['cold_p99_ms']} "
+                f"ms; warm cache p50 {report['quotes']['warm_p50_ms']} ms, p99 {report['quotes']['warm_p99_ms']} ms"
             )
         elif target == "engine":
             self.stdout.write(
@@ -167,7 +173,29 @@ class Command(BaseCommand):
             "symbols": names, "bars": len(done), "fills": cohort.fills.count(), "p50_ms": ms(50), "p99_ms": ms(99),
             "max_ms": ms(100), "finish_s": round(finished - (done[-1] if done else finished), 3),
             "final_equity": str(cohort.final_equity or Decimal(0)), "reconciled": cohort.is_reconciled,
+            "quotes": _quote_latency(names),
         } | ({} if cohort.status == CohortStatus.COMPLETED else {"failed": True})
+
+
+def _quote_latency(symbols: list[str], calls: int = 200) -> dict:
+    """Quote latency through the QuoteService (its breaker, its cache) over NeoLight's stored bars, so the figure
+    is the chain's own cost, reproducible offline: cold (the symbol's cached quote deleted first) and warm."""
+    chain = QuoteService([StoredBarsProvider(credentials=None)])
+    cold, warm = [], []
+    for n in range(calls):
+        symbol = symbols[n % len(symbols)]
+        default_cache.delete(f"{QUOTE_KEY}:{symbol}")
+        began = time.perf_counter()
+        chain.quote(symbol)
+        cold.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        answer = chain.quote(symbol)
+        warm.append(time.perf_counter() - began)
+        if not answer.cached:  # e.g. a cache that keeps nothing (dummy): the warm figure would mean nothing
+            raise CommandError(f"The quote of {symbol} asked again at once did not come from the cache.")
+    ms = lambda values, q: round(float(np.percentile(values, q)) * 1000, 3)  # noqa: E731
+    return {"provider": "stored", "calls": calls, "cold_p50_ms": ms(cold, 50), "cold_p99_ms": ms(cold, 99),
+            "warm_p50_ms": ms(warm, 50), "warm_p99_ms": ms(warm, 99)}
 
 
 class _TimedClock(ReplayClock):
