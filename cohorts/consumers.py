@@ -95,8 +95,9 @@ class CohortConsumer(LiveConsumer):
             return
         if cohort.status in ("pending", "running"):  # progress is newer in the event while a run writes
             cohort.progress = payload.get("progress", cohort.progress)
+        figures = payload if cohort.status == "running" and "equity" in payload else None  # a live run's bar
         self.send(text_data=render_to_string("cohorts/_live.html", {
-            "cohort": cohort, "stage": payload.get("stage", "")}))
+            "cohort": cohort, "stage": payload.get("stage", ""), "figures": figures}))
 
 
 class CohortListConsumer(LiveConsumer):

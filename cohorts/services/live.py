@@ -43,6 +43,7 @@ from cohorts.services.ledger_postings import (
 )
 from neolight import faults
 from neolight.errors import ApplicationError
+from neolight.money import CENT, money_from_float
 
 log = logging.getLogger(__name__)
 LIVE_SHARE = 99  # percent of the progress bar for the bars; the last percent is closing, scoring and settling
@@ -131,7 +132,8 @@ def _run_bars(cohort: Cohort, clock, token: uuid.UUID, progress) -> tuple[BarWin
     for t in feed.arrivals(simulation.bar):
         window = feed.window(t + 1)
         simulation.step(_bar_of(window, t))
-        fills = simulation.result().fills
+        result = simulation.result()
+        fills = result.fills
         percent = min(LIVE_SHARE, int(LIVE_SHARE * simulation.bar / max(feed.expected, 1)))
         if saved is None or simulation.bar - saved >= CHECKPOINT_EVERY_BARS:
             data, saved = simulation.checkpoint_bytes(), simulation.bar
@@ -141,7 +143,7 @@ def _run_bars(cohort: Cohort, clock, token: uuid.UUID, progress) -> tuple[BarWin
             _bar_commit(cohort, agents, accounts, window, simulation.bar, fills, posted, data, percent, token)
         faults.point("live.after_bar")
         _announce(cohort, "cohort.progress", progress=percent, bar=t, fills=len(fills),
-                  ts=str(np.datetime_as_string(window.timestamps[t], unit="m")))
+                  ts=str(np.datetime_as_string(window.timestamps[t], unit="m")), **live_figures(result))
         if progress:
             progress(percent)
         posted = len(fills)
@@ -149,6 +151,21 @@ def _run_bars(cohort: Cohort, clock, token: uuid.UUID, progress) -> tuple[BarWin
         raise ApplicationError("The window holds fewer than two bars; nothing can be traded.", field="start")
     simulation.close_out()
     return window, simulation.result()
+
+
+LEADERS_SHOWN = 3
+
+
+def live_figures(result: engine.Result) -> dict:
+    """What a live cohort's page shows after each bar: the parent's equity (a decimal string, whole cents) and
+    ROI so far, and the agents leading by ROI (index, ROI as a fraction). Engine floats, read for display."""
+    parent = result.parent_equity
+    equity = result.final_equity
+    roi = np.divide(equity, result.capital, out=np.zeros_like(equity), where=result.capital > 0) - 1.0
+    leaders = np.argsort(-roi, kind="stable")[:LEADERS_SHOWN]
+    return {"equity": str(money_from_float(parent[-1] if len(parent) else result.bankroll).quantize(CENT)),
+            "roi": round(float((parent[-1] if len(parent) else result.bankroll) / result.bankroll - 1.0), 6),
+            "leaders": [{"agent": int(i), "roi": round(float(roi[i]), 6)} for i in leaders]}
 
 
 def _bar_commit(cohort: Cohort, agents, accounts: CohortAccounts, window: BarWindow, bar: int,

@@ -273,3 +273,20 @@ async def test_idle_websocket_on_redis_stays_up_and_still_receives_events(pendin
 
     assert f"cohort-status-{pending.pk}" in await communicator.receive_from(timeout=5)
     await communicator.disconnect()
+
+
+async def test_a_live_runs_bar_shows_its_figures_on_the_cohort_page(pending, maker):
+    communicator, _ = await follow(f"/ws/cohorts/{pending.pk}/", maker)
+    await database_sync_to_async(Cohort.objects.filter(pk=pending.pk).update)(
+        status="running", progress=12, lease_token=uuid.uuid4(), lease_expires_at=timezone.now())
+    figures = {"cohort": pending.pk, "progress": 12, "bar": 7, "fills": 42, "ts": "2021-05-06T00:07",
+               "equity": "1012.34", "roi": 0.01234, "leaders": [{"agent": 3, "roi": 0.051}, {"agent": 0, "roi": 0.02}]}
+    await database_sync_to_async(broadcast)(f"cohort-{pending.pk}", "cohort.progress", figures)
+
+    raw = await communicator.receive_from(timeout=5)
+    assert top_level_ids(raw) == [f"cohort-status-{pending.pk}", "cohort-live"]
+    html = " ".join(raw.split())
+    shown = text(html)
+    assert "Live at00:07 UTC" in shown and "Parent equity$1,012.34" in shown and "ROI so far+1.23%" in shown
+    assert "Fills42" in shown and f'href="/trading/cohorts/{pending.pk}/agents/3/">#3</a> +5.10%' in html
+    await communicator.disconnect()

@@ -117,3 +117,20 @@ def test_mode_is_validated_with_the_other_fields(crypto_hours):
         cohort_input(**{**HOURS_INPUT, "agents": 0}, mode="streaming")
     assert set(refused.value.errors) >= {"agents", "mode"}
     assert cohort_input(**HOURS_INPUT).mode == CohortMode.REPLAY
+
+
+def test_every_bar_of_a_live_run_announces_its_equity_roi_and_leaders(crypto_hours, monkeypatch):
+    from cohorts.services import live as live_service
+
+    announced = []
+    real = live_service._announce
+    monkeypatch.setattr(live_service, "_announce",
+                        lambda cohort, event, **payload: (announced.append((event, payload)), real(cohort, event, **payload)))
+    live = cohort_run_live(cohort_id=launch(CohortMode.LIVE).pk, clock=ReplayClock(0))
+
+    bars = [p for event, p in announced if event == "cohort.progress" and "equity" in p]
+    assert live.status == CohortStatus.COMPLETED and len(bars) == live.checkpoint.bar
+    assert Decimal(bars[0]["equity"]) == live.wallet.bankroll and bars[0]["roi"] == 0  # orders fill at the next open
+    assert all(Decimal(b["equity"]).as_tuple().exponent == -2 for b in bars)  # whole cents, as text
+    assert all(1 <= len(b["leaders"]) <= 3 and b["leaders"][0]["roi"] >= b["leaders"][-1]["roi"] for b in bars)
+    assert abs(Decimal(bars[-1]["equity"]) - live.final_equity) < live.wallet.bankroll / 1000  # but the close-out
