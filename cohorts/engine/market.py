@@ -71,6 +71,13 @@ class Market:
         """Build from a mapping (or an ``.npz``) holding open, high, low, close, volume."""
         return cls(**{name: np.asarray(arrays[name]) for name in FIELDS}, **kwargs)
 
+    @classmethod
+    def empty(cls, symbols: tuple[str, ...]) -> Market:
+        """No bars yet, with tradable flags and session days (what a live run steps into)."""
+        empty = np.empty((0, len(symbols)))
+        return cls(**{name: empty.copy() for name in FIELDS}, symbols=tuple(symbols),
+                   tradable=np.empty((0, len(symbols)), dtype=np.bool_), day=np.empty(0, dtype=np.int64))
+
     def tradable_mask(self) -> np.ndarray:
         """(T, S) bool: ``tradable``, or all True."""
         if self.tradable is None:

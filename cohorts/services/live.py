@@ -107,12 +107,6 @@ def _bar_of(window: BarWindow, t: int) -> dict[str, np.ndarray]:
     return row
 
 
-def _empty_market(symbols: tuple[str, ...]) -> engine.Market:
-    empty = np.empty((0, len(symbols)))
-    return engine.Market(**{f: empty.copy() for f in FIELDS}, symbols=symbols,
-                         tradable=np.empty((0, len(symbols)), dtype=np.bool_), day=np.empty(0, dtype=np.int64))
-
-
 def _run_bars(cohort: Cohort, clock, token: uuid.UUID, progress) -> tuple[BarWindow, engine.Result]:
     """Steps the window's bars from the checkpoint (or the first bar), one transaction per bar; returns the
     bars and the result with every position closed at the window's end."""
@@ -127,7 +121,7 @@ def _run_bars(cohort: Cohort, clock, token: uuid.UUID, progress) -> tuple[BarWin
         posted, saved = checkpoint.fills, checkpoint.data_bar
     else:
         window = feed.window(0)
-        simulation = engine.Simulation(_empty_market(tuple(window.symbols)), spec)
+        simulation = engine.Simulation(engine.Market.empty(tuple(window.symbols)), spec)
         posted, saved = 0, None
     for t in feed.arrivals(simulation.bar):
         window = feed.window(t + 1)
