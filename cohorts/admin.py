@@ -1,6 +1,7 @@
 """Admin for market data; CSV upload goes through the same import service as the command."""
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import Count
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -18,6 +19,7 @@ from cohorts.models import (
     ProviderCredential,
     Session,
 )
+from cohorts.selectors.market import market_overview_expire
 from cohorts.services.market import bars_import_upload
 from neolight import formats
 from neolight.admin import ReadOnlyAdmin, ReadOnlyInline
@@ -45,6 +47,10 @@ class InstrumentAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(bar_count=Count("bars"))
 
     @admin.display(ordering="bar_count", description="bars")
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        transaction.on_commit(market_overview_expire)  # the market page and launch forms show calendars
+
     def bar_count(self, obj):
         return obj.bar_count
 

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from cohorts import calendars, synthetic
 from cohorts.models import Bar, Instrument
 from cohorts.models.market import AssetClass
+from cohorts.selectors.market import market_overview_expire
 from neolight.errors import ApplicationError
 from neolight.money import MONEY_PLACES
 
@@ -184,9 +185,11 @@ def instrument_ensure(*, symbol: str, name: str = "", asset_class: str | None = 
     if asset_class is None:
         asset_class = AssetClass.CRYPTO if re.search(r"-(USDT|USD|BTC|ETH)$", symbol) else AssetClass.EQUITY
     quote = symbol.split("-")[1] if "-" in symbol else "USD"
-    instrument, _ = Instrument.objects.get_or_create(
+    instrument, created = Instrument.objects.get_or_create(
         symbol=symbol, defaults={"name": name or symbol, "asset_class": asset_class, "quote_currency": quote}
     )
+    if created:
+        _market_changed()
     return instrument
 
 
@@ -206,7 +209,14 @@ def instrument_calendar_set(*, instrument: Instrument, calendar: str | None, ses
     if changed:
         Instrument.objects.filter(pk=instrument.pk).update(**changed)
         instrument.refresh_from_db()
+        _market_changed()
     return instrument
+
+
+def _market_changed() -> None:
+    """The market overview (bar counts, spans, calendars) expires now and once the transaction commits."""
+    market_overview_expire()
+    transaction.on_commit(market_overview_expire)
 
 
 def bars_import_files(
@@ -279,6 +289,8 @@ def bars_store(*, parsed: list[ParsedBars], progress: Progress | None = None, ca
                 first_ts=frame["ts"].iat[0].to_pydatetime(), last_ts=frame["ts"].iat[-1].to_pydatetime(),
             )
         )
+    if any(r.inserted for r in reports):
+        _market_changed()
     return reports
 
 

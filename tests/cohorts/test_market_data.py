@@ -142,3 +142,28 @@ def test_generate_bars_refuses_out_of_range_sizes():
     with pytest.raises(CommandError, match="--symbols must be between"):
         call_command("generate_bars", "--symbols", "0", "--days", "1")
     assert not Bar.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_market_overview_is_served_from_the_cache_until_bars_or_calendars_change(tmp_path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cohorts.selectors.market import instrument_overview
+    from cohorts.services.market import bars_import_files, instrument_calendar_set
+
+    first = tmp_path / "SPY.csv"
+    first.write_text("timestamp,open,high,low,close,volume\n2024-01-02T14:30:00Z,470,471,469,470.5,1000\n")
+    bars_import_files(paths=[first])
+    assert [(i.symbol, i.bar_count) for i in instrument_overview()] == [("SPY", 1)]
+    with CaptureQueriesContext(connection) as read_again:
+        instrument_overview()
+    assert len(read_again) == 0  # no bar counted twice
+
+    more = tmp_path / "SPY-2.csv"
+    more.write_text("timestamp,open,high,low,close,volume\n2024-01-02T14:31:00Z,470,471,469,470.5,1000\n")
+    bars_import_files(paths=[more], symbol="SPY")
+    assert [(i.symbol, i.bar_count) for i in instrument_overview()] == [("SPY", 2)]  # new bars: counted afresh
+
+    instrument_calendar_set(instrument=instrument_overview()[0], calendar="XNYS", session=None)
+    assert instrument_overview()[0].calendar == "XNYS"
