@@ -1,18 +1,17 @@
 """Reads of cohorts: visibility, lists, details, curves and summaries."""
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 import numpy as np
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
 from cohorts import curves, engine
 from cohorts.models import Account, Agent, Bankroll, Cohort, CohortResult, CohortStatus, Entry, Fill
 from cohorts.selectors.ledger import account_balances
+from neolight.cached import Versioned
 from neolight.money import to_cents
 
 
@@ -122,29 +121,20 @@ def result_curves(blob: bytes | memoryview | None) -> dict[str, np.ndarray] | No
     return curves.unpack(bytes(blob)) if blob else None
 
 
-BADGE_VERSION_KEY = "bankroll-badge:version"
-BADGE_SECONDS = 300  # a safety net: every movement of a bankroll's cash expires the badge at once
+BADGE = Versioned("bankroll-badge", 300)  # every movement of a bankroll's cash expires it at once
 
 
 def bankroll_badge() -> dict | None:
     """The house bankroll's available cash and what running cohorts hold, for the page header.
 
     Read through the cache: every posting that moves a bankroll's cash expires it (`bankroll_badge_expire`,
-    after commit), so every page's header costs one cache read instead of four queries."""
-    key = f"bankroll-badge:{cache.get_or_set(BADGE_VERSION_KEY, 0, None)}"
-    badge = cache.get(key, default=False)
-    if badge is False:
-        badge = _bankroll_badge()
-        cache.set(key, badge, BADGE_SECONDS)
-    return badge
+    at once and after commit), so every page's header costs one cache read instead of four queries."""
+    return BADGE.get(_bankroll_badge)
 
 
 def bankroll_badge_expire() -> None:
-    """Makes the next header read the bankroll afresh (a reader that raced this keeps its old version's key)."""
-    try:
-        cache.incr(BADGE_VERSION_KEY)
-    except ValueError:  # the version was evicted: any new value retires every key read before
-        cache.set(BADGE_VERSION_KEY, time.time_ns(), None)
+    """Makes the next header read the bankroll afresh."""
+    BADGE.expire()
 
 
 def _bankroll_badge() -> dict | None:

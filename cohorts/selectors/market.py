@@ -2,19 +2,18 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Max, Min
 
 from cohorts import calendars, engine
 from cohorts.models import Bar, Instrument
+from neolight.cached import Versioned
 from neolight.errors import ApplicationError
 
 FIELDS = ("open", "high", "low", "close", "volume")
@@ -72,31 +71,21 @@ class BarWindow:
                              symbols=self.symbols, tradable=self.present, day=self.day)
 
 
-OVERVIEW_VERSION_KEY = "market:overview-version"
-OVERVIEW_SECONDS = 60  # a safety net: every write of bars or of an instrument's calendar expires it at once
+OVERVIEW = Versioned("market:overview", 60)  # every write of bars or of a calendar expires it at once
 
 
 def instrument_overview() -> list[Instrument]:
     """Every instrument with its bar count and first/last bar time, by symbol.
 
     Counting every stored bar is the market page's and the launch forms' costliest read, so it is read through
-    the cache and expired by each write of bars (`market_overview_expire`, at once and after commit)."""
-    key = f"market:overview:{cache.get_or_set(OVERVIEW_VERSION_KEY, 0, None)}"
-    rows = cache.get(key)
-    if rows is None:
-        rows = list(Instrument.objects.annotate(
-            bar_count=Count("bars"), first_bar_at=Min("bars__ts"), last_bar_at=Max("bars__ts")
-        ).order_by("symbol"))
-        cache.set(key, rows, OVERVIEW_SECONDS)
-    return rows
+    the cache and expired by each write of bars or calendars (`market_overview_expire`)."""
+    return OVERVIEW.get(lambda: list(Instrument.objects.annotate(
+        bar_count=Count("bars"), first_bar_at=Min("bars__ts"), last_bar_at=Max("bars__ts")).order_by("symbol")))
 
 
 def market_overview_expire() -> None:
-    """Makes the next overview count the bars afresh (a read racing this keeps its old version's key)."""
-    try:
-        cache.incr(OVERVIEW_VERSION_KEY)
-    except ValueError:  # the version was evicted: any new value retires every key read before
-        cache.set(OVERVIEW_VERSION_KEY, time.time_ns(), None)
+    """Makes the next overview count the bars afresh."""
+    OVERVIEW.expire()
 
 
 def instruments_by_symbol(symbols: list[str]) -> dict[str, Instrument]:

@@ -137,19 +137,29 @@ def cohort_run(*, cohort_id: int, progress: Callable[[int], None] | None = None)
     _announce(cohort, "cohort.started", progress=0)
     if not engine.is_warm():  # this process skipped its warm-up: the kernel compiles first (tens of seconds)
         _announce(cohort, "cohort.progress", progress=0, stage="preparing the engine")
+    def work() -> None:
+        window = bar_window(symbols=cohort.symbols, start=cohort.window_start, end=cohort.window_end)
+        result = _simulate(cohort, window, progress, token)
+        faults.point("cohort.after_simulate")
+        _persist(cohort, window, result, began, token)
+
     with Heartbeat(cohort_id=cohort_id, token=token):
-        try:
-            window = bar_window(symbols=cohort.symbols, start=cohort.window_start, end=cohort.window_end)
-            result = _simulate(cohort, window, progress, token)
-            faults.point("cohort.after_simulate")
-            _persist(cohort, window, result, began, token)
-        except LeaseLost:
-            log.warning("cohort %s: the run lost its lease; it wrote nothing", cohort_id)
-            return Cohort.objects.get(pk=cohort_id)
-        except Exception as exc:
-            log.exception("cohort %s failed", cohort_id)
-            reason = exc.message if isinstance(exc, ApplicationError) else f"{type(exc).__name__}: {exc}"
-            return cohort_fail(cohort_id=cohort_id, reason=reason, token=token) or Cohort.objects.get(pk=cohort_id)
+        return run_fenced(cohort, token, work)
+
+
+def run_fenced(cohort: Cohort, token: uuid.UUID, work: Callable[[], None]) -> Cohort:
+    """Does a run's `work` while its lease holds: a lost lease stops it writing (whoever took the cohort over
+    decides), any other error fails the cohort with the reason and settles its capital once; a run that ends
+    is announced. Returns the cohort as it then is."""
+    try:
+        work()
+    except LeaseLost:
+        log.warning("cohort %s: the run lost its lease; it stopped writing", cohort.pk)
+        return Cohort.objects.get(pk=cohort.pk)
+    except Exception as exc:
+        log.exception("cohort %s failed", cohort.pk)
+        reason = exc.message if isinstance(exc, ApplicationError) else f"{type(exc).__name__}: {exc}"
+        return cohort_fail(cohort_id=cohort.pk, reason=reason, token=token) or Cohort.objects.get(pk=cohort.pk)
     cohort.refresh_from_db()
     _announce(cohort, "cohort.finished", progress=100, status=cohort.status)
     return cohort

@@ -32,7 +32,7 @@ from cohorts.models import (
 )
 from cohorts.selectors.market import FIELDS, BarWindow, bar_window
 from cohorts.services.clocks import ReplayClock, WallClock, window_head
-from cohorts.services.cohorts import _announce, _persist, cohort_fail, engine_spec
+from cohorts.services.cohorts import _announce, _persist, engine_spec, run_fenced
 from cohorts.services.lease import Heartbeat, LeaseLost, lease_expiry
 from cohorts.services.ledger import bankroll_cash_account
 from cohorts.services.ledger_postings import (
@@ -67,20 +67,12 @@ def cohort_run_live(*, cohort_id: int, clock: ReplayClock | WallClock,
         return Cohort.objects.get(pk=cohort_id)
     _announce(cohort, "cohort.started", progress=cohort.progress, mode=CohortMode.LIVE, resumed=resumed)
     remaining = max(0.0, (cohort.window_end - timezone.now()).total_seconds())
+    def work() -> None:
+        window, result = _run_bars(cohort, clock, token, progress)
+        _persist(cohort, window, result, began, token)
+
     with Heartbeat(cohort_id=cohort_id, token=token, run_timeout=remaining + settings.COHORT_RUN_TIMEOUT_SECONDS):
-        try:
-            window, result = _run_bars(cohort, clock, token, progress)
-            _persist(cohort, window, result, began, token)
-        except LeaseLost:
-            log.warning("cohort %s: the live run lost its lease; it stopped writing", cohort_id)
-            return Cohort.objects.get(pk=cohort_id)
-        except Exception as exc:
-            log.exception("live cohort %s failed", cohort_id)
-            reason = exc.message if isinstance(exc, ApplicationError) else f"{type(exc).__name__}: {exc}"
-            return cohort_fail(cohort_id=cohort_id, reason=reason, token=token) or Cohort.objects.get(pk=cohort_id)
-    cohort.refresh_from_db()
-    _announce(cohort, "cohort.finished", progress=100, status=cohort.status)
-    return cohort
+        return run_fenced(cohort, token, work)
 
 
 def _take_lease(cohort_id: int, token: uuid.UUID) -> tuple[Cohort | None, bool]:
