@@ -20,7 +20,10 @@ class ApplicationError(Exception):
 
     One problem: `ApplicationError(message, field="bankroll")`. Several at once: `ApplicationError(errors={field:
     [messages]})` (see `ApplicationError.gather`). Either way `errors` maps every field at fault to its messages,
-    `field` names the first and `message` says everything in one line."""
+    `field` names the first and `message` says everything in one line. The API answers it with `status_code`
+    (400: the request is at fault; a subclass may say otherwise, e.g. 503 when a service is down for now)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
 
     def __init__(self, message: str | None = None, *, field: str | None = None,
                  extra: dict[str, Any] | None = None, errors: dict[str, list[str]] | None = None):
@@ -50,11 +53,12 @@ class ApplicationError(Exception):
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    """DRF's handler, plus ApplicationError and Django's ValidationError as 400 `{detail, errors}` (one entry per
+    """DRF's handler, plus ApplicationError (with its `status_code`, 400 unless a subclass says) and Django's
+    ValidationError as 400 `{detail, errors}` (one entry per
     field at fault, each a list of messages), and a body over DATA_UPLOAD_MAX_MEMORY_SIZE as 413 in the same shape."""
     if isinstance(exc, ApplicationError):
         errors = {} if list(exc.errors) == [NON_FIELD] else exc.errors  # a refusal as a whole: `detail` says it
-        return Response({"detail": exc.message, "errors": errors, **exc.extra}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"detail": exc.message, "errors": errors, **exc.extra}, status=exc.status_code)
     if isinstance(exc, RequestDataTooBig):  # raised when the view first reads the body
         limit_mb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 1_048_576
         message = f"The request body is larger than the {limit_mb:.1f} MB allowed."

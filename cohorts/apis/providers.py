@@ -2,12 +2,11 @@
 import re
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cohorts.providers.registry import market_data
-from cohorts.providers.service import NoProviderAvailable
 from neolight.errors import BAD_REQUEST, ApplicationError
 from neolight.money import MONEY_DECIMAL
 
@@ -59,9 +58,4 @@ class QuoteApi(APIView):
         if not SYMBOL.match(symbol):
             raise ApplicationError("A symbol is letters, digits, '.' and '-' (at most 32), e.g. SPY or BTC-USDT.",
                                    field="symbol")
-        try:
-            answer = market_data().quote(symbol)
-        except NoProviderAvailable as exc:
-            return Response({"detail": exc.message, "errors": {"provider": [f"{n}: {why}" for n, why in exc.reasons.items()]}},
-                            status=status.HTTP_503_SERVICE_UNAVAILABLE)
-        return Response(QuoteSerializer(answer).data)
+        return Response(QuoteSerializer(market_data().quote(symbol)).data)  # none available: 503 (NoProviderAvailable)

@@ -35,11 +35,16 @@ T = TypeVar("T")
 
 
 class NoProviderAvailable(ApplicationError):
-    """Every provider failed, was skipped by its open breaker, or none is configured. `reasons`: name → why."""
+    """Every provider failed, was skipped by its open breaker, or none is configured. `reasons`: name → why.
+    The API answers it 503 (the request was sound; the data cannot be had now), each reason under `provider`."""
+
+    status_code = 503
 
     def __init__(self, what: str, reasons: Mapping[str, str]):
-        detail = "; ".join(f"{name}: {why}" for name, why in reasons.items()) or "no provider is configured"
-        super().__init__(f"No market-data provider is available for {what}: {detail}", field="provider")
+        lines = [f"{name}: {why}" for name, why in reasons.items()]
+        detail = "; ".join(lines) or "no provider is configured"
+        super().__init__(f"No market-data provider is available for {what}: {detail}",
+                         errors={"provider": lines or [detail]})
         self.reasons = dict(reasons)
 
 

@@ -137,6 +137,7 @@ def cohort_run(*, cohort_id: int, progress: Callable[[int], None] | None = None)
     _announce(cohort, "cohort.started", progress=0)
     if not engine.is_warm():  # this process skipped its warm-up: the kernel compiles first (tens of seconds)
         _announce(cohort, "cohort.progress", progress=0, stage="preparing the engine")
+
     def work() -> None:
         window = bar_window(symbols=cohort.symbols, start=cohort.window_start, end=cohort.window_end)
         result = _simulate(cohort, window, progress, token)

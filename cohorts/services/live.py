@@ -67,6 +67,7 @@ def cohort_run_live(*, cohort_id: int, clock: ReplayClock | WallClock,
         return Cohort.objects.get(pk=cohort_id)
     _announce(cohort, "cohort.started", progress=cohort.progress, mode=CohortMode.LIVE, resumed=resumed)
     remaining = max(0.0, (cohort.window_end - timezone.now()).total_seconds())
+
     def work() -> None:
         window, result = _run_bars(cohort, clock, token, progress)
         _persist(cohort, window, result, began, token)
@@ -145,12 +146,12 @@ LEADERS_SHOWN = 3
 def live_figures(result: engine.Result) -> dict:
     """What a live cohort's page shows after each bar: the parent's equity (a decimal string, whole cents) and
     ROI so far, and the agents leading by ROI (index, ROI as a fraction). Engine floats, read for display."""
-    parent = result.parent_equity
+    parents = result.parent_equity
+    parent = float(parents[-1]) if len(parents) else result.bankroll
     equity = result.final_equity
     roi = np.divide(equity, result.capital, out=np.zeros_like(equity), where=result.capital > 0) - 1.0
     leaders = np.argsort(-roi, kind="stable")[:LEADERS_SHOWN]
-    return {"equity": str(money_from_float(parent[-1] if len(parent) else result.bankroll).quantize(CENT)),
-            "roi": round(float((parent[-1] if len(parent) else result.bankroll) / result.bankroll - 1.0), 6),
+    return {"equity": str(money_from_float(parent).quantize(CENT)), "roi": round(parent / result.bankroll - 1.0, 6),
             "leaders": [{"agent": int(i), "roi": round(float(roi[i]), 6)} for i in leaders]}
 
 
