@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "axes",  # login lockout; see the "limits: login lockout" block
     "cohorts",
     "knowledge",
+    "promotions",
 ]
 
 MIDDLEWARE = [
@@ -322,6 +323,36 @@ BARS_API_MAX_ROWS = env.int("BARS_API_MAX_ROWS", default=5000)  # most bars one 
 # --- limits: market data uploads and reads ---------------------------------------------------------
 BARS_API_MAX_READ_ROWS = env.int("BARS_API_MAX_READ_ROWS", default=20_000)  # most 1-minute rows one bars page reads
 BARS_UPLOAD_MAX_BYTES = env.int("BARS_UPLOAD_MAX_BYTES", default=20 * 1_048_576)  # largest admin CSV upload; 20 MB
+
+# --- promotions (Day 3), approvals and deployments ----------------------------------------------
+# Guard rails and the go-live readiness checklist; a policy in the admin overrides them key by key, and
+# PROMOTION_GUARDS='{"min_trades": 10, …}' in the environment overrides these defaults.
+PROMOTION_GUARDS = {
+    "min_trades": 10,  # fewest trades on the day
+    "max_slippage_bps": 10.0,  # the cohort's modelled slippage may not exceed this
+    "min_liquidity_ratio": 20.0,  # median dollar volume of a traded symbol's bar / proposed allocation
+    "max_drawdown": 0.05,  # worst peak-to-trough fall of the agent's equity on the day
+    "min_confidence": 0.6,  # the engine's confidence score (probabilistic Sharpe × trade count)
+    "min_deflated_sharpe": 0.95,  # Deflated Sharpe Ratio: P(true Sharpe > 0) after the genomes tried
+    "min_walk_forward": 0.6,  # share of the campaign's earlier days the genome scored positive out of sample
+    "min_paper_days": 3,  # readiness: days of paper validation behind the candidate
+    "min_sharpe": 1.5,  # readiness: annualised Sharpe
+    "max_readiness_drawdown": 0.05,  # readiness: maximum drawdown
+    "min_win_rate": 0.55,  # readiness: share of winning trades
+    "max_error_rate": 0.001,  # readiness: failed runs / runs behind the candidate
+}
+PROMOTION_GUARDS.update(env.json("PROMOTION_GUARDS", default={}))
+PROMOTION_ALLOCATION_FRACTION = env.float("PROMOTION_ALLOCATION_FRACTION", default=0.05)  # of the bankroll
+PROMOTION_ALLOCATION_MIN = env.int("PROMOTION_ALLOCATION_MIN", default=50)  # USD; below it no promotion
+PROMOTION_MICRO_LIVE_CAP = env.int("PROMOTION_MICRO_LIVE_CAP", default=1_000)  # USD; most a deployment gets
+PROMOTION_APPROVAL_ROLES = env.list("PROMOTION_APPROVAL_ROLES", default=["ops", "risk"])  # ordered Django groups
+PROMOTION_REQUEST_TTL_HOURS = env.int("PROMOTION_REQUEST_TTL_HOURS", default=24)  # then an unsigned request expires
+PROMOTION_DAY = env.int("PROMOTION_DAY", default=3)  # campaign day from which the go/no-go proposes candidates
+DEPLOYMENT_HOURS = env.int("DEPLOYMENT_HOURS", default=24)  # the rollback timer of a new deployment
+DEPLOYMENT_MAX_DRAWDOWN = env.float("DEPLOYMENT_MAX_DRAWDOWN", default=0.05)  # roll back below this from the peak
+DEPLOYMENT_MAX_RETURN_VARIANCE = env.float("DEPLOYMENT_MAX_RETURN_VARIANCE", default=0.0001)  # of 1-minute returns
+DEPLOYMENT_BROKER = env.str("DEPLOYMENT_BROKER", default="paper")  # paper (NeoLight's) or alpaca
+ALPACA_TRADING_URL = env.str("ALPACA_TRADING_URL", default="https://paper-api.alpaca.markets")  # Alpaca paper trading
 
 LOGGING = {
     "version": 1,
