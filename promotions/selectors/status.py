@@ -106,3 +106,14 @@ def promotion_page(*, request_id: int, user) -> dict:
             "may_sign": may_sign_next(request, user), "deployment": deployment,
             "payload_json": json.dumps(request.payload, indent=2, sort_keys=True),
             "log": PromotionLog.objects.filter(request=request).select_related("actor").order_by("-created_at", "-id")[:30]}
+
+
+def campaign_promotions(campaign_id: int) -> list[dict]:
+    """For the campaign page: each weighed day's outcome — its request (id, status) or that nobody passed."""
+    rows = []
+    weighed = (PromotionCandidate.objects.filter(campaign_day__campaign_id=campaign_id)
+               .values_list("campaign_day__number", "cohort_id").distinct().order_by("campaign_day__number"))
+    for number, cohort_id in weighed:
+        promotion = cohort_promotion(cohort_id)
+        rows.append({"day": number, "cohort": cohort_id, **promotion})
+    return rows
