@@ -1,0 +1,82 @@
+"""A deployment on the paper broker trades its genome on the bars: each engine fill becomes one broker order,
+the ledger stays balanced, and at the timer's end the capital comes back to the bankroll once."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from cohorts.models import CohortSettlement, CohortStatus
+from cohorts.selectors.ledger import ledger_total, ledger_unbalanced_transactions
+from cohorts.selectors.ledger_check import ledger_check
+from promotions.models import DeploymentStatus, LogKind, PaperOrder, PaperPosition
+from promotions.services.deploy_reconcile import deployments_reconcile_all
+from promotions.services.deployments import deployment_finish, deployment_rollback, deployment_start
+from tests.promotions.deployments.conftest import FUNDING, START
+from tests.promotions.deployments.helpers import bankroll_cash, broker_cash, fill_orders, ledger_fills
+
+pytestmark = pytest.mark.usefixtures("crypto_hours", "at_start", "eager")
+
+
+def test_a_deployment_trades_its_fills_on_the_paper_broker_and_returns_its_capital_once_at_the_timer(
+        approved, django_capture_on_commit_callbacks):
+    request = approved(capital="500", hours=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        deployment = deployment_start(request_id=request.pk, clock="replay")
+    deployment.refresh_from_db()
+    assert deployment.status == DeploymentStatus.COMPLETED, deployment.status_reason
+    assert deployment.run.bar_at == START + timedelta(hours=1) == deployment.ends_at  # stopped at the timer
+
+    orders, fills = fill_orders(deployment), ledger_fills(deployment)
+    assert len(orders) >= 4
+    assert orders == [(n, symbol, side, qty, price) for n, symbol, side, qty, price in fills[:len(orders)]]
+    assert [o[0] for o in orders] == list(range(len(orders)))  # every fill sent once, in order
+    assert len(fills) - len(orders) <= 2  # the rest: the engine's close-out at the end, flattened at the broker
+    sent = PaperOrder.objects.filter(account__name=f"deployment-{deployment.pk}")
+    assert sent.filter(client_order_id__startswith=f"nl-dep{deployment.pk}-fill").count() == len(orders)
+    assert not PaperPosition.objects.filter(account__name=f"deployment-{deployment.pk}").exists()
+    messages = list(deployment.log.filter(kind=LogKind.ORDER).values_list("message", flat=True))
+    assert len(messages) == deployment.orders.count()
+    assert all(m.startswith(("PAPER BUY ", "PAPER SELL ")) for m in messages)
+
+    cohort = deployment.run.cohort
+    assert cohort.status == CohortStatus.COMPLETED
+    assert CohortSettlement.objects.filter(cohort=cohort).count() == 1
+    assert ledger_check(cohort=cohort).is_sound, ledger_check(cohort=cohort).problems
+    assert ledger_unbalanced_transactions() == [] and ledger_total() == 0
+    # the bankroll got back exactly what the deployment's orders left at the broker
+    returned = broker_cash(deployment)
+    assert returned != deployment.capital
+    assert bankroll_cash(deployment) == FUNDING - deployment.capital + returned
+
+    # it has ended: nothing returns it, rolls it back or finishes it again
+    assert deployment_finish(deployment_id=deployment.pk) is None
+    assert deployment_rollback(deployment_id=deployment.pk, reason="too late") is None
+    assert deployments_reconcile_all()["finished"] == []
+    assert bankroll_cash(deployment) == FUNDING - deployment.capital + returned
+    assert deployment.log.filter(kind=LogKind.COMPLETED).count() == 1
+
+
+def test_a_drawdown_beyond_the_limit_rolls_the_deployment_back_once(approved, django_capture_on_commit_callbacks):
+    request = approved(capital="500", hours=1, max_drawdown=0.0001)
+    with django_capture_on_commit_callbacks(execute=True):
+        deployment = deployment_start(request_id=request.pk, clock="replay")
+    deployment.refresh_from_db()
+    assert deployment.status == DeploymentStatus.ROLLED_BACK
+    assert deployment.status_reason.startswith("Automatic: drawdown")
+    assert deployment.run.bar_at < deployment.ends_at  # it stopped at the breach, not at the timer
+    rollbacks = deployment.log.filter(kind=LogKind.ROLLED_BACK)
+    assert rollbacks.count() == 1 and rollbacks.get().actor is None
+    assert not PaperPosition.objects.filter(account__name=f"deployment-{deployment.pk}").exists()
+    cohort = deployment.run.cohort
+    assert cohort.status == CohortStatus.FAILED and CohortSettlement.objects.filter(cohort=cohort).count() == 1
+    assert ledger_check(cohort=cohort).is_sound, ledger_check(cohort=cohort).problems
+    assert ledger_unbalanced_transactions() == [] and ledger_total() == 0
+    returned = broker_cash(deployment)
+    assert returned < deployment.capital
+    assert bankroll_cash(deployment) == FUNDING - deployment.capital + returned
+
+    assert deployment_rollback(deployment_id=deployment.pk, reason="again") is None
+    assert deployments_reconcile_all()["finished"] == []
+    assert deployment.log.filter(kind=LogKind.ROLLED_BACK).count() == 1
+    assert bankroll_cash(deployment) == FUNDING - deployment.capital + returned
