@@ -75,7 +75,8 @@ def approved(desk):
 def queued(monkeypatch):
     """Tasks queued after commit are noted here instead of run (the test runs the deployment itself)."""
     calls: list[tuple] = []
-    monkeypatch.setattr("promotions.services.deployments.enqueue", lambda task, *args: calls.append((task, *args)))
+    for module in ("promotions.services.deployments", "promotions.services.deploy_reconcile"):
+        monkeypatch.setattr(f"{module}.enqueue", lambda task, *args: calls.append((task, *args)))
     return calls
 
 
