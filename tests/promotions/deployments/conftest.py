@@ -22,6 +22,12 @@ FUNDING = Decimal(100_000)
 GENOME = {"family": "vwap_scalper", "params": {"n": 30, "band_bps": 10.0, "side": "long"}}
 
 
+@pytest.fixture(autouse=True)
+def quick_passwords(settings):
+    """Test users' passwords hash fast: these tests are about deployments, not logins."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def at_start(time_machine):
     """The wall clock at the bundled bars' first minute (and ticking), as when they were live."""
