@@ -69,6 +69,7 @@ class DeploymentBar:
 
     def __init__(self, deployment_id: int, broker: Broker):
         self.deployment_id, self.broker = deployment_id, broker
+        self.run: DeploymentRun | None = None  # read once: its cohort and costs do not change during a run
 
     def __call__(self, cohort: Cohort, window: BarWindow, t: int, result: engine.Result) -> bool:
         stamp = window.timestamps[t].astype("datetime64[s]").astype(datetime).replace(tzinfo=UTC)
@@ -77,9 +78,10 @@ class DeploymentBar:
         deployment = Deployment.objects.select_for_update().get(pk=self.deployment_id)
         if deployment.status in DEPLOYMENT_ENDED:
             return True
-        run = DeploymentRun.objects.select_related("cohort__wallet", "deployment").get(deployment=deployment)
+        if self.run is None:
+            self.run = DeploymentRun.objects.select_related("cohort__wallet", "deployment").get(deployment=deployment)
         if deployment.status == DeploymentStatus.RUNNING:
-            self._send(deployment, run, len(result.fills))
+            self._send(deployment, self.run, len(result.fills))
         equity = np.concatenate([[result.bankroll], result.parent_equity])
         breach = equity_breach(equity, max_drawdown=deployment.max_drawdown,
                                max_return_variance=deployment.max_return_variance)
@@ -93,6 +95,8 @@ class DeploymentBar:
     def _send(self, deployment: Deployment, run: DeploymentRun, total: int) -> None:
         """Sends the fills the broker has not had yet, in order; stops at a broker that is down (the next bar
         tries again) and pauses the deployment at a refusal (the books would no longer agree)."""
+        if total == 0:
+            return
         sent = DeploymentOrder.objects.filter(deployment=deployment, fill_number__isnull=False).count()
         for number in range(sent, total):
             fill = Fill.objects.select_related("instrument").get(
