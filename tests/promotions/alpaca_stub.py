@@ -458,10 +458,15 @@ def _quantity(value: Any) -> Decimal | None:
 def alpaca_trading_account(settings, *, timeout: float = 0.5, **kwargs) -> Iterator[AlpacaTradingStub]:
     """A running stub that `broker_for("alpaca", mode="PAPER")` reaches: ALPACA_TRADING_URL points at it, its keys are
     Alpaca's stored ProviderCredential, and calls time out after `timeout` seconds. `settings` is pytest-django's
-    fixture; the database must be open (`db`). `kwargs` go to AlpacaTradingStub (e.g. `cash=Decimal("500")`)."""
+    fixture; the database must be open (`db`). `kwargs` go to AlpacaTradingStub (e.g. `cash=Decimal("500")`).
+    Without FIELD_ENCRYPTION_KEYS (PostgreSQL or Redis mode refuses to encrypt then) a fresh key is configured."""
+    from cryptography.fernet import Fernet
+
     from cohorts.models import ProviderCredential
 
     with AlpacaTradingStub(**kwargs) as stub:
+        if not settings.FIELD_ENCRYPTION_KEYS:
+            settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
         settings.ALPACA_TRADING_URL = stub.url
         settings.PROVIDER_TIMEOUT_SECONDS = timeout
         ProviderCredential.objects.update_or_create(provider="alpaca", defaults={

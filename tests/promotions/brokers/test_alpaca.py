@@ -193,3 +193,14 @@ def test_the_broker_reaches_the_url_and_timeout_in_the_settings(alpaca_trading_s
     assert broker.base_url == alpaca_trading_stub.url and broker.timeout == 0.5
     assert broker.account().cash == Decimal("10000")
     assert alpaca_trading_stub.calls[-1].path == "/v2/account"
+
+
+def test_an_order_alpaca_could_no_longer_cancel_is_not_counted(alpaca, alpaca_trading_stub, caplog):
+    alpaca_trading_stub.fail_next(207, [
+        {"id": "0c7d6b3e-1f1a-4b8e-9d7b-2a9f3c1e5d40", "status": 200, "body": None},
+        {"id": "7e2f0a51-8c34-4d5e-b6a1-9f0e2d3c4b58", "status": 500,
+         "body": {"code": 50010000, "message": "order is not cancelable"}},
+    ], path="/v2/orders", method="DELETE")
+    with caplog.at_level(logging.WARNING, logger="promotions.brokers.alpaca"):
+        assert alpaca.cancel_open_orders() == 1
+    assert "did not cancel order 7e2f0a51-8c34-4d5e-b6a1-9f0e2d3c4b58: order is not cancelable" in caplog.text
