@@ -348,17 +348,17 @@ class AlpacaTradingStub:
         spelling, qty = order["symbol"], Decimal(order["qty"])
         price = self.prices[spelling]
         held, entry = self.holdings.get(spelling, (Decimal(0), Decimal(0)))
-        if order["side"] == "buy":
-            self.cash -= qty * price
-            entry = (held * entry + qty * price) / (held + qty)
-            held += qty
-        else:
-            self.cash += qty * price
-            held -= qty
-        if held == 0:
+        signed = qty if order["side"] == "buy" else -qty
+        self.cash -= signed * price
+        after = held + signed
+        if held == 0 or (held > 0) == (signed > 0):  # opening or adding: the average entry moves
+            entry = (held * entry + signed * price) / after
+        elif (after > 0) != (held > 0):  # through zero: what is left was opened at this price
+            entry = price
+        if after == 0:
             self.holdings.pop(spelling, None)
         else:
-            self.holdings[spelling] = (held, entry)
+            self.holdings[spelling] = (after, entry)
         order.update(status="filled", filled_qty=text(qty), filled_avg_price=text(price),
                      filled_at=rfc3339(datetime.now(UTC)), updated_at=rfc3339(datetime.now(UTC)))
 

@@ -204,3 +204,11 @@ def test_an_order_alpaca_could_no_longer_cancel_is_not_counted(alpaca, alpaca_tr
     with caplog.at_level(logging.WARNING, logger="promotions.brokers.alpaca"):
         assert alpaca.cancel_open_orders() == 1
     assert "did not cancel order 7e2f0a51-8c34-4d5e-b6a1-9f0e2d3c4b58: order is not cancelable" in caplog.text
+
+
+def test_close_all_positions_buys_back_a_short(alpaca, alpaca_trading_stub):
+    alpaca_trading_stub.set_price("SPY", Decimal("500"))
+    alpaca_trading_stub.set_position("SPY", "-3", "510")
+    [closing] = alpaca.close_all_positions()
+    assert (closing.symbol, closing.side, closing.qty, closing.is_filled) == ("SPY", "buy", Decimal("3"), True)
+    assert alpaca.positions() == [] and alpaca.account().cash == Decimal("8500")

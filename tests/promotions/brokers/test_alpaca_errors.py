@@ -29,6 +29,14 @@ def test_a_buy_the_cash_cannot_pay_is_insufficient_funds(alpaca, alpaca_trading_
     assert alpaca_trading_stub.orders == [] and alpaca.account().cash == Decimal("10000")
 
 
+def test_a_crypto_buy_beyond_the_usd_balance_is_insufficient_funds(alpaca, alpaca_trading_stub):
+    alpaca_trading_stub.set_price("BTC/USD", Decimal("43000"))
+    said = "insufficient balance for USD (requested: 43000, available: 10000)"
+    alpaca_trading_stub.fail_next(403, {"code": 40310000, "message": said}, path="/v2/orders")
+    error = failure(lambda: alpaca.submit_order(order(symbol="BTC-USD")))
+    assert (error.kind, error.message) == (F.INSUFFICIENT_FUNDS, said)
+
+
 def test_selling_more_than_held_is_rejected_with_alpacas_words(alpaca, alpaca_trading_stub):
     alpaca_trading_stub.set_price("SPY", Decimal("500"))
     alpaca_trading_stub.set_position("SPY", "2", "480")
