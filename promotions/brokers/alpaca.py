@@ -66,7 +66,10 @@ class BrokerSession(requests.Session):
         try:
             response = super().request(method, url, *args, **kwargs)
         except requests.Timeout as exc:  # before ConnectionError: ConnectTimeout is both
-            raise BrokerError(BrokerFailure.UNAVAILABLE, f"Alpaca gave no answer within {self.timeout:g} s") from exc
+            message = f"Alpaca gave no answer within {self.timeout:g} s"
+            if method.upper() == "POST":  # Alpaca may have placed it: the same client order id finds it again
+                message += " (the order may have been placed: resubmit it with the same client order id)"
+            raise BrokerError(BrokerFailure.UNAVAILABLE, message) from exc
         except requests.RequestException as exc:
             raise BrokerError(BrokerFailure.UNAVAILABLE, f"Alpaca could not be reached ({_reason(exc)})") from exc
         if not 200 <= response.status_code < 300:
