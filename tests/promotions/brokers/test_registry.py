@@ -66,3 +66,9 @@ def test_a_live_mode_is_refused_by_both_paper_accounts(db, name):
 def test_an_unknown_broker_or_mode_is_named(db):
     assert refusal(name="binance", mode="PAPER").message == "Unknown broker 'binance': one of paper, alpaca."
     assert refusal(name="alpaca", mode="demo").message == "Unknown trading mode 'demo': one of PAPER, LIVE."
+
+
+def test_paper_is_neolights_own_paper_broker_built_with_the_kwargs_given(db):
+    paper = pytest.importorskip("promotions.brokers.paper")  # NeoLight's paper broker, imported only when chosen
+    broker = broker_for("paper", mode="PAPER", account="deployment-1")
+    assert isinstance(broker, paper.PaperBroker) and broker.name == "paper"
