@@ -45,7 +45,8 @@ from neolight.celery import enqueue
 from neolight.errors import ApplicationError
 from neolight.realtime import broadcast_on_commit
 from promotions.brokers.base import Broker, BrokerOrder, order_label
-from promotions.brokers.paper import PaperBroker, paper_account_open
+from promotions.brokers.paper import paper_account_open
+from promotions.brokers.registry import broker_for
 from promotions.models import (
     DEPLOYMENT_ENDED,
     DEPLOYMENT_STATES,
@@ -142,8 +143,6 @@ def deployment_start(*, request_id: int, clock: str = "wall") -> Deployment:
                                field="request")
     terms = deployment_terms(request.payload)
     broker = settings.DEPLOYMENT_BROKER
-    if broker == BrokerName.PAPER and terms.trading_mode != TradingMode.PAPER:
-        raise ApplicationError("The paper broker trades in paper mode only.", field="trading_mode")
     bankroll = Bankroll.objects.get(pk=terms.bankroll_id)
     start = timezone.now().replace(second=0, microsecond=0)
     duration = timedelta(hours=terms.hours)
@@ -151,6 +150,7 @@ def deployment_start(*, request_id: int, clock: str = "wall") -> Deployment:
         request=request, broker=broker, trading_mode=terms.trading_mode, bankroll=bankroll, family=terms.family,
         params=terms.params, symbols=list(canonical_symbols(terms.symbols)), capital=terms.capital,
         max_drawdown=terms.max_drawdown, max_return_variance=terms.max_return_variance, ends_at=start + duration)
+    deployment_broker(deployment)  # a broker that cannot be built (a mode it refuses, no keys) refuses the start
     params = dict(terms.params)
     genome = engine.Genome(terms.family, {k: v for k, v in params.items() if k != "side"}, params.get("side", "long"))
     cohort = cohort_launch(
@@ -175,14 +175,13 @@ def paper_account_name(deployment: Deployment) -> str:
 
 
 def deployment_broker(deployment: Deployment) -> Broker:
-    """The broker a deployment trades with; the paper broker prices at the last bar its run stepped."""
-    if deployment.broker == BrokerName.PAPER:
-        return PaperBroker(account=paper_account_name(deployment),
-                           as_of=lambda: DeploymentRun.objects.filter(deployment=deployment).values_list(
-                               "bar_at", flat=True).first())
-    from promotions.brokers.registry import broker_for
-
-    return broker_for(deployment.broker, mode=deployment.trading_mode)
+    """The broker a deployment trades with (`broker_for`); the paper broker's account is the deployment's own and
+    prices at the last bar its run stepped. ApplicationError when the broker cannot be built (e.g. no keys)."""
+    if deployment.broker != BrokerName.PAPER:
+        return broker_for(deployment.broker, mode=deployment.trading_mode)
+    return broker_for(deployment.broker, mode=deployment.trading_mode, account=paper_account_name(deployment),
+                      as_of=lambda: DeploymentRun.objects.filter(deployment=deployment).values_list(
+                          "bar_at", flat=True).first())
 
 
 # --- human overrides -------------------------------------------------------------------------------

@@ -86,3 +86,9 @@ def test_the_command_lists_and_overrides_with_a_reason(approved, ops_user, outsi
     deployment.refresh_from_db()
     assert deployment.status == DeploymentStatus.ROLLED_BACK
     assert deployment.log.get(kind=LogKind.ROLLED_BACK).actor == ops_user
+
+
+def test_a_live_mode_on_a_paper_account_is_refused_before_any_capital_moves(approved, desk):
+    with pytest.raises(ApplicationError, match="paper account only"):
+        deployment_start(request_id=approved(trading_mode="LIVE").pk)
+    assert not Deployment.objects.exists() and bankroll_cash_of(desk) == FUNDING
