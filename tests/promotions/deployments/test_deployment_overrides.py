@@ -3,12 +3,15 @@ included); each is logged with who and why. Refusals leave no trace."""
 from __future__ import annotations
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.contrib.auth.models import Group
 
 from cohorts.models import CohortSettlement, CohortStatus, SettlementKind
 from neolight.errors import ApplicationError
 from promotions.models import DEPLOYMENT_STATES, DeploymentStatus, LogKind, PromotionLog
 from promotions.services.deployments import (
+    DEPLOYMENTS,
     OverrideRefused,
     deployment_pause,
     deployment_resume,
@@ -71,9 +74,17 @@ def test_ops_pauses_and_risk_resumes_each_logged_with_who_and_why(running, ops_u
         (LogKind.PAUSED, ops_user, "exchange incident"), (LogKind.RESUMED, risk_user, "incident closed")]
 
 
-def test_risk_rolls_back_a_deployment_before_it_traded_and_the_capital_comes_back_whole(running, risk_user):
+def test_risk_rolls_back_a_deployment_before_it_traded_and_the_capital_comes_back_whole(
+        running, risk_user, django_capture_on_commit_callbacks):
     assert bankroll_cash(running) == FUNDING - running.capital
-    rolled = deployment_rollback(deployment_id=running.pk, reason="the allocation was wrong", user=risk_user)
+    layer = get_channel_layer()
+    async_to_sync(layer.group_add)(DEPLOYMENTS, "watcher")
+    with django_capture_on_commit_callbacks(execute=True):
+        rolled = deployment_rollback(deployment_id=running.pk, reason="the allocation was wrong", user=risk_user)
+    heard = [async_to_sync(layer.receive)("watcher") for _ in range(2)]
+    assert [(m["event"], m["payload"]["deployment"]) for m in heard] == [
+        ("deployment.ended", running.pk), ("deployment.rolled_back", running.pk)]
+    assert heard[0]["payload"]["returned"] == str(running.capital)
     assert rolled.status == DeploymentStatus.ROLLED_BACK and rolled.finished_at is not None
     assert bankroll_cash(running) == FUNDING
     cohort = running.run.cohort

@@ -57,13 +57,16 @@ def test_a_deployment_trades_its_fills_on_the_paper_broker_and_returns_its_capit
     assert deployment.log.filter(kind=LogKind.COMPLETED).count() == 1
 
 
-def test_a_drawdown_beyond_the_limit_rolls_the_deployment_back_once(approved, django_capture_on_commit_callbacks):
-    request = approved(capital="500", hours=1, max_drawdown=0.0001)
+@pytest.mark.parametrize("limits, breach", [({"max_drawdown": 0.0001}, "Automatic: drawdown"),
+                                            ({"max_return_variance": 1e-12}, "Automatic: variance")])
+def test_a_breach_of_its_limits_rolls_the_deployment_back_once(approved, django_capture_on_commit_callbacks, limits,
+                                                              breach):
+    request = approved(capital="500", hours=1, **limits)
     with django_capture_on_commit_callbacks(execute=True):
         deployment = deployment_start(request_id=request.pk, clock="replay")
     deployment.refresh_from_db()
     assert deployment.status == DeploymentStatus.ROLLED_BACK
-    assert deployment.status_reason.startswith("Automatic: drawdown")
+    assert deployment.status_reason.startswith(breach)
     assert deployment.run.bar_at < deployment.ends_at  # it stopped at the breach, not at the timer
     rollbacks = deployment.log.filter(kind=LogKind.ROLLED_BACK)
     assert rollbacks.count() == 1 and rollbacks.get().actor is None

@@ -92,3 +92,4 @@ def test_a_live_mode_on_a_paper_account_is_refused_before_any_capital_moves(appr
     with pytest.raises(ApplicationError, match="paper account only"):
         deployment_start(request_id=approved(trading_mode="LIVE").pk)
     assert not Deployment.objects.exists() and bankroll_cash_of(desk) == FUNDING
+
