@@ -297,6 +297,8 @@ class DeploymentRun(models.Model):
     cohort = models.OneToOneField("cohorts.Cohort", on_delete=models.PROTECT, related_name="deployment_run")
     bar_at = models.DateTimeField(null=True, blank=True, help_text="close time of the last bar the run stepped")
     reconciled_at = models.DateTimeField(null=True, blank=True, help_text="the last `reconciled` log row")
+    broker_baseline = models.JSONField(null=True, blank=True, help_text="the broker account's cash and positions "
+                                       "when the run began (decimal strings): reconciliation compares what moved since")
 
     def __str__(self) -> str:
         return f"run of deployment {self.deployment_id} (cohort {self.cohort_id})"

@@ -1,5 +1,9 @@
 """Each minute: every running deployment's ledger against its broker, and the housekeeping of deployments.
 
+The broker's side is what moved in its account since the run began (its cash and positions then are the run's
+`broker_baseline`), counted from the deployment's capital: a paper account opened for the deployment starts at
+exactly that; an Alpaca paper account may hold other money and positions.
+
 The ledger's cash for a deployment (its agent's cash plus its execution cash, `deploy_ledger`) must equal the
 broker's cash within one cent — the resolution the cohorts' own reconciliation of ledger and engine uses —
 and each symbol's quantity (the deployment's fills, signed) the broker's position within one unit of the
@@ -55,9 +59,14 @@ def deployment_reconcile(*, deployment_id: int) -> str:
         except BrokerError as exc:
             log.warning("deployment %s: reconciliation skipped, the broker did not answer (%s)", deployment_id, exc)
             return "skipped"
+        baseline = run.broker_baseline or {"cash": str(deployment.capital), "positions": {}}
+        cash = account.cash - Decimal(baseline["cash"]) + deployment.capital  # what the deployment moved, from its capital
+        for symbol, qty in baseline["positions"].items():
+            positions[symbol] = positions.get(symbol, ZERO) - Decimal(qty)
+        positions = {symbol: qty for symbol, qty in positions.items() if qty}
         figures = {"ledger": {"cash": str(book.cash), "positions": _strings(book.positions)},
-                   "broker": {"cash": str(account.cash), "positions": _strings(positions)}}
-        differences = _differences(book.cash, account.cash, book.positions, positions)
+                   "broker": {"cash": str(cash), "positions": _strings(positions)}}
+        differences = _differences(book.cash, cash, book.positions, positions)
         if differences:
             deployment_pause(deployment_id=deployment_id, reason="Reconciliation mismatch: " + "; ".join(differences),
                              kind=LogKind.MISMATCH, data=figures)

@@ -54,7 +54,12 @@ def deployment_run(*, deployment_id: int, clock: ReplayClock | WallClock) -> Dep
     if deployment.status in DEPLOYMENT_ENDED:
         return deployment
     run = DeploymentRun.objects.get(deployment=deployment)
-    cohort_run_live(cohort_id=run.cohort_id, clock=clock, on_bar=DeploymentBar(deployment_id, deployment_broker(deployment)))
+    broker = deployment_broker(deployment)
+    if run.broker_baseline is None:
+        account = broker.account()
+        DeploymentRun.objects.filter(pk=run.pk, broker_baseline__isnull=True).update(broker_baseline={
+            "cash": str(account.cash), "positions": {p.symbol: str(p.qty) for p in broker.positions()}})
+    cohort_run_live(cohort_id=run.cohort_id, clock=clock, on_bar=DeploymentBar(deployment_id, broker))
     deployment_finish(deployment_id=deployment_id)
     return Deployment.objects.get(pk=deployment_id)
 

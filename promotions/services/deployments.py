@@ -107,6 +107,8 @@ def deployment_terms(payload: dict) -> DeploymentTerms:
         problems.append(f"trading_mode {mode!r} is not one of {', '.join(TradingMode.values)}")
     if symbols is not None and (isinstance(symbols, str) or not symbols):
         problems.append("symbols must be a non-empty list")
+    if bankroll is not None and not str(bankroll).isdigit():
+        problems.append(f"bankroll {bankroll!r} is not a bankroll id")
     numbers = {}
     for key, default in (("max_drawdown", settings.DEPLOYMENT_MAX_DRAWDOWN),
                          ("max_return_variance", settings.DEPLOYMENT_MAX_RETURN_VARIANCE),
@@ -143,7 +145,10 @@ def deployment_start(*, request_id: int, clock: str = "wall") -> Deployment:
                                field="request")
     terms = deployment_terms(request.payload)
     broker = settings.DEPLOYMENT_BROKER
-    bankroll = Bankroll.objects.get(pk=terms.bankroll_id)
+    bankroll = Bankroll.objects.filter(pk=terms.bankroll_id).first()
+    if bankroll is None:
+        raise ApplicationError(f"The request's payload names bankroll {terms.bankroll_id}, which does not exist.",
+                               field="payload")
     start = timezone.now().replace(second=0, microsecond=0)
     duration = timedelta(hours=terms.hours)
     deployment = Deployment.objects.create(
@@ -152,7 +157,11 @@ def deployment_start(*, request_id: int, clock: str = "wall") -> Deployment:
         max_drawdown=terms.max_drawdown, max_return_variance=terms.max_return_variance, ends_at=start + duration)
     deployment_broker(deployment)  # a broker that cannot be built (a mode it refuses, no keys) refuses the start
     params = dict(terms.params)
-    genome = engine.Genome(terms.family, {k: v for k, v in params.items() if k != "side"}, params.get("side", "long"))
+    try:
+        genome = engine.Genome(terms.family, {k: v for k, v in params.items() if k != "side"},
+                               params.get("side", "long"))
+    except ValueError as exc:
+        raise ApplicationError(f"The request's genome cannot trade: {exc}.", field="payload") from None
     cohort = cohort_launch(
         data=LaunchInput(bankroll=terms.capital, agents=1, policy=AllocationPolicy.EQUAL,
                          symbols=tuple(deployment.symbols), start=start, end=start + 2 * duration,

@@ -2,6 +2,8 @@
 included); each is logged with who and why. Refusals leave no trace."""
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -22,6 +24,16 @@ from tests.promotions.deployments.conftest import FUNDING
 from tests.promotions.deployments.helpers import bankroll_cash
 
 OVERRIDES = [deployment_pause, deployment_rollback]
+
+
+async def drain(layer, channel: str) -> list[dict]:
+    """Every message waiting on `channel` (what a dashboard listening to deployments heard)."""
+    messages = []
+    while True:
+        try:
+            messages.append(await asyncio.wait_for(layer.receive(channel), timeout=0.5))
+        except TimeoutError:
+            return messages
 
 pytestmark = pytest.mark.usefixtures("crypto_hours")
 
@@ -78,13 +90,16 @@ def test_risk_rolls_back_a_deployment_before_it_traded_and_the_capital_comes_bac
         running, risk_user, django_capture_on_commit_callbacks):
     assert bankroll_cash(running) == FUNDING - running.capital
     layer = get_channel_layer()
-    async_to_sync(layer.group_add)(DEPLOYMENTS, "watcher")
+    watcher = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(DEPLOYMENTS, watcher)
     with django_capture_on_commit_callbacks(execute=True):
         rolled = deployment_rollback(deployment_id=running.pk, reason="the allocation was wrong", user=risk_user)
-    heard = [async_to_sync(layer.receive)("watcher") for _ in range(2)]
-    assert [(m["event"], m["payload"]["deployment"]) for m in heard] == [
-        ("deployment.ended", running.pk), ("deployment.rolled_back", running.pk)]
-    assert heard[0]["payload"]["returned"] == str(running.capital)
+    messages = async_to_sync(drain)(layer, watcher)
+    assert len(messages) == 2
+    heard = {m["event"]: m["payload"] for m in messages}
+    assert heard.keys() == {"deployment.ended", "deployment.rolled_back"}
+    assert heard["deployment.ended"] == {"deployment": running.pk, "status": DeploymentStatus.ROLLED_BACK,
+                                         "returned": str(running.capital)}
     assert rolled.status == DeploymentStatus.ROLLED_BACK and rolled.finished_at is not None
     assert bankroll_cash(running) == FUNDING
     cohort = running.run.cohort

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import IntegrityError, connection, transaction
 
 from cohorts.models import CohortSettlement, CohortStatus
 from cohorts.selectors.ledger import ledger_total, ledger_unbalanced_transactions
@@ -55,6 +56,9 @@ def test_a_deployment_trades_its_fills_on_the_paper_broker_and_returns_its_capit
     assert deployments_reconcile_all()["finished"] == []
     assert bankroll_cash(deployment) == FUNDING - deployment.capital + returned
     assert deployment.log.filter(kind=LogKind.COMPLETED).count() == 1
+    if connection.vendor == "postgresql":  # the orders are part of the append-only promotion trail
+        with pytest.raises(IntegrityError), transaction.atomic():
+            deployment.orders.update(status="canceled")
 
 
 @pytest.mark.parametrize("limits, breach", [({"max_drawdown": 0.0001}, "Automatic: drawdown"),
