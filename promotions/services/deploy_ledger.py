@@ -20,7 +20,7 @@ from cohorts.selectors.ledger import account_balances
 from cohorts.services.ledger import account_ensure, bankroll_cash_account, ledger_post
 from neolight.money import quantize
 from promotions.brokers.paper import order_cash
-from promotions.models import Deployment, DeploymentOrder, DeploymentRun
+from promotions.models import BrokerName, Deployment, DeploymentOrder, DeploymentRun
 
 ZERO = Decimal(0)
 
@@ -41,7 +41,9 @@ def execution_accounts(deployment: Deployment):
 
 
 def fee_bps(run: DeploymentRun) -> Decimal:
-    return run.cohort.wallet.fee_bps
+    """The fee rate the deployment's broker charges: the paper broker charges the cohort's (its account was opened
+    with it); Alpaca's paper trading charges no commission."""
+    return run.cohort.wallet.fee_bps if run.deployment.broker == BrokerName.PAPER else ZERO
 
 
 def fill_cash(run: DeploymentRun, number: int) -> Decimal:
@@ -55,7 +57,7 @@ def agent_cash_code(run: DeploymentRun) -> str:
 
 
 def broker_cash(run: DeploymentRun, order: DeploymentOrder) -> Decimal:
-    """The cash a recorded order moved at the broker (its fee by the deployment's fee rule)."""
+    """The cash a recorded order moved at the broker (its fee by the broker's fee rate)."""
     if not order.filled_qty or order.filled_avg_price is None:
         return ZERO
     return order_cash(order.side, order.filled_qty, order.filled_avg_price, fee_bps(run))
