@@ -129,12 +129,12 @@ def deployment_terms(payload: dict) -> DeploymentTerms:
 
 # --- start -------------------------------------------------------------------------------------------
 @transaction.atomic
-def deployment_start(*, request_id: int, clock: str = "wall") -> Deployment:
+def deployment_start(*, request_id: int, clock: str = "wall", run: bool = True) -> Deployment:
     """Starts the deployment of an approved request, once: a second call returns the first deployment.
 
     Draws the capital through the ledger (a live cohort of one agent), opens the paper broker's account
     when the paper broker trades it, logs `deployed` and queues the run (`clock`: "wall", or "replay" to
-    step stored bars at once) after commit.
+    step stored bars at once) after commit (`run=False` leaves it pending).
     """
     request = PromotionRequest.objects.select_for_update().get(pk=request_id)
     existing = Deployment.objects.filter(request=request).first()
@@ -175,7 +175,8 @@ def deployment_start(*, request_id: int, clock: str = "wall") -> Deployment:
     deployment_log(deployment, LogKind.DEPLOYED, f"{deployment.trading_mode} deployment of {terms.family} with "
          f"${terms.capital:,.2f} on {broker}, until {deployment.ends_at:%Y-%m-%d %H:%M} UTC",
          cohort=cohort, data={"cohort": cohort.pk, "capital": str(terms.capital)})
-    transaction.on_commit(lambda: enqueue("promotions.tasks.deployment_run_task", deployment.pk, clock))
+    if run:
+        transaction.on_commit(lambda: enqueue("promotions.tasks.deployment_run_task", deployment.pk, clock))
     return deployment
 
 

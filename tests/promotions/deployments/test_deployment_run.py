@@ -3,6 +3,7 @@ the ledger stays balanced, and at the timer's end the capital comes back to the 
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -10,9 +11,10 @@ from django.db import IntegrityError, connection, transaction
 from cohorts.models import CohortSettlement, CohortStatus
 from cohorts.selectors.ledger import ledger_total, ledger_unbalanced_transactions
 from cohorts.selectors.ledger_check import ledger_check
-from promotions.models import DeploymentStatus, LogKind, PaperOrder, PaperPosition
+from promotions.models import DeploymentStatus, LogKind, PaperAccount, PaperOrder, PaperPosition
 from promotions.services.deploy_reconcile import deployments_reconcile_all
 from promotions.services.deployments import deployment_finish, deployment_rollback, deployment_start
+from promotions.tasks import deployment_run_task
 from tests.promotions.deployments.conftest import FUNDING, START
 from tests.promotions.deployments.helpers import bankroll_cash, broker_cash, fill_orders, ledger_fills
 
@@ -87,3 +89,21 @@ def test_a_breach_of_its_limits_rolls_the_deployment_back_once(approved, django_
     assert deployments_reconcile_all()["finished"] == []
     assert deployment.log.filter(kind=LogKind.ROLLED_BACK).count() == 1
     assert bankroll_cash(deployment) == FUNDING - deployment.capital + returned
+
+
+def test_an_order_the_broker_refuses_pauses_the_deployment_and_nothing_more_is_sent(
+        approved, django_capture_on_commit_callbacks):
+    request = approved(capital="500", hours=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        deployment = deployment_start(request_id=request.pk, clock="replay", run=False)
+        PaperAccount.objects.filter(name=f"deployment-{deployment.pk}").update(cash=Decimal(1))  # someone drained it
+        deployment_run_task.delay(deployment.pk, "replay")
+    deployment.refresh_from_db()
+    [refused] = deployment.orders.filter(fill_number__isnull=False)
+    assert refused.status == "insufficient_funds" and refused.filled_qty == 0
+    assert "insufficient buying power" in deployment.log.get(kind=LogKind.MISMATCH).message
+    # it stayed paused while its bars stepped, so the timer rolled it back, flat at the broker
+    assert deployment.status == DeploymentStatus.ROLLED_BACK
+    assert deployment.status_reason == "The timer ran out while paused."
+    assert len(ledger_fills(deployment)) > 2
+    assert bankroll_cash(deployment) == FUNDING  # nothing traded at the broker: the capital came back whole
