@@ -339,7 +339,9 @@ def order_log(deployment: Deployment, order: DeploymentOrder, note: str = "") ->
 
 def deployment_cohort_lock(deployment_id: int) -> Cohort:
     """Locks the deployment's cohort row (first, as a bar does) for the caller's transaction."""
-    cohort_id = DeploymentRun.objects.filter(deployment_id=deployment_id).values_list("cohort_id", flat=True).get()
+    cohort_id = DeploymentRun.objects.filter(deployment_id=deployment_id).values_list("cohort_id", flat=True).first()
+    if cohort_id is None:
+        raise ApplicationError(f"There is no deployment {deployment_id}.", field="deployment")
     return Cohort.objects.select_for_update().get(pk=cohort_id)
 
 
