@@ -35,11 +35,11 @@ def cohort(crypto_hours):
 
 @pytest.fixture
 def two_day_campaign(db, tmp_path):
-    """A completed 2-day replay campaign (10 agents, 3 trials per family) on two bundled pairs, 2021-05-07 and 08."""
+    """A completed 2-day replay campaign (10 agents, 3 trials per family) on two bundled pairs, 2021-05-08 and 09."""
     from cohorts.services.market import bars_import_files
     from knowledge.services.campaigns import campaign_create, campaign_input, campaign_replay
 
-    bars_import_files(paths=[sample_slice(tmp_path, s, 3 * 1440) for s in PAIR])
-    data = campaign_input(bankroll="1000", days=2, start="2021-05-07", agents=10, symbols=",".join(PAIR),
+    bars_import_files(paths=[sample_slice(tmp_path, s, 4 * 1440) for s in PAIR])
+    data = campaign_input(bankroll="1000", days=2, start="2021-05-08", agents=10, symbols=",".join(PAIR),
                           lookback_hours=6, trials=3)
     return campaign_replay(campaign_id=campaign_create(data=data).pk)

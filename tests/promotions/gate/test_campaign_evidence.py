@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cohorts.models import Agent
 from knowledge.models import CampaignStatus
 from promotions.models import GuardCheck, PromotionPolicy
 from promotions.services.candidates import candidate_best, promote_intraday_candidate
@@ -30,22 +31,25 @@ def test_day_two_candidates_carry_day_ones_out_of_sample_record(two_day_campaign
     cycle = campaign.cycles.get(day_number=1)
     tuned = {(f["tuned"]["family"], tuple(sorted({**f["tuned"]["params"], "side": f["tuned"]["side"]}.items()))):
              f["out_of_sample"] > 0 for f in cycle.families}
+    day1 = campaign.campaign_days.get(number=1).cohort
+    Agent.objects.filter(cohort=day1, index__in=range(1, 10, 2)).update(roi=0.01, sharpe=2.0)  # every other did well
     day_one = day_one_outcomes(campaign)
 
     candidates = promote_intraday_candidate(day2.cohort, policy=PromotionPolicy.objects.create(name="lax", guards=LAX))
-    carried = 0
+    carried, positive = 0, 0
     for candidate in candidates:
         checks = {c.name: c for c in GuardCheck.objects.filter(candidate=candidate)}
         key = (candidate.family, tuple(sorted(candidate.params.items())))
         expected = day_one.get(key, tuned.get(key, False))
         carried += key in day_one
+        positive += expected
         assert checks["min_walk_forward"].value == (1.0 if expected else 0.0)
         assert checks["min_paper_days"].value == 2.0
         assert checks["max_error_rate"].value == 0.0 and "(0 of 3)" in checks["max_error_rate"].detail  # 2 days, 1 cycle
         trials = 10 + sum(len(f["trials"]) for f in cycle.families if f["family"] == candidate.family)
         assert f"best of {trials} genomes tried" in checks["min_deflated_sharpe"].detail
         assert candidate.campaign_day == day2
-    assert carried > 0  # the cycle kept some of day 1's genomes
+    assert carried > 0 and positive > 0  # the cycle kept some of day 1's genomes, some of them positive
 
     best = candidate_best(day2.cohort)
     for candidate in candidates:  # every other bar lowered: eligible exactly when day 1 was positive out of sample
