@@ -59,7 +59,7 @@ class Check:
 @dataclass(frozen=True)
 class Evidence:
     """What the gate knows of one agent. `returns` (T,): its per-bar simple returns on the day; `trials`: the
-    genomes tried behind it (N of the DSR) and `sharpe_variance` the variance of their per-bar Sharpe ratios;
+    genomes tried behind it (N of the DSR) and `sharpe_variance` V[SRₙ] of their per-bar Sharpe ratios;
     `walk_forward`: one outcome per earlier campaign day (see the module docstring); `liquidity`: median dollar
     volume per bar of the least liquid symbol it traded (None: it traded none, or no bars were found)."""
 
