@@ -47,8 +47,6 @@ GATE_START = datetime(2030, 1, 7, tzinfo=UTC)  # synthetic bars only: no bundled
 GATE_EDGE_BPS = 200.0  # stationary std of the planted mean-reverting component: ~13 bps a minute of pull at 1 std
 # Families that trade a price's (or a spread's) reversion to its mean: the planted component pays them.
 GATE_EXPLOITING = ("bollinger_reversion", "rsi_reversion", "vwap_scalper", "pairs_zscore")
-
-
 # The service calls of a cohort run, as the run module names them, and the phase each one is.
 PHASES = {"bar_window": "read bars", "_simulate": "simulate", "cohort_post_fills": "post fills",
           "cohort_settle": "settle/return", "cohort_scores_save": "scores", "_persist": "persist"}
