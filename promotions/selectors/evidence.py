@@ -10,7 +10,9 @@
   agents running the same genome (family, parameters, side): the genome was chosen before day d, on earlier
   data (day 1's roster on none), and traded day d; positive when their mean ROI + Sharpe is above 0; else (2)
   the learning cycle after day d that tuned this very genome on the hours before its scoring window and scored
-  it on that window (`families[].out_of_sample`), positive above 0. Neither: no evidence (not positive).
+  it on that window (`families[].out_of_sample`), positive above 0. Neither: no evidence (not positive). A
+  child bred from parents (`changes[].parents`) inherits none of their record: other parameters are another
+  strategy, and crediting it with its parents' days would count evidence it never earned.
 - Liquidity: the median dollar volume (close × volume) per stored bar in the cohort's window of each symbol,
   and for each agent the least liquid symbol it traded (its fills).
 - Slippage: the cohort's wallet `slippage_bps`. Paper days: the campaign's days up to this one whose cohort
