@@ -17,8 +17,14 @@ window's end). Each bar also checks the engine's equity: a fall of more than `ma
 peak, or a variance of 1-minute returns above `max_return_variance`, rolls the deployment back.
 
 A paused deployment sends no orders; its bars still step and post to the ledger (the model of record), and
-the fills held back go to the broker, in order, at the first bar after it resumes. Reconciliation
-(`deploy_reconcile`) runs on running deployments only.
+the fills held back go to the broker, in order, at the first bar after it resumes. An order the broker refuses
+pauses the deployment (a `mismatch` log row); one it cannot take for now (down, rate-limited) waits for the
+next bar. Reconciliation (`deploy_reconcile`) runs on running deployments only.
+
+Ending — the timer, a rollback, a failed run — flattens the broker account (`close_all_positions`: the account
+is the deployment's; NeoLight's paper broker opens one per deployment), stops the run (a running cohort is
+failed under its own lease, which settles what its agent holds), and returns the capital: the cohort's
+settlement plus the execution cash, so the bankroll gets back what the deployment's orders left at the broker.
 
 Locks: every service that ends or moves a deployment locks its cohort's row, then the deployment's
 (`DEPLOYMENT_STATES`), the order a bar takes them in, so a rollback, a bar and a reconciliation never
