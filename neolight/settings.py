@@ -356,6 +356,10 @@ DEPLOYMENT_MAX_DRAWDOWN = env.float("DEPLOYMENT_MAX_DRAWDOWN", default=0.05)  # 
 DEPLOYMENT_MAX_RETURN_VARIANCE = env.float("DEPLOYMENT_MAX_RETURN_VARIANCE", default=0.0001)  # of 1-minute returns
 DEPLOYMENT_BROKER = env.str("DEPLOYMENT_BROKER", default="paper")  # paper (NeoLight's) or alpaca
 ALPACA_TRADING_URL = env.str("ALPACA_TRADING_URL", default="https://paper-api.alpaca.markets")  # Alpaca paper trading
+DEPLOYMENT_RECONCILED_LOG_MINUTES = env.int("DEPLOYMENT_RECONCILED_LOG_MINUTES", default=15)  # log a match this often
+CELERY_BEAT_SCHEDULE["promotions-deployments-reconcile"] = {  # each minute: ledger vs broker, resume, finish
+    "task": "promotions.tasks.deployments_reconcile", "schedule": crontab(minute="*"), "options": {"expires": 55},
+}
 
 LOGGING = {
     "version": 1,
