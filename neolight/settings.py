@@ -348,6 +348,9 @@ PROMOTION_GUARDS = {
     "max_error_rate": 0.001,  # readiness: failed runs / runs behind the candidate
 }
 PROMOTION_GUARDS.update(env.json("PROMOTION_GUARDS", default={}))
+# V[SRn] of the Deflated Sharpe Ratio: "null" (each trial's sampling variance under a true Sharpe of 0) or
+# "cross_section" (the variance of the agents' Sharpe ratios, Bailey & Lopez de Prado's); promotions/engine/gate.py
+PROMOTION_DSR_VARIANCE = env.str("PROMOTION_DSR_VARIANCE", default="null")
 PROMOTION_ALLOCATION_FRACTION = env.float("PROMOTION_ALLOCATION_FRACTION", default=0.05)  # of the bankroll
 PROMOTION_ALLOCATION_MIN = env.int("PROMOTION_ALLOCATION_MIN", default=50)  # USD; below it no promotion
 PROMOTION_MICRO_LIVE_CAP = env.int("PROMOTION_MICRO_LIVE_CAP", default=1_000)  # USD; most a deployment gets
@@ -365,6 +368,10 @@ CELERY_BEAT_SCHEDULE.update({
                                  "schedule": float(60 * PROMOTION_GO_NO_GO_MINUTES)},
 })
 ALPACA_TRADING_URL = env.str("ALPACA_TRADING_URL", default="https://paper-api.alpaca.markets")  # Alpaca paper trading
+DEPLOYMENT_RECONCILED_LOG_MINUTES = env.int("DEPLOYMENT_RECONCILED_LOG_MINUTES", default=15)  # log a match this often
+CELERY_BEAT_SCHEDULE["promotions-deployments-reconcile"] = {  # each minute: ledger vs broker, resume, finish
+    "task": "promotions.tasks.deployments_reconcile", "schedule": crontab(minute="*"), "options": {"expires": 55},
+}
 
 LOGGING = {
     "version": 1,

@@ -298,9 +298,11 @@ def cohort_recover_stale(*, now: datetime | None = None) -> list[int]:
     timeout = timedelta(seconds=settings.COHORT_RUN_TIMEOUT_SECONDS)
     resumable = [pk for pk, start, end, started in lapsed.filter(mode=CohortMode.LIVE).values_list(
         "pk", "window_start", "window_end", "started_at") if max(end, (started or now) + (end - start)) + timeout > now]
-    for pk in resumable:
-        log.warning("cohort %s: its live run stopped; queueing a run that resumes it", pk)
-        enqueue("cohorts.tasks.cohort_run_live_task", pk)
+    deployed = set(lapsed.filter(deployment_run__isnull=False).values_list("pk", flat=True))
+    for pk in resumable:  # a micro-live deployment's cohort is resumed by its deployment (broker on its bars)
+        if pk not in deployed:
+            log.warning("cohort %s: its live run stopped; queueing a run that resumes it", pk)
+            enqueue("cohorts.tasks.cohort_run_live_task", pk)
     stale = list(lapsed.exclude(pk__in=resumable).values_list("pk", flat=True))
     stale += Cohort.objects.filter(
         status=CohortStatus.PENDING, created_at__lt=now - timedelta(seconds=settings.COHORT_RUN_TIMEOUT_SECONDS),

@@ -8,6 +8,10 @@ the cohort's row lock. A run killed between bars is resumed from its checkpoint 
 to the last bar done, and the run posts only the fills after those already in the ledger. At the
 window's end the positions are closed and the run is scored, reconciled and settled by the replay's
 own `_persist`, so the summary, reconciliation and capital return are a replay's.
+
+`on_bar(cohort, window, t, result)`, when given, runs inside each bar's transaction after its writes
+(a micro-live deployment sends the bar's new fills to its broker there, so its orders commit with the
+fills); returning True ends the run at that bar, closed, scored and settled as at the window's end.
 """
 from __future__ import annotations
 
@@ -52,8 +56,11 @@ LIVE_SHARE = 99  # percent of the progress bar for the bars; the last percent is
 CHECKPOINT_EVERY_BARS = 10
 
 
+OnBar = Callable[[Cohort, BarWindow, int, engine.Result], bool]
+
+
 def cohort_run_live(*, cohort_id: int, clock: ReplayClock | WallClock,
-                    progress: Callable[[int], None] | None = None) -> Cohort:
+                    progress: Callable[[int], None] | None = None, on_bar: OnBar | None = None) -> Cohort:
     """Runs a live cohort bar by bar as `clock` delivers its window, to completion.
 
     Takes a pending live cohort, or resumes a running one whose lease has lapsed (its worker died)
@@ -69,7 +76,7 @@ def cohort_run_live(*, cohort_id: int, clock: ReplayClock | WallClock,
     remaining = max(0.0, (cohort.window_end - timezone.now()).total_seconds())
 
     def work() -> None:
-        window, result = _run_bars(cohort, clock, token, progress)
+        window, result = _run_bars(cohort, clock, token, progress, on_bar)
         _persist(cohort, window, result, began, token)
 
     with Heartbeat(cohort_id=cohort_id, token=token, run_timeout=remaining + settings.COHORT_RUN_TIMEOUT_SECONDS):
@@ -100,7 +107,8 @@ def _bar_of(window: BarWindow, t: int) -> dict[str, np.ndarray]:
     return row
 
 
-def _run_bars(cohort: Cohort, clock, token: uuid.UUID, progress) -> tuple[BarWindow, engine.Result]:
+def _run_bars(cohort: Cohort, clock, token: uuid.UUID, progress,
+              on_bar: OnBar | None = None) -> tuple[BarWindow, engine.Result]:
     """Steps the window's bars from the checkpoint (or the first bar), one transaction per bar; returns the
     bars and the result with every position closed at the window's end."""
     spec = engine_spec(cohort)
@@ -128,12 +136,15 @@ def _run_bars(cohort: Cohort, clock, token: uuid.UUID, progress) -> tuple[BarWin
             data = None
         with transaction.atomic():
             _bar_commit(cohort, agents, accounts, window, simulation.bar, fills, posted, data, percent, token)
+            stop = on_bar is not None and on_bar(cohort, window, t, result)
         faults.point("live.after_bar")
         _announce(cohort, "cohort.progress", progress=percent, bar=t, fills=len(fills),
                   ts=str(np.datetime_as_string(window.timestamps[t], unit="m")), **live_figures(result))
         if progress:
             progress(percent)
         posted = len(fills)
+        if stop:
+            break
     if simulation.bar < 2:
         raise ApplicationError("The window holds fewer than two bars; nothing can be traded.", field="start")
     simulation.close_out()
