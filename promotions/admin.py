@@ -12,9 +12,9 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
-from django.views.decorators.http import require_POST
 
 from neolight.errors import ApplicationError
 from promotions.models import (
@@ -132,21 +132,18 @@ class PromotionRequestAdmin(ReadOnlyAdmin):
         return self._decide(request, request_id, promotion_reject, "rejected")
 
     def _decide(self, request, request_id: int, service, verb: str):
-        return _decide_view(self, request, request_id=request_id, service=service, verb=verb)
-
-
-@require_POST
-def _decide_view(model_admin, request, *, request_id: int, service, verb: str):
-    """Calls `service` (sign or reject) as the signed-in user with the posted note; the service decides."""
-    if not model_admin.has_view_permission(request):
-        raise PermissionDenied
-    try:
-        service(request_id=request_id, user=request.user, note=request.POST.get("note", ""))
-    except ApplicationError as refusal:
-        messages.error(request, refusal.message)
-    else:
-        messages.success(request, f"Request {request_id}: you {verb} its step.")
-    return redirect(reverse("admin:promotions_promotionrequest_change", args=[request_id]))
+        """Calls `service` (sign or reject) as the signed-in user with the posted note; the service decides."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            service(request_id=request_id, user=request.user, note=request.POST.get("note", ""))
+        except ApplicationError as refusal:
+            messages.error(request, refusal.message)
+        else:
+            messages.success(request, f"Request {request_id}: you {verb} its step.")
+        return redirect(reverse("admin:promotions_promotionrequest_change", args=[request_id]))
 
 
 @admin.register(Signature)

@@ -185,6 +185,9 @@ def _decide(*, request_id: int, user, note: str, decision: str) -> PromotionRequ
     request = _locked(request_id)
     _check_open(request, "signed")
     step = request_next_step(request)
+    if step >= len(request.roles):  # only rows written behind the services' back can fill the chain of a pending request
+        raise ApplicationError(f"Request {request.pk} holds a signature for every step of its payload: nothing left "
+                               f"to sign (run verify_signatures).", field="request")
     role = request.roles[step]
     _check_signer(request, user, step, role)
     signature = _signature_append(request, user, step, role, decision, note)
