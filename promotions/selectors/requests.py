@@ -102,9 +102,11 @@ def chains_verify() -> Verification:
     return Verification(requests=requests.count(), signatures=Signature.objects.count(), broken=broken)
 
 
-def request_detail(request: PromotionRequest) -> dict[str, Any]:
-    """A request as the API and the admin show it: payload, checks, the candidate's risk metrics, the chain
-    state of each role, every signature with its verification, and the deployment if one started."""
+def request_detail(request: PromotionRequest | int) -> dict[str, Any]:
+    """A request (or its id) as the API and the admin show it: payload, checks, the candidate's risk metrics,
+    the chain state of each role, every signature with its verification, and the deployment if one started."""
+    if not isinstance(request, PromotionRequest):
+        request = PromotionRequest.objects.select_related("candidate__agent", "requested_by").get(pk=request)
     candidate = request.candidate
     broken = request_chain_broken(request)
     faults: dict[int, list[str]] = {}

@@ -215,6 +215,10 @@ def _check_signer(request: PromotionRequest, user, step: int, role: str) -> None
     who = user.get_username()
     if request.requested_by_id == user.pk:
         raise PromotionForbidden(f"{who} requested promotion {request.pk} and so may not sign it.")
+    changed = (PromotionLog.objects.filter(request=request, kind=LogKind.PAYLOAD_CHANGED).order_by("-id")
+               .values_list("actor_id", flat=True).first())
+    if changed is not None and changed == user.pk:
+        raise PromotionForbidden(f"{who} changed request {request.pk}'s payload and so may not sign it.")
     earlier = request.signatures.filter(user=user)
     signed = earlier.filter(payload_digest=request.payload_digest).first() or earlier.exclude(step=step).first()
     if signed is not None:
@@ -298,7 +302,8 @@ def promotion_expire_due(now: datetime | None = None) -> list[int]:
 @transaction.atomic
 def promotion_payload_change(*, request_id: int, user, payload: dict, reason: str) -> PromotionRequest:
     """Binds pending request `request_id` to a new payload (its requester or ops, with a reason): the digest
-    changes, so the signatures made so far no longer count and the chain starts again at its first step."""
+    changes, so the signatures made so far no longer count and the chain starts again at its first step. Whoever
+    changed it may not sign it, as a requester may not."""
     reason = _required(reason, "reason", "A reason is required to change a payload.")
     user = _actor(user)
     request = _locked(request_id)

@@ -631,3 +631,11 @@ def test_two_requests_for_one_candidate_at_once_open_one(make_fresh_candidate):
                      for who in ("requester", "ops")])
     assert sum(isinstance(r, PromotionRequest) for r in results) == 1, results
     assert PromotionRequest.objects.filter(candidate=candidate).count() == 1
+
+
+def test_whoever_changed_the_payload_may_not_sign_it(people, request_of):
+    request = request_of()
+    promotion_payload_change(request_id=request.pk, user=people["ops2"], reason="round down",
+                             payload={**request.payload, "allocation": "45.00"})
+    assert_refused(lambda: promotion_sign(request_id=request.pk, user=people["ops2"], note="mine now"), request,
+                   people["ops2"], says="changed request", error=PromotionForbidden)

@@ -25,8 +25,9 @@ ALLOWED = {  # (state, action) → the personas it succeeds for; every other cel
     ("pending_step1", "sign"): {"risk"},
     ("pending_step1", "reject"): {"risk"},
     ("pending_step1", "cancel"): MAY_CANCEL,
-    ("payload_changed", "sign"): {"ops", "ops2"},  # the chain starts again at ops, even for the ops who signed
-    ("payload_changed", "reject"): {"ops", "ops2"},
+    # the chain starts again at ops, even for the ops who signed; ops2 changed the payload, so may not sign it
+    ("payload_changed", "sign"): {"ops"},
+    ("payload_changed", "reject"): {"ops"},
     ("payload_changed", "cancel"): MAY_CANCEL,
 }
 
