@@ -16,6 +16,7 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 
+from neolight.admin import ReadOnlyAdmin, ReadOnlyInline
 from neolight.errors import ApplicationError
 from promotions.models import (
     Deployment,
@@ -29,19 +30,6 @@ from promotions.models import (
 )
 from promotions.selectors.requests import may_sign_now, request_detail
 from promotions.services.requests import promotion_reject, promotion_sign
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows the services write once: listed and viewed, never added, changed or deleted here."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class PromotionPolicyForm(forms.ModelForm):
@@ -80,15 +68,9 @@ class PromotionPolicyAdmin(admin.ModelAdmin):
     list_display = ("name", "is_default", "approval_roles", "updated_at")
 
 
-class GuardCheckInline(admin.TabularInline):
+class GuardCheckInline(ReadOnlyInline):
     model = GuardCheck
     fields = ("kind", "name", "value", "comparison", "threshold", "passed", "detail")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PromotionCandidate)

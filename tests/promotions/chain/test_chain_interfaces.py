@@ -158,3 +158,15 @@ def test_the_trail_lists_in_the_admin_but_cannot_be_added_to(people, request_of,
     client.force_login(people["superuser"])
     assert client.get(f"/admin/promotions/{model}/").status_code == 200
     assert client.get(f"/admin/promotions/{model}/add/").status_code == 403
+
+
+def test_every_promotions_admin_but_the_policy_is_read_only():
+    from django.contrib import admin
+
+    from neolight.admin import ReadOnlyAdmin
+
+    shown = {model.__name__: model_admin for model, model_admin in admin.site._registry.items()
+             if model._meta.app_label == "promotions"}
+    assert set(shown) >= {"PromotionPolicy", "PromotionCandidate", "PromotionRequest", "Signature", "PromotionLog"}
+    assert [name for name, model_admin in shown.items()
+            if name != "PromotionPolicy" and not isinstance(model_admin, ReadOnlyAdmin)] == []
