@@ -120,7 +120,8 @@ class PromotionRequestAdmin(ReadOnlyAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         try:
-            service(request_id=request_id, user=request.user, note=request.POST.get("note", ""))
+            service(request_id=request_id, user=request.user, note=request.POST.get("note", ""),
+                    payload_digest=request.POST.get("payload_digest") or None)
         except ApplicationError as refusal:
             messages.error(request, refusal.message)
         else:

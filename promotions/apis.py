@@ -64,11 +64,11 @@ class RequestApproveApi(APIView):
     @extend_schema(operation_id="promotion_requests_approve", request=NoteSerializer,
                    responses={200: RequestDetailSerializer, 400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND})
     def post(self, request, request_id: int):
-        """Approves the request's next step as you, with a `note` (required); the last approval makes it
-        approved and starts its deployment."""
+        """Approves the request's next step as you, with a `note` (required) and, best, the `payload_digest`
+        you read; the last approval makes it approved and starts its deployment."""
         body = NoteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        signed = promotion_sign(request_id=request_id, user=request.user, note=body.validated_data["note"])
+        signed = promotion_sign(request_id=request_id, user=request.user, **body.validated_data)
         return Response(RequestDetailSerializer(request_detail(signed)).data)
 
 
@@ -79,5 +79,5 @@ class RequestRejectApi(APIView):
         """Rejects the request at its next step as you, with a `note` (required): the request ends."""
         body = NoteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        rejected = promotion_reject(request_id=request_id, user=request.user, note=body.validated_data["note"])
+        rejected = promotion_reject(request_id=request_id, user=request.user, **body.validated_data)
         return Response(RequestDetailSerializer(request_detail(rejected)).data)

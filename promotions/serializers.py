@@ -15,6 +15,8 @@ class RequestCreateSerializer(serializers.Serializer):
 
 class NoteSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=2000, help_text="why: required, recorded in the signature and its hash")
+    payload_digest = serializers.RegexField(r"^[0-9a-f]{64}$", required=False,
+                                            help_text="the payload digest you read: refused if it has changed since")
 
 
 class RequestFilterSerializer(serializers.Serializer):

@@ -166,24 +166,29 @@ def _check_failure(check) -> str:
 
 @refusals_logged("sign")
 @transaction.atomic
-def promotion_sign(*, request_id: int, user, note: str) -> PromotionRequest:
+def promotion_sign(*, request_id: int, user, note: str, payload_digest: str | None = None) -> PromotionRequest:
     """Approves the next step of request `request_id` as `user`, with `note`; the last approval makes the
-    request approved and, after commit, calls `on_final_approval`."""
-    return _decide(request_id=request_id, user=user, note=note, decision=Decision.APPROVE)
+    request approved and, after commit, calls `on_final_approval`. `payload_digest`, when given, is the payload
+    the signer read: refused if the request's has changed since."""
+    return _decide(request_id=request_id, user=user, note=note, decision=Decision.APPROVE, seen=payload_digest)
 
 
 @refusals_logged("reject")
 @transaction.atomic
-def promotion_reject(*, request_id: int, user, note: str) -> PromotionRequest:
-    """Rejects request `request_id` at its next step as `user`, with `note`: the request ends there."""
-    return _decide(request_id=request_id, user=user, note=note, decision=Decision.REJECT)
+def promotion_reject(*, request_id: int, user, note: str, payload_digest: str | None = None) -> PromotionRequest:
+    """Rejects request `request_id` at its next step as `user`, with `note`: the request ends there
+    (`payload_digest` as for `promotion_sign`)."""
+    return _decide(request_id=request_id, user=user, note=note, decision=Decision.REJECT, seen=payload_digest)
 
 
-def _decide(*, request_id: int, user, note: str, decision: str) -> PromotionRequest:
+def _decide(*, request_id: int, user, note: str, decision: str, seen: str | None) -> PromotionRequest:
     note = _required(note, "note", "A note is required to sign.")
     user = _actor(user)
     request = _locked(request_id)
     _check_open(request, "signed")
+    if seen is not None and seen != request.payload_digest:
+        raise ApplicationError(f"Request {request.pk}'s payload changed since you read it (now {request.payload_digest[:12]}…): "
+                               f"read it again before you sign.", field="payload_digest")
     step = request_next_step(request)
     if step >= len(request.roles):  # only rows written behind the services' back can fill the chain of a pending request
         raise ApplicationError(f"Request {request.pk} holds a signature for every step of its payload: nothing left "

@@ -639,3 +639,36 @@ def test_whoever_changed_the_payload_may_not_sign_it(people, request_of):
                              payload={**request.payload, "allocation": "45.00"})
     assert_refused(lambda: promotion_sign(request_id=request.pk, user=people["ops2"], note="mine now"), request,
                    people["ops2"], says="changed request", error=PromotionForbidden)
+
+
+def test_a_signer_who_read_an_earlier_payload_is_refused(people, request_of):
+    request = request_of()
+    read = request.payload_digest
+    promotion_payload_change(request_id=request.pk, user=people["requester"], reason="bigger",
+                             payload={**request.payload, "allocation": "800.00"})
+    assert_refused(lambda: promotion_sign(request_id=request.pk, user=people["ops"], note="ok", payload_digest=read),
+                   request, people["ops"], says="changed since you read it")
+
+
+def test_api_approval_of_a_payload_changed_since_it_was_read_is_refused(people, request_of):
+    request = request_of()
+    read = api_as(people["ops"]).get(f"/api/promotions/requests/{request.pk}").data["request"]["payload_digest"]
+    promotion_payload_change(request_id=request.pk, user=people["requester"], reason="bigger",
+                             payload={**request.payload, "allocation": "800.00"})
+    response = api_as(people["ops"]).post(f"/api/promotions/requests/{request.pk}/approve",
+                                          {"note": "ok", "payload_digest": read}, format="json")
+    assert response.status_code == 400 and list(response.data["errors"]) == ["payload_digest"]
+    assert request.signatures.count() == 0
+
+
+def test_admin_approval_of_a_payload_changed_since_the_page_was_read_is_refused(people, request_of):
+    request = request_of()
+    client = staff(people["ops"])
+    page = client.get(f"/admin/promotions/promotionrequest/{request.pk}/change/").content.decode()
+    assert f'name="payload_digest" value="{request.payload_digest}"' in page
+    promotion_payload_change(request_id=request.pk, user=people["requester"], reason="bigger",
+                             payload={**request.payload, "allocation": "800.00"})
+    response = client.post(f"/admin/promotions/promotionrequest/{request.pk}/approve/",
+                           {"note": "ok", "payload_digest": request.payload_digest}, follow=True)
+    assert "changed since you read it" in response.content.decode()
+    assert request.signatures.count() == 0
