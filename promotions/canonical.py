@@ -87,11 +87,12 @@ class Broken:
     """A signature that does not verify, and why."""
 
     request_id: int
-    signature_id: int
+    signature_id: int | None  # None: the request itself (e.g. approved without its chain)
     reason: str
 
     def __str__(self) -> str:
-        return f"request {self.request_id}, signature {self.signature_id}: {self.reason}"
+        row = f"signature {self.signature_id}" if self.signature_id is not None else "the request"
+        return f"request {self.request_id}, {row}: {self.reason}"
 
 
 def chain_verify(request, signatures: Iterable, known_digests: Iterable[str] = ()) -> list[Broken]:

@@ -101,4 +101,6 @@ class RequestDetailSerializer(serializers.Serializer):
     chain = ChainStepSerializer(many=True)
     signatures = SignatureSerializer(many=True)
     verified = serializers.BooleanField(help_text="every signature's hash and link recompute")
+    problems = serializers.ListField(child=serializers.CharField(),
+                                     help_text="what does not verify about the request itself (e.g. approved without its chain)")
     deployment = serializers.IntegerField(allow_null=True)

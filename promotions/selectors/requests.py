@@ -92,14 +92,21 @@ def request_chain_broken(request: PromotionRequest) -> list[Broken]:
     broken = chain_verify(request, signatures, [d for d in digests if d])
     broken += [Broken(request.pk, s.pk, "no promotion log row records it (inserted outside the signing services)")
                for s in signatures if s.pk not in recorded]
-    return sorted(broken, key=lambda b: (b.request_id, b.signature_id))
+    approvals = {s.step for s in signatures if s.payload_digest == request.payload_digest and s.decision == Decision.APPROVE}
+    if request.status == RequestStatus.APPROVED and approvals != set(range(len(request.roles))):
+        broken.append(Broken(request.pk, None, f"approved with {len(approvals)} of {len(request.roles)} approvals "
+                                               f"over its payload"))
+    return sorted(broken, key=lambda b: (b.request_id, b.signature_id or 0))
 
 
 def chains_verify() -> Verification:
-    """Recomputes every request's chain: how many requests and signatures there are, and what does not verify."""
-    requests = PromotionRequest.objects.filter(signatures__isnull=False).distinct().order_by("pk")
+    """Recomputes every request's chain: how many requests and signatures there are, and what does not verify
+    (a signature, or an approved request without its chain)."""
+    requests = (PromotionRequest.objects.filter(Q(signatures__isnull=False) | Q(status=RequestStatus.APPROVED))
+                .distinct().order_by("pk"))
     broken = [b for request in requests for b in request_chain_broken(request)]
-    return Verification(requests=requests.count(), signatures=Signature.objects.count(), broken=broken)
+    signed = PromotionRequest.objects.filter(signatures__isnull=False).distinct().count()
+    return Verification(requests=signed, signatures=Signature.objects.count(), broken=broken)
 
 
 def request_detail(request: PromotionRequest | int) -> dict[str, Any]:
@@ -111,7 +118,7 @@ def request_detail(request: PromotionRequest | int) -> dict[str, Any]:
     broken = request_chain_broken(request)
     faults: dict[int, list[str]] = {}
     for b in broken:
-        faults.setdefault(b.signature_id, []).append(b.reason)
+        faults.setdefault(b.signature_id, []).append(b.reason)  # None: the request's own
     signatures = list(request.signatures.select_related("user").order_by("id"))
     return {
         "request": request,
@@ -121,6 +128,7 @@ def request_detail(request: PromotionRequest | int) -> dict[str, Any]:
         "signatures": [{"signature": s, "is_current": s.payload_digest == request.payload_digest,
                         "verified": s.pk not in faults, "problems": faults.get(s.pk, [])} for s in signatures],
         "verified": not broken,
+        "problems": faults.get(None, []),
         "deployment": Deployment.objects.filter(request=request).values_list("pk", flat=True).first(),
         "is_expired": request.status == RequestStatus.PENDING and timezone.now() >= request.expires_at,
     }

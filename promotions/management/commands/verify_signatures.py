@@ -24,9 +24,9 @@ class Command(BaseCommand):
                            for b in result.broken]}))
         elif result.broken:
             for broken in result.broken:
-                self.stderr.write(f"request {broken.request_id}, signature {broken.signature_id}: {broken.reason}")
-            self.stderr.write(f"{len({b.signature_id for b in result.broken})} of {result.signatures} signatures "
-                              f"do not verify.")
+                self.stderr.write(str(broken))
+            bad = {b.signature_id for b in result.broken if b.signature_id is not None}
+            self.stderr.write(f"{len(bad)} of {result.signatures} signatures do not verify.")
         else:
             self.stdout.write(f"{result.signatures} signatures on {result.requests} requests verify")
         if result.broken:

@@ -195,3 +195,14 @@ def test_request_detail_shows_each_role_signed_pending_or_void(people, request_o
     with time_machine.travel(timezone.now() + timedelta(days=2), tick=False):
         assert [s["state"] for s in request_detail(expired)["chain"]] == ["void", "void"]
     assert Signature.objects.count() == 2
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="PostgreSQL refuses the UPDATE (test_chain_bypass)")
+def test_verify_signatures_names_a_request_approved_by_raw_sql(people, request_of):
+    request = promotion_sign(request_id=request_of().pk, user=people["ops"], note="ok")
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE promotions_promotionrequest SET status = 'approved' WHERE id = %s", [request.pk])
+    code, out = verify()
+    assert code == 1
+    assert f"request {request.pk}, the request: approved with 1 of 2 approvals over its payload" in out
+    assert request_detail(request.pk)["problems"] == ["approved with 1 of 2 approvals over its payload"]
