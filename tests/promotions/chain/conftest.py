@@ -120,3 +120,35 @@ def request_of(people, candidate):
         return promotion_request_create(candidate=cand or candidate, user=people["requester"])
 
     return make
+
+
+@pytest.fixture
+def requester(people):
+    return people["requester"]
+
+
+@pytest.fixture
+def ops(people):
+    return people["ops"]
+
+
+@pytest.fixture
+def ops2(people):
+    return people["ops2"]
+
+
+@pytest.fixture
+def risk(people):
+    return people["risk"]
+
+
+@pytest.fixture
+def outsider(people):
+    """Overrides the suite's `outsider`: in no group, like every persona here made without a password hash."""
+    return people["outsider"]
+
+
+@pytest.fixture
+def superuser(people):
+    """Overrides the suite's `superuser`: staff with every right, in no group."""
+    return people["superuser"]

@@ -476,6 +476,7 @@ def test_api_approval_by_the_wrong_person_is_forbidden(people, request_of, perso
                                             format="json")
     assert response.status_code == code, response.data
     assert snapshot(request) == before
+    assert PromotionLog.objects.filter(kind=LogKind.REFUSED, actor=people[persona], request=request).count() == 1
 
 
 @pytest.mark.parametrize("body", [{}, {"note": ""}, {"note": "   "}])
