@@ -69,6 +69,21 @@ def payload_digest(payload: Any) -> str:
     return hashlib.sha256(payload_canonical(payload)).hexdigest()
 
 
+def payload_genome(payload: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The family and parameters a signed payload deploys, with the floats `payload_normalise` wrote as their
+    `repr` read back as floats (a parameter is a number or a choice's name, never a numeral string)."""
+    def number(value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                parsed = float(value)
+            except ValueError:
+                return value
+            return parsed if repr(parsed) == value else value
+        return value
+
+    return payload["family"], {name: number(value) for name, value in payload["params"].items()}
+
+
 def signed_at_text(moment: datetime) -> str:
     """A signature's time as it enters its hash: UTC, microseconds (what both databases store)."""
     return moment.astimezone(UTC).isoformat(timespec="microseconds")

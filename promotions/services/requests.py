@@ -121,7 +121,8 @@ def promotion_request_create(*, candidate: PromotionCandidate, user=None,
 
 
 def promotion_payload(candidate: PromotionCandidate) -> dict[str, Any]:
-    """The snapshot a request is signed over: candidate, genome, allocation, symbols, limits, mode and bankroll."""
+    """The snapshot a request is signed over: candidate, genome, allocation, symbols, limits, mode and bankroll.
+    Stored normalised (money and floats as strings); a deployment reads its genome with `payload_genome`."""
     cohort = candidate.cohort
     return {
         "candidate": candidate.pk, "cohort": cohort.pk, "agent": candidate.agent.index, "rank": candidate.rank,

@@ -14,7 +14,14 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from neolight.errors import ApplicationError
-from promotions.canonical import GENESIS, payload_canonical, payload_digest, payload_normalise, signature_hash
+from promotions.canonical import (
+    GENESIS,
+    payload_canonical,
+    payload_digest,
+    payload_genome,
+    payload_normalise,
+    signature_hash,
+)
 from promotions.models import LogKind, PromotionLog, PromotionPolicy, RequestStatus, Signature
 from promotions.permissions import holds_sign_permission
 from promotions.selectors.requests import request_detail, requests_signable_by
@@ -206,3 +213,11 @@ def test_verify_signatures_names_a_request_approved_by_raw_sql(people, request_o
     assert code == 1
     assert f"request {request.pk}, the request: approved with 1 of 2 approvals over its payload" in out
     assert request_detail(request.pk)["problems"] == ["approved with 1 of 2 approvals over its payload"]
+
+
+def test_the_signed_payload_gives_back_the_genome_it_deploys(people, make_candidate, cohort):
+    agent = next(a for a in cohort.agents.order_by("index") if any(isinstance(v, float) for v in a.params.values()))
+    request = promotion_request_create(candidate=make_candidate(agent.index), user=people["requester"])
+    request.refresh_from_db()
+    assert any(isinstance(v, str) and v[0].isdigit() for v in request.payload["params"].values())  # floats as text
+    assert payload_genome(request.payload) == (agent.family, agent.params)
