@@ -261,8 +261,11 @@ def _signature_append(request: PromotionRequest, user, step: int, role: str, dec
 
 def on_final_approval(request_id: int) -> None:
     """Runs once the approval that completes request `request_id`'s chain has committed. The micro-live
-    deployment starts here (`deployment_start(request_id=...)`); for now it records the approval."""
+    deployment starts here (`deployment_start(request_id=...)`); for now it records the approval. Idempotent:
+    a second call for the same request writes nothing."""
     request = PromotionRequest.objects.get(pk=request_id)
+    if request.status != RequestStatus.APPROVED or request.log.filter(kind=LogKind.APPROVED).exists():
+        return
     signers = list(request.signatures.filter(payload_digest=request.payload_digest).order_by("step")
                    .values_list("user_id", flat=True))
     _log(LogKind.APPROVED, request, None, f"Request {request_id} approved by every role ({', '.join(request.roles)})",

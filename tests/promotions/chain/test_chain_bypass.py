@@ -426,6 +426,21 @@ def test_the_database_refuses_a_signature_on_a_decided_request(people, request_o
 
 
 @on_postgresql
+def test_the_database_refuses_a_signature_on_an_overdue_request(people, candidate):
+    import time
+
+    from django.utils import timezone
+
+    request = PromotionRequest.objects.create(candidate=candidate, payload={"candidate": candidate.pk},
+                                              payload_digest="1" * 64, roles=["ops", "risk"],
+                                              requested_by=people["requester"],
+                                              expires_at=timezone.now() + timedelta(milliseconds=50))
+    time.sleep(0.1)
+    with pytest.raises(IntegrityError, match="expired"):
+        forged(request, user=people["ops"])
+
+
+@on_postgresql
 def test_the_database_refuses_approving_a_request_without_its_signatures(people, request_of):
     request = request_of()
     with pytest.raises(IntegrityError, match="approvals"), transaction.atomic():

@@ -25,7 +25,7 @@ from promotions.canonical import (
 from promotions.models import LogKind, PromotionLog, PromotionPolicy, RequestStatus, Signature
 from promotions.permissions import holds_sign_permission
 from promotions.selectors.requests import request_detail, requests_signable_by
-from promotions.services.requests import promotion_reject, promotion_request_create, promotion_sign
+from promotions.services.requests import on_final_approval, promotion_reject, promotion_request_create, promotion_sign
 from promotions.tasks import promotion_expire_due_task
 
 
@@ -127,6 +127,8 @@ def test_the_last_approval_calls_the_final_approval_hook_after_commit(people, re
     assert done.status == RequestStatus.APPROVED and done.decided_at is not None
     log = PromotionLog.objects.get(kind=LogKind.APPROVED, request=request)
     assert log.data["signers"] == [people["ops"].pk, people["risk"].pk]
+    on_final_approval(request.pk)  # a task run twice
+    assert PromotionLog.objects.filter(kind=LogKind.APPROVED, request=request).count() == 1
 
 
 def test_a_rejection_ends_the_request_and_calls_no_hook(people, request_of, django_capture_on_commit_callbacks):
