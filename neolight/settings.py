@@ -342,6 +342,9 @@ PROMOTION_GUARDS = {
     "max_error_rate": 0.001,  # readiness: failed runs / runs behind the candidate
 }
 PROMOTION_GUARDS.update(env.json("PROMOTION_GUARDS", default={}))
+# V[SRn] of the Deflated Sharpe Ratio: "null" (each trial's sampling variance under a true Sharpe of 0) or
+# "cross_section" (the variance of the agents' Sharpe ratios, Bailey & Lopez de Prado's); promotions/engine/gate.py
+PROMOTION_DSR_VARIANCE = env.str("PROMOTION_DSR_VARIANCE", default="null")
 PROMOTION_ALLOCATION_FRACTION = env.float("PROMOTION_ALLOCATION_FRACTION", default=0.05)  # of the bankroll
 PROMOTION_ALLOCATION_MIN = env.int("PROMOTION_ALLOCATION_MIN", default=50)  # USD; below it no promotion
 PROMOTION_MICRO_LIVE_CAP = env.int("PROMOTION_MICRO_LIVE_CAP", default=1_000)  # USD; most a deployment gets
