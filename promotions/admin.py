@@ -8,7 +8,6 @@ import json
 import numbers
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
@@ -18,6 +17,7 @@ from django.urls import path, reverse
 
 from neolight.admin import ReadOnlyAdmin, ReadOnlyInline
 from neolight.errors import ApplicationError
+from promotions.engine import gate
 from promotions.models import (
     Deployment,
     GuardCheck,
@@ -41,10 +41,9 @@ class PromotionPolicyForm(forms.ModelForm):
         guards = self.cleaned_data["guards"] or {}
         if not isinstance(guards, dict):
             raise forms.ValidationError("Guards are a JSON object of threshold names and numbers.")
-        unknown = sorted(set(guards) - set(settings.PROMOTION_GUARDS))
+        unknown = sorted(set(guards) - set(gate.SPECS))
         if unknown:
-            raise forms.ValidationError(f"Unknown guards: {', '.join(unknown)} "
-                                        f"(known: {', '.join(sorted(settings.PROMOTION_GUARDS))}).")
+            raise forms.ValidationError(f"Unknown guards: {', '.join(unknown)} (known: {', '.join(gate.SPECS)}).")
         not_numbers = sorted(k for k, v in guards.items() if isinstance(v, bool) or not isinstance(v, numbers.Real))
         if not_numbers:
             raise forms.ValidationError(f"Not numbers: {', '.join(not_numbers)}.")

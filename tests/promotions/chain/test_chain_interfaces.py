@@ -170,3 +170,16 @@ def test_every_promotions_admin_but_the_policy_is_read_only():
     assert set(shown) >= {"PromotionPolicy", "PromotionCandidate", "PromotionRequest", "Signature", "PromotionLog"}
     assert [name for name, model_admin in shown.items()
             if name != "PromotionPolicy" and not isinstance(model_admin, ReadOnlyAdmin)] == []
+
+
+def test_api_request_runs_on_the_gates_own_candidates_and_names_each_failed_rail(people, cohort):
+    from promotions.services.candidates import promote_intraday_candidate
+
+    weighed = {c.agent.index: c for c in promote_intraday_candidate(cohort)}
+    index, candidate = next((i, c) for i, c in weighed.items() if not c.is_eligible)  # an hour is no paper record
+    failed = list(candidate.checks.filter(passed=False).values_list("name", flat=True))
+    response = api_as(people["ops"]).post("/api/promotions/requests", {"cohort": cohort.pk, "agent": index},
+                                          format="json")
+    assert response.status_code == 400
+    assert list(response.data["errors"]) == failed and "min_paper_days" in failed
+    assert not PromotionRequest.objects.exists()
