@@ -9,7 +9,13 @@ from rest_framework.views import APIView
 
 from neolight.errors import BAD_REQUEST
 from promotions.permissions import IsApprover
-from promotions.selectors.requests import candidate_for, request_detail, request_get, request_list
+from promotions.selectors.requests import (
+    candidate_for,
+    request_detail,
+    request_get,
+    request_list,
+    requests_signable_by,
+)
 from promotions.serializers import (
     NoteSerializer,
     RequestCreateSerializer,
@@ -30,10 +36,14 @@ class RequestListApi(APIView):
     @extend_schema(operation_id="promotion_requests_list", parameters=[RequestFilterSerializer],
                    responses={200: RequestSerializer(many=True), 400: BAD_REQUEST, 403: FORBIDDEN})
     def get(self, request):
-        """Promotion requests, newest first (at most 500), optionally of one `status`."""
+        """Promotion requests, newest first (at most 500), optionally of one `status`, or only those whose next
+        step you may sign now (`signable=true`, soonest to expire first)."""
         query = RequestFilterSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        requests = request_list(user=request.user, status=query.validated_data.get("status"))[:MAX_LISTED]
+        if query.validated_data["signable"]:
+            requests = requests_signable_by(request.user)[:MAX_LISTED]
+        else:
+            requests = request_list(user=request.user, status=query.validated_data.get("status"))[:MAX_LISTED]
         return Response(RequestSerializer(requests, many=True).data)
 
     @extend_schema(operation_id="promotion_requests_create", request=RequestCreateSerializer,

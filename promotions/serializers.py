@@ -21,6 +21,8 @@ class NoteSerializer(serializers.Serializer):
 
 class RequestFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=RequestStatus.choices, required=False)
+    signable = serializers.BooleanField(required=False, default=False,
+                                        help_text="only the requests whose next step you may sign now")
 
 
 class CandidateSerializer(serializers.Serializer):

@@ -68,6 +68,8 @@ def test_api_lists_requests_filtered_by_status(people, request_of, make_candidat
     assert [r["id"] for r in client.get("/api/promotions/requests").data] == [other.pk, pending.pk]
     assert [r["id"] for r in client.get("/api/promotions/requests?status=pending").data] == [pending.pk]
     assert client.get("/api/promotions/requests?status=bogus").status_code == 400
+    assert client.get("/api/promotions/requests?signable=true").data == []  # ops has not signed yet
+    assert [r["id"] for r in api_as(people["ops2"]).get("/api/promotions/requests?signable=true").data] == [pending.pk]
 
 
 @pytest.mark.parametrize("persona", ["outsider", "superuser"])
