@@ -350,6 +350,10 @@ PROMOTION_ALLOCATION_MIN = env.int("PROMOTION_ALLOCATION_MIN", default=50)  # US
 PROMOTION_MICRO_LIVE_CAP = env.int("PROMOTION_MICRO_LIVE_CAP", default=1_000)  # USD; most a deployment gets
 PROMOTION_APPROVAL_ROLES = env.list("PROMOTION_APPROVAL_ROLES", default=["ops", "risk"])  # ordered Django groups
 PROMOTION_REQUEST_TTL_HOURS = env.int("PROMOTION_REQUEST_TTL_HOURS", default=24)  # then an unsigned request expires
+PROMOTION_OPS_GROUP = env.str("PROMOTION_OPS_GROUP", default="ops")  # may request by hand and cancel any request
+PROMOTION_EXPIRE_EVERY_SECONDS = env.int("PROMOTION_EXPIRE_EVERY_SECONDS", default=60)  # how often expiry is swept
+CELERY_BEAT_SCHEDULE["promotions-expire-due"] = {  # pending requests past their expiry become expired
+    "task": "promotions.tasks.promotion_expire_due_task", "schedule": float(PROMOTION_EXPIRE_EVERY_SECONDS)}
 PROMOTION_DAY = env.int("PROMOTION_DAY", default=3)  # campaign day from which the go/no-go proposes candidates
 DEPLOYMENT_HOURS = env.int("DEPLOYMENT_HOURS", default=24)  # the rollback timer of a new deployment
 DEPLOYMENT_MAX_DRAWDOWN = env.float("DEPLOYMENT_MAX_DRAWDOWN", default=0.05)  # roll back below this from the peak

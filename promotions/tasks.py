@@ -1,4 +1,6 @@
-"""Celery tasks of promotions: a deployment's run and the minute's reconciliation of deployments."""
+"""Celery tasks of promotions: they take ids (or nothing), re-check state and call one service; idempotent.
+
+Expiry of unsigned requests; a deployment's run and the minute's reconciliation of deployments."""
 from __future__ import annotations
 
 from celery import shared_task
@@ -6,6 +8,13 @@ from celery import shared_task
 from cohorts.services.clocks import clock_named
 from promotions.services.deploy_reconcile import deployments_reconcile_all
 from promotions.services.deploy_run import deployment_run
+from promotions.services.requests import promotion_expire_due
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def promotion_expire_due_task() -> list[int]:
+    """Marks pending requests past their expiry expired (beat, every PROMOTION_EXPIRE_EVERY_SECONDS)."""
+    return promotion_expire_due()
 
 
 @shared_task(acks_late=True, ignore_result=True)
