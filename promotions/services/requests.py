@@ -209,7 +209,7 @@ def _decide(*, request_id: int, user, note: str, decision: str, seen: str | None
         if step == len(request.roles) - 1:
             REQUEST_STATES.move(request.pk, RequestStatus.APPROVED, decided_at=now,
                                 status_reason=f"approved by {', '.join(request.roles)}")
-            transaction.on_commit(lambda: on_final_approval(request.pk))
+            transaction.on_commit(functools.partial(on_final_approval, request.pk))
     return PromotionRequest.objects.get(pk=request.pk)
 
 

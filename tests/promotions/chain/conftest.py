@@ -152,3 +152,12 @@ def outsider(people):
 def superuser(people):
     """Overrides the suite's `superuser`: staff with every right, in no group."""
     return people["superuser"]
+
+
+@pytest.fixture(autouse=True)
+def deployment_runs_wait_for_a_worker(monkeypatch):
+    """The last approval starts a deployment and queues its run for a worker; none takes it here (the deployment
+    tests run them), so it waits in the queue as it would for a worker that is away."""
+    from neolight.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", False)

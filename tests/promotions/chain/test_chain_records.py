@@ -22,7 +22,7 @@ from promotions.canonical import (
     payload_normalise,
     signature_hash,
 )
-from promotions.models import LogKind, PromotionLog, PromotionPolicy, RequestStatus, Signature
+from promotions.models import Deployment, LogKind, PromotionLog, PromotionPolicy, RequestStatus, Signature
 from promotions.permissions import holds_sign_permission
 from promotions.selectors.requests import request_detail, requests_signable_by
 from promotions.services.requests import on_final_approval, promotion_reject, promotion_request_create, promotion_sign
@@ -123,7 +123,8 @@ def test_the_last_approval_calls_the_final_approval_hook_after_commit(people, re
     request = promotion_sign(request_id=request_of().pk, user=people["ops"], note="ok")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         done = promotion_sign(request_id=request.pk, user=people["risk"], note="ok")
-    assert len(callbacks) == 1
+    assert callbacks[0].func is on_final_approval  # the hook first; the deployment's own writes follow it
+    assert Deployment.objects.filter(request=request).count() == 1  # it started the deployment
     assert done.status == RequestStatus.APPROVED and done.decided_at is not None
     log = PromotionLog.objects.get(kind=LogKind.APPROVED, request=request)
     assert log.data["signers"] == [people["ops"].pk, people["risk"].pk]
