@@ -2,8 +2,9 @@
 
 Each bar is one database transaction: its new fills and their ledger postings (keys `cohort:C:fill:N`,
 as a replay's), the checkpoint row (bars done, fills posted; the engine's state itself every
-CHECKPOINT_EVERY_BARS bars) and the cohort's progress, written only while the run's lease token holds
-the cohort's row lock. A run killed between bars is resumed from its checkpoint by the next run
+CHECKPOINT_EVERY_BARS bars), the cohort's progress and, every COHORT_LIVE_SCORES_EVERY_BARS bars, the
+agents' running equity, ROI and trades (so a page read mid-run shows them), written only while the run's
+lease token holds the cohort's row lock. A run killed between bars is resumed from its checkpoint by the next run
 (recovery queues it once the lease lapses): the engine, deterministic, steps again from its saved state
 to the last bar done, and the run posts only the fills after those already in the ledger. At the
 window's end the positions are closed and the run is scored, reconciled and settled by the replay's
@@ -24,6 +25,7 @@ from django.utils import timezone
 from cohorts import calendars, engine
 from cohorts.models import (
     COHORT_STATES,
+    Agent,
     Cohort,
     CohortCheckpoint,
     CohortMode,
@@ -37,9 +39,11 @@ from cohorts.services.lease import Heartbeat, LeaseLost, lease_expiry
 from cohorts.services.ledger import bankroll_cash_account
 from cohorts.services.ledger_postings import (
     CohortAccounts,
+    OpenCosts,
     cohort_accounts_create,
     cohort_post_new_fills,
     cohort_settle,
+    fill_amounts,
 )
 from neolight import faults
 from neolight.errors import ApplicationError
@@ -102,7 +106,11 @@ def _bar_of(window: BarWindow, t: int) -> dict[str, np.ndarray]:
 
 def _run_bars(cohort: Cohort, clock, token: uuid.UUID, progress) -> tuple[BarWindow, engine.Result]:
     """Steps the window's bars from the checkpoint (or the first bar), one transaction per bar; returns the
-    bars and the result with every position closed at the window's end."""
+    bars and the result with every position closed at the window's end.
+
+    A bar's work grows with its new fills and the agents, not with the bars and fills before it: the engine
+    hands over only the fills after those posted (`Simulation.progress`), and the positions' average costs
+    and the agents' trade counts are carried from bar to bar."""
     spec = engine_spec(cohort)
     feed = clock.feed(symbols=list(cohort.symbols), start=cohort.window_start, end=cohort.window_end)
     agents = list(cohort.agents.order_by("index"))
@@ -116,24 +124,29 @@ def _run_bars(cohort: Cohort, clock, token: uuid.UUID, progress) -> tuple[BarWin
         window = feed.window(0)
         simulation = engine.Simulation(engine.Market.empty(tuple(window.symbols)), spec)
         posted, saved = 0, None
+    earlier = simulation.progress(0).fills.part(0, posted)  # once: what a resumed run had posted before
+    costs, trades = OpenCosts(), earlier.entries_per_agent(len(agents))
+    fill_amounts(earlier, costs)
+    every = max(1, settings.COHORT_LIVE_SCORES_EVERY_BARS)
     for t in feed.arrivals(simulation.bar):
         window = feed.window(t + 1)
         simulation.step(_bar_of(window, t))
-        result = simulation.result()
-        fills = result.fills
+        latest = simulation.progress(posted)
+        trades += latest.fills.entries_per_agent(len(agents))
         percent = min(LIVE_SHARE, int(LIVE_SHARE * simulation.bar / max(feed.expected, 1)))
         if saved is None or simulation.bar - saved >= CHECKPOINT_EVERY_BARS:
             data, saved = simulation.checkpoint_bytes(), simulation.bar
         else:
             data = None
+        scores = trades if simulation.bar % every == 0 else None
         with transaction.atomic():
-            _bar_commit(cohort, agents, accounts, window, simulation.bar, fills, posted, data, percent, token)
+            _bar_commit(cohort, agents, accounts, window, simulation.bar, latest, costs, data, percent, token, scores)
         faults.point("live.after_bar")
-        _announce(cohort, "cohort.progress", progress=percent, bar=t, fills=len(fills),
-                  ts=str(np.datetime_as_string(window.timestamps[t], unit="m")), **live_figures(result))
+        posted = latest.n_fills
+        _announce(cohort, "cohort.progress", progress=percent, bar=t, fills=posted,
+                  ts=str(np.datetime_as_string(window.timestamps[t], unit="m")), **live_figures(latest, spec))
         if progress:
             progress(percent)
-        posted = len(fills)
     if simulation.bar < 2:
         raise ApplicationError("The window holds fewer than two bars; nothing can be traded.", field="start")
     simulation.close_out()
@@ -143,28 +156,48 @@ def _run_bars(cohort: Cohort, clock, token: uuid.UUID, progress) -> tuple[BarWin
 LEADERS_SHOWN = 3
 
 
-def live_figures(result: engine.Result) -> dict:
+def live_figures(latest: engine.Progress, spec: engine.CohortSpec) -> dict:
     """What a live cohort's page shows after each bar: the parent's equity (a decimal string, whole cents) and
     ROI so far, and the agents leading by ROI (index, ROI as a fraction). Engine floats, read for display."""
-    parents = result.parent_equity
-    parent = float(parents[-1]) if len(parents) else result.bankroll
-    equity = result.final_equity
-    roi = np.divide(equity, result.capital, out=np.zeros_like(equity), where=result.capital > 0) - 1.0
+    roi = _roi(latest.equity, spec.capital())
     leaders = np.argsort(-roi, kind="stable")[:LEADERS_SHOWN]
-    return {"equity": str(money_from_float(parent).quantize(CENT)), "roi": round(parent / result.bankroll - 1.0, 6),
+    parent = latest.parent_equity
+    return {"equity": str(money_from_float(parent).quantize(CENT)), "roi": round(parent / spec.bankroll - 1.0, 6),
             "leaders": [{"agent": int(i), "roi": round(float(roi[i]), 6)} for i in leaders]}
 
 
+def _roi(equity: np.ndarray, capital: np.ndarray) -> np.ndarray:
+    return np.divide(equity, capital, out=np.zeros_like(equity), where=capital > 0) - 1.0
+
+
 def _bar_commit(cohort: Cohort, agents, accounts: CohortAccounts, window: BarWindow, bar: int,
-                fills: engine.Fills, posted: int, data: bytes | None, percent: int, token: uuid.UUID) -> None:
+                latest: engine.Progress, costs: OpenCosts, data: bytes | None, percent: int, token: uuid.UUID,
+                trades: np.ndarray | None) -> None:
     """One bar's writes, in the caller's transaction, fenced by the lease token under the row lock: the new
-    fills, the checkpoint row (with the engine's state when `data` is given) and the progress."""
+    fills, the checkpoint row (with the engine's state when `data` is given), the progress, and with `trades`
+    the agents' running scores."""
     if COHORT_STATES.lock(cohort.pk, status=CohortStatus.RUNNING, guard=lambda c: c.lease_token == token) is None:
         raise LeaseLost
-    cohort_post_new_fills(cohort=cohort, agents=agents, accounts=accounts, window=window, fills=fills, start=posted)
-    values = {"bar": bar, "fills": len(fills)} | ({} if data is None else {"data": data, "data_bar": bar})
+    cohort_post_new_fills(cohort=cohort, agents=agents, accounts=accounts, window=window, fills=latest.fills,
+                          start=latest.first, costs=costs)
+    values = {"bar": bar, "fills": latest.n_fills} | ({} if data is None else {"data": data, "data_bar": bar})
     CohortCheckpoint.objects.update_or_create(cohort=cohort, defaults=values)
     Cohort.objects.filter(pk=cohort.pk).update(progress=percent)
+    if trades is not None:
+        _running_scores_save(agents, latest.equity, trades)
+
+
+RUNNING_SCORE_FIELDS = ["final_equity", "roi", "trades"]
+
+
+def _running_scores_save(agents, equity: np.ndarray, trades: np.ndarray) -> None:
+    """The agents' equity at the last close, ROI on capital and trades so far, in one bulk UPDATE, so a page
+    read mid-run shows them; the final scoring overwrites them with a replay's scores."""
+    capital = np.array([float(agent.capital) for agent in agents])
+    roi = _roi(equity, capital)
+    for agent, value, ratio, count in zip(agents, equity.tolist(), roi.tolist(), trades.tolist(), strict=True):
+        agent.final_equity, agent.roi, agent.trades = money_from_float(value), ratio, count
+    Agent.objects.bulk_update(agents, RUNNING_SCORE_FIELDS)
 
 
 def _restored(checkpoint: CohortCheckpoint, spec: engine.CohortSpec, window: BarWindow) -> engine.Simulation:
@@ -174,8 +207,8 @@ def _restored(checkpoint: CohortCheckpoint, spec: engine.CohortSpec, window: Bar
                                                    bytes(checkpoint.data))
     for t in range(checkpoint.data_bar, checkpoint.bar):
         simulation.step(_bar_of(window, t))
-    if len(simulation.result().fills) != checkpoint.fills:
-        raise engine.CheckpointError(f"the resumed run made {len(simulation.result().fills)} fills over "
+    if simulation.n_fills != checkpoint.fills:
+        raise engine.CheckpointError(f"the resumed run made {simulation.n_fills} fills over "
                                      f"{checkpoint.bar} bars; the ledger holds {checkpoint.fills}")
     return simulation
 
@@ -191,8 +224,11 @@ def live_settle_failed(*, cohort: Cohort) -> None:
     simulation.close_out()
     agents = list(cohort.agents.order_by("index"))
     accounts = cohort_accounts_create(cohort=cohort, agents=agents, symbols=cohort.symbols)
+    fills = simulation.progress(0).fills
+    costs = OpenCosts()
+    fill_amounts(fills.part(0, checkpoint.fills), costs)
     cohort_post_new_fills(cohort=cohort, agents=agents, accounts=accounts, window=window,
-                          fills=simulation.result().fills, start=checkpoint.fills)
+                          fills=fills.part(checkpoint.fills), start=checkpoint.fills, costs=costs)
     cohort_settle(cohort=cohort, accounts=accounts, source_cash=bankroll_cash_account(cohort.source),
                   kind=SettlementKind.RETURN)
 
