@@ -1,10 +1,11 @@
 """Live-paper cohorts: the engine steps bar by bar as a clock delivers the window's minutes.
 
 Each bar is one database transaction: its new fills and their ledger postings (keys `cohort:C:fill:N`,
-as a replay's), the checkpoint row (bars done, fills posted; the engine's state itself every
-CHECKPOINT_EVERY_BARS bars), the cohort's progress and, every COHORT_LIVE_SCORES_EVERY_BARS bars, the
-agents' running equity, ROI and trades (so a page read mid-run shows them), written only while the run's
-lease token holds the cohort's row lock. A run killed between bars is resumed from its checkpoint by the next run
+as a replay's), the checkpoint row (bars done, fills posted), the cohort's progress and, every
+COHORT_LIVE_SCORES_EVERY_BARS bars, the agents' running equity, ROI and trades (so a page read mid-run
+shows them), written only while the run's lease token holds the cohort's row lock. The engine's state
+itself goes onto the checkpoint row every CHECKPOINT_EVERY_BARS bars, in its own fenced transaction after
+the bar's broadcast. A run killed between bars is resumed from its checkpoint by the next run
 (recovery queues it once the lease lapses): the engine, deterministic, steps again from its saved state
 to the last bar done, and the run posts only the fills after those already in the ledger. At the
 window's end the positions are closed and the run is scored, reconciled and settled by the replay's
@@ -51,8 +52,9 @@ from neolight.money import CENT, money_from_float
 
 log = logging.getLogger(__name__)
 LIVE_SHARE = 99  # percent of the progress bar for the bars; the last percent is closing, scoring and settling
-# The engine's state is saved every this many bars (and after the first): saving it costs more than a bar's
-# postings with hundreds of agents, and a resumed run steps again over at most this many bars.
+# The engine's state is saved every this many bars (and with the first): saving it costs more than a bar's
+# postings with hundreds of agents (and grows with the day), and a resumed run steps again over at most this
+# many bars.
 CHECKPOINT_EVERY_BARS = 10
 
 
@@ -134,19 +136,22 @@ def _run_bars(cohort: Cohort, clock, token: uuid.UUID, progress) -> tuple[BarWin
         latest = simulation.progress(posted)
         trades += latest.fills.entries_per_agent(len(agents))
         percent = min(LIVE_SHARE, int(LIVE_SHARE * simulation.bar / max(feed.expected, 1)))
-        if saved is None or simulation.bar - saved >= CHECKPOINT_EVERY_BARS:
-            data, saved = simulation.checkpoint_bytes(), simulation.bar
-        else:
-            data = None
+        data = simulation.checkpoint_bytes() if saved is None else None  # the row is created with a state
         scores = trades if simulation.bar % every == 0 else None
+        moved = percent if percent != cohort.progress else None
         with transaction.atomic():
-            _bar_commit(cohort, agents, accounts, window, simulation.bar, latest, costs, data, percent, token, scores)
+            _bar_commit(cohort, agents, accounts, window, simulation.bar, latest, costs, data, moved, token, scores)
+        cohort.progress = percent
+        saved = simulation.bar if saved is None else saved
         faults.point("live.after_bar")
         posted = latest.n_fills
         _announce(cohort, "cohort.progress", progress=percent, bar=t, fills=posted,
                   ts=str(np.datetime_as_string(window.timestamps[t], unit="m")), **live_figures(latest, spec))
         if progress:
             progress(percent)
+        if simulation.bar - saved >= CHECKPOINT_EVERY_BARS:
+            _state_save(cohort, simulation, token)
+            saved = simulation.bar
     if simulation.bar < 2:
         raise ApplicationError("The window holds fewer than two bars; nothing can be traded.", field="start")
     simulation.close_out()
@@ -171,18 +176,20 @@ def _roi(equity: np.ndarray, capital: np.ndarray) -> np.ndarray:
 
 
 def _bar_commit(cohort: Cohort, agents, accounts: CohortAccounts, window: BarWindow, bar: int,
-                latest: engine.Progress, costs: OpenCosts, data: bytes | None, percent: int, token: uuid.UUID,
-                trades: np.ndarray | None) -> None:
+                latest: engine.Progress, costs: OpenCosts, data: bytes | None, percent: int | None,
+                token: uuid.UUID, trades: np.ndarray | None) -> None:
     """One bar's writes, in the caller's transaction, fenced by the lease token under the row lock: the new
-    fills, the checkpoint row (with the engine's state when `data` is given), the progress, and with `trades`
-    the agents' running scores."""
+    fills, the checkpoint row (with the engine's state when `data` is given), the progress when it moved, and
+    with `trades` the agents' running scores."""
     if COHORT_STATES.lock(cohort.pk, status=CohortStatus.RUNNING, guard=lambda c: c.lease_token == token) is None:
         raise LeaseLost
     cohort_post_new_fills(cohort=cohort, agents=agents, accounts=accounts, window=window, fills=latest.fills,
                           start=latest.first, costs=costs)
     values = {"bar": bar, "fills": latest.n_fills} | ({} if data is None else {"data": data, "data_bar": bar})
-    CohortCheckpoint.objects.update_or_create(cohort=cohort, defaults=values)
-    Cohort.objects.filter(pk=cohort.pk).update(progress=percent)
+    if not CohortCheckpoint.objects.filter(cohort=cohort).update(**values):  # the first bar creates the row
+        CohortCheckpoint.objects.create(cohort=cohort, **values)
+    if percent is not None:
+        Cohort.objects.filter(pk=cohort.pk).update(progress=percent)
     if trades is not None:
         _running_scores_save(agents, latest.equity, trades)
 
@@ -206,6 +213,17 @@ def _running_scores_save(agents, equity: np.ndarray, trades: np.ndarray) -> None
         cursor.execute(f"WITH v(id, equity, roi, trades) AS (VALUES {rows}) UPDATE {table} SET {name(money.column)} = "
                        f"v.equity, {name(ratio.column)} = v.roi, {name(count.column)} = v.trades FROM v "
                        f"WHERE {table}.{key} = v.id", params)
+
+
+def _state_save(cohort: Cohort, simulation: engine.Simulation, token: uuid.UUID) -> None:
+    """The engine's state after the bars done, onto the checkpoint row, in its own transaction after the bar's
+    broadcast: its cost grows with the run's history, so no bar's fills wait for it. A run stopped before it
+    commits resumes from the state saved before and steps again over the bars since."""
+    data = simulation.checkpoint_bytes()
+    with transaction.atomic():
+        if COHORT_STATES.lock(cohort.pk, status=CohortStatus.RUNNING, guard=lambda c: c.lease_token == token) is None:
+            raise LeaseLost
+        CohortCheckpoint.objects.filter(cohort=cohort).update(data=data, data_bar=simulation.bar)
 
 
 def _restored(checkpoint: CohortCheckpoint, spec: engine.CohortSpec, window: BarWindow) -> engine.Simulation:

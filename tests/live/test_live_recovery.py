@@ -32,10 +32,9 @@ def stopped_after(cohort: Cohort, bars: int, monkeypatch) -> None:
             if len(done) == bars:
                 raise ServerStopped
 
-    monkeypatch.setattr(faults, "point", point)
-    with pytest.raises(ServerStopped):
+    with monkeypatch.context() as patched, pytest.raises(ServerStopped):
+        patched.setattr(faults, "point", point)
         cohort_run_live(cohort_id=cohort.pk, clock=ReplayClock(0))
-    monkeypatch.undo()
 
 
 def orphaned(*args: str) -> dict:
