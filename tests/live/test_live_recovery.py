@@ -15,7 +15,7 @@ from cohorts.services.clocks import ReplayClock
 from cohorts.services.cohorts import cohort_run
 from cohorts.services.live import cohort_run_live
 from neolight import faults
-from tests.live.helpers import comparable, equity_of, fills_of, launch
+from tests.live.helpers import HOUR_INPUT, comparable, equity_of, fills_of, launch
 
 
 class ServerStopped(BaseException):
@@ -45,11 +45,11 @@ def orphaned(*args: str) -> dict:
 
 def test_start_up_resumes_a_live_cohort_whose_window_ended_while_the_server_was_down(
         crypto_hours, eager, monkeypatch, django_capture_on_commit_callbacks):
-    replayed = cohort_run(cohort_id=launch(CohortMode.REPLAY).pk)
-    live, waiting = launch(CohortMode.LIVE), launch(CohortMode.REPLAY)
-    stopped_after(live, 58, monkeypatch)
+    replayed = cohort_run(cohort_id=launch(CohortMode.REPLAY, data=HOUR_INPUT).pk)
+    live, waiting = launch(CohortMode.LIVE, data=HOUR_INPUT), launch(CohortMode.REPLAY, data=HOUR_INPUT)
+    stopped_after(live, 27, monkeypatch)
     live.refresh_from_db()
-    assert live.status == CohortStatus.RUNNING and CohortCheckpoint.objects.get(cohort=live).bar == 58
+    assert live.status == CohortStatus.RUNNING and CohortCheckpoint.objects.get(cohort=live).bar == 27
     posted = Fill.objects.filter(cohort=live).count()
 
     # the set-up step names the live cohort but leaves it for the server's process; the replay is refunded
@@ -66,7 +66,7 @@ def test_start_up_resumes_a_live_cohort_whose_window_ended_while_the_server_was_
         quickstart.resume_live_runs()
     live.refresh_from_db()
     assert live.status == CohortStatus.COMPLETED, live.status_reason
-    assert CohortCheckpoint.objects.get(cohort=live).bar == 120
+    assert CohortCheckpoint.objects.get(cohort=live).bar == 60
     assert comparable(fills_of(live), live) == comparable(fills_of(replayed), replayed)
     assert equity_of(live) == equity_of(replayed) and live.summary == replayed.summary
     settlement = CohortSettlement.objects.get(cohort=live)
@@ -77,7 +77,7 @@ def test_start_up_resumes_a_live_cohort_whose_window_ended_while_the_server_was_
 
 
 def test_the_command_says_which_cohorts_failed_and_which_resume(crypto_hours, monkeypatch):
-    live, waiting = launch(CohortMode.LIVE), launch(CohortMode.REPLAY)
+    live, waiting = launch(CohortMode.LIVE, data=HOUR_INPUT), launch(CohortMode.REPLAY, data=HOUR_INPUT)
     stopped_after(live, 3, monkeypatch)
 
     out = StringIO()
