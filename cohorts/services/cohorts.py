@@ -345,5 +345,5 @@ def _live_run_requeue(cohort_id: int) -> None:
     with transaction.atomic():
         Cohort.objects.filter(pk=cohort_id, status=CohortStatus.RUNNING).update(
             lease_expires_at=timezone.now() - timedelta(seconds=1))
-        log.warning("cohort %s: the server stopped during its live run; queueing a run that resumes it", cohort_id)
+        log.warning("cohort %s: the server stopped before its live run ended; queueing the run again", cohort_id)
         transaction.on_commit(lambda: enqueue("cohorts.tasks.cohort_run_live_task", cohort_id))
