@@ -59,8 +59,8 @@ def units_from_floats(values: np.ndarray) -> np.ndarray:
         distance = np.abs(np.abs(scaled - np.floor(scaled)) - 0.5)
         unsure = ~(np.abs(scaled) < 2.0 ** 50) | (distance <= 4 * np.spacing(np.abs(scaled)))
     result = units.astype(np.int64, copy=False) if not unsure.any() else np.where(unsure, 0, units).astype(np.int64)
-    for index in np.flatnonzero(unsure):
-        result[index] = int(money_from_float(values[index]).scaleb(MONEY_PLACES))
+    for index in np.flatnonzero(unsure):  # flat positions: `values` may have any shape
+        result.flat[index] = int(money_from_float(values.flat[index]).scaleb(MONEY_PLACES))
     return result
 
 

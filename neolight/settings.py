@@ -343,17 +343,28 @@ PROMOTION_GUARDS = {
     "max_error_rate": 0.001,  # readiness: failed runs / runs behind the candidate
 }
 PROMOTION_GUARDS.update(env.json("PROMOTION_GUARDS", default={}))
+# V[SRn] of the Deflated Sharpe Ratio: "null" (each trial's sampling variance under a true Sharpe of 0) or
+# "cross_section" (the variance of the agents' Sharpe ratios, Bailey & Lopez de Prado's); promotions/engine/gate.py
+PROMOTION_DSR_VARIANCE = env.str("PROMOTION_DSR_VARIANCE", default="null")
 PROMOTION_ALLOCATION_FRACTION = env.float("PROMOTION_ALLOCATION_FRACTION", default=0.05)  # of the bankroll
 PROMOTION_ALLOCATION_MIN = env.int("PROMOTION_ALLOCATION_MIN", default=50)  # USD; below it no promotion
 PROMOTION_MICRO_LIVE_CAP = env.int("PROMOTION_MICRO_LIVE_CAP", default=1_000)  # USD; most a deployment gets
 PROMOTION_APPROVAL_ROLES = env.list("PROMOTION_APPROVAL_ROLES", default=["ops", "risk"])  # ordered Django groups
 PROMOTION_REQUEST_TTL_HOURS = env.int("PROMOTION_REQUEST_TTL_HOURS", default=24)  # then an unsigned request expires
+PROMOTION_OPS_GROUP = env.str("PROMOTION_OPS_GROUP", default="ops")  # may request by hand and cancel any request
+PROMOTION_EXPIRE_EVERY_SECONDS = env.int("PROMOTION_EXPIRE_EVERY_SECONDS", default=60)  # how often expiry is swept
+CELERY_BEAT_SCHEDULE["promotions-expire-due"] = {  # pending requests past their expiry become expired
+    "task": "promotions.tasks.promotion_expire_due_task", "schedule": float(PROMOTION_EXPIRE_EVERY_SECONDS)}
 PROMOTION_DAY = env.int("PROMOTION_DAY", default=3)  # campaign day from which the go/no-go proposes candidates
 DEPLOYMENT_HOURS = env.int("DEPLOYMENT_HOURS", default=24)  # the rollback timer of a new deployment
 DEPLOYMENT_MAX_DRAWDOWN = env.float("DEPLOYMENT_MAX_DRAWDOWN", default=0.05)  # roll back below this from the peak
 DEPLOYMENT_MAX_RETURN_VARIANCE = env.float("DEPLOYMENT_MAX_RETURN_VARIANCE", default=0.0001)  # of 1-minute returns
 DEPLOYMENT_BROKER = env.str("DEPLOYMENT_BROKER", default="paper")  # paper (NeoLight's) or alpaca
 ALPACA_TRADING_URL = env.str("ALPACA_TRADING_URL", default="https://paper-api.alpaca.markets")  # Alpaca paper trading
+DEPLOYMENT_RECONCILED_LOG_MINUTES = env.int("DEPLOYMENT_RECONCILED_LOG_MINUTES", default=15)  # log a match this often
+CELERY_BEAT_SCHEDULE["promotions-deployments-reconcile"] = {  # each minute: ledger vs broker, resume, finish
+    "task": "promotions.tasks.deployments_reconcile", "schedule": crontab(minute="*"), "options": {"expires": 55},
+}
 
 LOGGING = {
     "version": 1,

@@ -125,6 +125,7 @@ class PromotionRequest(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("sign_promotionrequest", "Can sign a promotion request (granted per request to its roles)")]
         constraints = [
             models.UniqueConstraint(fields=["candidate"], condition=models.Q(status__in=OPEN_REQUEST),
                                     name="request_one_open_per_candidate"),
@@ -286,3 +287,101 @@ class PromotionLog(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+
+class DeploymentRun(models.Model):
+    """How a deployment trades: the live cohort of one agent (its genome, its capital) that steps the live
+    bars, draws and returns the capital through the ledger and checkpoints for resumption; and where the
+    run stands: the last bar it saw and when a match with the broker was last written to the log."""
+
+    deployment = models.OneToOneField(Deployment, on_delete=models.PROTECT, primary_key=True, related_name="run")
+    cohort = models.OneToOneField("cohorts.Cohort", on_delete=models.PROTECT, related_name="deployment_run")
+    bar_at = models.DateTimeField(null=True, blank=True, help_text="close time of the last bar the run stepped")
+    reconciled_at = models.DateTimeField(null=True, blank=True, help_text="the last `reconciled` log row")
+    broker_baseline = models.JSONField(null=True, blank=True, help_text="the broker account's cash and positions "
+                                       "when the run began (decimal strings): reconciliation compares what moved since")
+
+    def __str__(self) -> str:
+        return f"run of deployment {self.deployment_id} (cohort {self.cohort_id})"
+
+
+class DeploymentOrder(models.Model):
+    """One order a deployment sent its broker and the broker's answer, written once (append-only on
+    PostgreSQL). `fill_number` is the engine fill it carries (None: a flattening order); the client order
+    id derives from the deployment and that number, so a resumed run never sends a fill twice."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.PROTECT, related_name="orders")
+    fill_number = models.PositiveIntegerField(null=True, blank=True)
+    client_order_id = models.CharField(max_length=64, unique=True)
+    broker_order_id = models.CharField(max_length=64, blank=True)
+    mode = models.CharField(max_length=5, choices=TradingMode.choices)
+    symbol = models.CharField(max_length=32)
+    side = models.CharField(max_length=4, help_text="buy or sell")
+    qty = MoneyField()
+    expected_price = MoneyField(null=True, blank=True, help_text="the engine's fill price (None when flattening)")
+    status = models.CharField(max_length=24, help_text="the broker's word: filled, rejected, …")
+    filled_qty = MoneyField(default=0)
+    filled_avg_price = MoneyField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["deployment", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["deployment", "fill_number"], name="deployment_order_once_per_fill"),
+            models.CheckConstraint(condition=models.Q(qty__gt=0, filled_qty__gte=0), name="deployment_order_qty_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mode} {self.side.upper()} {self.qty} {self.symbol} ({self.status})"
+
+
+class PaperAccount(models.Model):
+    """A book of NeoLight's paper broker: its cash and the fee and slippage it charges (its positions and
+    orders are rows of their own). One per deployment on the paper broker, named after it."""
+
+    name = models.CharField(max_length=64, unique=True)
+    cash = MoneyField()
+    fee_bps = models.DecimalField(max_digits=8, decimal_places=3)
+    slippage_bps = models.DecimalField(max_digits=8, decimal_places=3)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"paper account {self.name}"
+
+
+class PaperPosition(models.Model):
+    account = models.ForeignKey(PaperAccount, on_delete=models.CASCADE, related_name="positions")
+    symbol = models.CharField(max_length=32)
+    qty = MoneyField(help_text="signed: negative is short")
+    avg_entry_price = MoneyField()
+
+    class Meta:
+        ordering = ["account", "symbol"]
+        constraints = [models.UniqueConstraint(fields=["account", "symbol"], name="paper_position_once_per_symbol")]
+
+    def __str__(self) -> str:
+        return f"{self.qty} {self.symbol}"
+
+
+class PaperOrder(models.Model):
+    """An order the paper broker took: filled at once at the latest stored close ± slippage, or rejected."""
+
+    account = models.ForeignKey(PaperAccount, on_delete=models.CASCADE, related_name="orders")
+    client_order_id = models.CharField(max_length=64)
+    broker_order_id = models.CharField(max_length=64, unique=True)
+    symbol = models.CharField(max_length=32)
+    side = models.CharField(max_length=4)
+    qty = MoneyField()
+    filled_qty = MoneyField(default=0)
+    filled_avg_price = MoneyField(null=True, blank=True)
+    fee = MoneyField(default=0)
+    status = models.CharField(max_length=12)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["account", "id"]
+        constraints = [models.UniqueConstraint(fields=["account", "client_order_id"], name="paper_order_client_id_once")]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.qty} {self.symbol} ({self.status})"

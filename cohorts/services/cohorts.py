@@ -299,9 +299,11 @@ def cohort_recover_stale(*, now: datetime | None = None) -> list[int]:
     timeout = timedelta(seconds=settings.COHORT_RUN_TIMEOUT_SECONDS)
     resumable = [pk for pk, start, end, started in lapsed.filter(mode=CohortMode.LIVE).values_list(
         "pk", "window_start", "window_end", "started_at") if max(end, (started or now) + (end - start)) + timeout > now]
-    for pk in resumable:
-        log.warning("cohort %s: its live run stopped; queueing a run that resumes it", pk)
-        enqueue("cohorts.tasks.cohort_run_live_task", pk)
+    deployed = set(lapsed.filter(deployment_run__isnull=False).values_list("pk", flat=True))
+    for pk in resumable:  # a micro-live deployment's cohort is resumed by its deployment (broker on its bars)
+        if pk not in deployed:
+            log.warning("cohort %s: its live run stopped; queueing a run that resumes it", pk)
+            enqueue("cohorts.tasks.cohort_run_live_task", pk)
     stale = list(lapsed.exclude(pk__in=resumable).values_list("pk", flat=True))
     stale += Cohort.objects.filter(
         status=CohortStatus.PENDING, created_at__lt=now - timedelta(seconds=settings.COHORT_RUN_TIMEOUT_SECONDS),
@@ -326,15 +328,18 @@ def cohort_recover_orphaned(*, resume: bool = True) -> OrphanedRuns:
     its window ended while the server was down: the run then completes over the bars stored).
 
     `resume=False` only names the live cohorts that a later call will resume: for a process that ends before
-    the server starts, since the server's process must run them (its background threads run the tasks)."""
+    the server starts, since the server's process must run them (its background threads run the tasks). A
+    micro-live deployment's cohort is failed as before: only its deployment runs it (with its broker), and
+    nothing in the embedded mode resumes a deployment."""
     end_of_time = timezone.now() + timedelta(days=365_000)  # every lease and every wait has lapsed by then
     reason = "The server stopped while this cohort waited or ran; its capital was refunded at the next start."
     orphaned = Cohort.objects.filter(status__in=[CohortStatus.PENDING, CohortStatus.RUNNING]).order_by("pk")
-    live = list(orphaned.filter(mode=CohortMode.LIVE).values_list("pk", flat=True))
+    resumable = orphaned.filter(mode=CohortMode.LIVE, deployment_run__isnull=True)
+    live = list(resumable.values_list("pk", flat=True))
     if resume:
         for pk in live:
             _live_run_requeue(pk)
-    failed = [pk for pk in list(orphaned.exclude(mode=CohortMode.LIVE).values_list("pk", flat=True))
+    failed = [pk for pk in list(orphaned.exclude(pk__in=resumable).values_list("pk", flat=True))
               if cohort_fail(cohort_id=pk, reason=reason, is_stale=True, now=end_of_time)]
     return OrphanedRuns(failed=failed, resumed=live)
 

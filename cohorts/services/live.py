@@ -10,6 +10,10 @@ the bar's broadcast. A run killed between bars is resumed from its checkpoint by
 to the last bar done, and the run posts only the fills after those already in the ledger. At the
 window's end the positions are closed and the run is scored, reconciled and settled by the replay's
 own `_persist`, so the summary, reconciliation and capital return are a replay's.
+
+`on_bar(cohort, window, t, result)`, when given, runs inside each bar's transaction after its writes
+(a micro-live deployment sends the bar's new fills to its broker there, so its orders commit with the
+fills); returning True ends the run at that bar, closed, scored and settled as at the window's end.
 """
 from __future__ import annotations
 
@@ -58,8 +62,11 @@ LIVE_SHARE = 99  # percent of the progress bar for the bars; the last percent is
 CHECKPOINT_EVERY_BARS = 10
 
 
+OnBar = Callable[[Cohort, BarWindow, int, engine.Result], bool]
+
+
 def cohort_run_live(*, cohort_id: int, clock: ReplayClock | WallClock,
-                    progress: Callable[[int], None] | None = None) -> Cohort:
+                    progress: Callable[[int], None] | None = None, on_bar: OnBar | None = None) -> Cohort:
     """Runs a live cohort bar by bar as `clock` delivers its window, to completion.
 
     Takes a pending live cohort, or resumes a running one whose lease has lapsed (its worker died)
@@ -75,7 +82,7 @@ def cohort_run_live(*, cohort_id: int, clock: ReplayClock | WallClock,
     remaining = max(0.0, (cohort.window_end - timezone.now()).total_seconds())
 
     def work() -> None:
-        window, result = _run_bars(cohort, clock, token, progress)
+        window, result = _run_bars(cohort, clock, token, progress, on_bar)
         _persist(cohort, window, result, began, token)
 
     with Heartbeat(cohort_id=cohort_id, token=token, run_timeout=remaining + settings.COHORT_RUN_TIMEOUT_SECONDS):
@@ -106,7 +113,8 @@ def _bar_of(window: BarWindow, t: int) -> dict[str, np.ndarray]:
     return row
 
 
-def _run_bars(cohort: Cohort, clock, token: uuid.UUID, progress) -> tuple[BarWindow, engine.Result]:
+def _run_bars(cohort: Cohort, clock, token: uuid.UUID, progress,
+              on_bar: OnBar | None = None) -> tuple[BarWindow, engine.Result]:
     """Steps the window's bars from the checkpoint (or the first bar), one transaction per bar; returns the
     bars and the result with every position closed at the window's end.
 
@@ -141,6 +149,8 @@ def _run_bars(cohort: Cohort, clock, token: uuid.UUID, progress) -> tuple[BarWin
         moved = percent if percent != cohort.progress else None
         with transaction.atomic():
             _bar_commit(cohort, agents, accounts, window, simulation.bar, latest, costs, data, moved, token, scores)
+            # the hook reads the whole result (every fill and curve so far): only a deployment's run pays for it
+            stop = on_bar is not None and on_bar(cohort, window, t, simulation.result())
         cohort.progress = percent
         saved = simulation.bar if saved is None else saved
         faults.point("live.after_bar")
@@ -149,6 +159,8 @@ def _run_bars(cohort: Cohort, clock, token: uuid.UUID, progress) -> tuple[BarWin
                   ts=str(np.datetime_as_string(window.timestamps[t], unit="m")), **live_figures(latest, spec))
         if progress:
             progress(percent)
+        if stop:
+            break
         if simulation.bar - saved >= CHECKPOINT_EVERY_BARS:
             _state_save(cohort, simulation, token)
             saved = simulation.bar

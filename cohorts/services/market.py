@@ -366,12 +366,14 @@ def _copy_postgres(instrument: Instrument, frame: pd.DataFrame, progress: Callab
 
 def bars_generate(
     *, symbols: int, days: int, seed: int, start: datetime, prefix: str = "SYN", regimes: bool = False,
-    jumps: bool = False, equity: bool = False, progress: Progress | None = None,
+    jumps: bool = False, equity: bool = False, progress: Progress | None = None, reversion_bps: float = 0.0,
 ) -> list[ImportReport]:
     """Stores seeded synthetic bars for symbols PREFIX001…, through the same validation as a CSV import.
 
-    `equity`: the generator's equity mode; the symbols trade on the XNYS calendar (regular session)."""
+    `equity`: the generator's equity mode; the symbols trade on the XNYS calendar (regular session).
+    `reversion_bps`: the generator's planted mean-reverting component (0: none)."""
     data = synthetic.generate(symbols=symbols, days=days, seed=seed, regimes=regimes, jumps=jumps,
+                              reversion_bps=reversion_bps,
                               equity_start=pd.Timestamp(start).tz_convert("UTC").to_pydatetime() if equity else None)
     parsed = []
     for column in range(symbols):

@@ -50,3 +50,13 @@ def test_units_from_floats_equals_money_from_float_everywhere(values):
 def test_units_from_floats_refuses_what_is_not_money():
     with pytest.raises(ValueError, match="not a finite amount"):
         units_from_floats(np.array([1.0, np.nan]))
+
+
+def test_units_from_floats_of_a_grid_takes_ties_at_their_own_cell():
+    """A table of equities (agents × bars) with a near-tie deep inside: the exact path writes that cell."""
+    grid = np.full((3, 200), 100.0)
+    grid[2, 162] = TIES[0]
+    units = units_from_floats(grid)
+    assert units.shape == grid.shape
+    assert from_units(units[2, 162]) == money_from_float(TIES[0])
+    assert (units[:, :162] == units_from_floats(np.array([100.0]))[0]).all()

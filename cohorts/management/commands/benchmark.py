@@ -1,15 +1,17 @@
-"""manage.py benchmark engine|cohort|step|live --agents A --symbols S --days D [--json].
+"""manage.py benchmark engine|cohort|step|live|promotion_gate --agents A --symbols S --days D [--json].
 
 `engine` times the simulation kernel alone on a seeded market; `cohort` launches and runs a real cohort
 on the bundled bars and prints the time of each phase from launch to the persisted summary; `step` times a live
 simulation stepped bar by bar and its checkpoint; `live` runs a live-paper cohort on the replay clock and times
-each bar from its arrival to its fills committed in the ledger and its progress broadcast.
+each bar from its arrival to its fills committed in the ledger and its progress broadcast; `promotion_gate` runs
+seeded 3-day campaigns on synthetic markets without and with a planted edge and counts the Day-3 promotions proposed.
 """
 import json
 import resource
 import subprocess
 import sys
 import time
+from collections import Counter
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -21,7 +23,7 @@ from django.db import transaction
 
 from cohorts.engine import Market, bench_engine, generate_market
 from cohorts.engine.bench import bench_step
-from cohorts.models import Bar, CohortMode, CohortResult, CohortStatus
+from cohorts.models import Bar, CohortMode, CohortResult, CohortStatus, Instrument
 from cohorts.providers.service import QUOTE_KEY, QuoteService
 from cohorts.providers.stored import StoredBarsProvider
 from cohorts.services import cohorts as cohort_services
@@ -30,9 +32,22 @@ from cohorts.services.clocks import ReplayClock
 from cohorts.services.cohorts import cohort_launch, cohort_run
 from cohorts.services.inputs import cohort_input
 from cohorts.services.live import cohort_run_live
+from cohorts.services.market import bars_generate
+from knowledge.models import CampaignStatus
+from knowledge.services.campaigns import campaign_create, campaign_input, campaign_replay
 from neolight.errors import ApplicationError
+from promotions.services.candidates import (
+    candidate_best,
+    promote_intraday_candidate,
+    promotion_guards,
+    promotion_policy_default,
+)
 
 BUNDLED_CRYPTO = ["BTC-USDT", "ETH-USDT", "DOGE-USDT", "LTC-USDT", "XRP-USDT", "ADA-USDT"]
+GATE_START = datetime(2030, 1, 7, tzinfo=UTC)  # synthetic bars only: no bundled or fetched symbol trades then
+GATE_EDGE_BPS = 200.0  # stationary std of the planted mean-reverting component: ~13 bps a minute of pull at 1 std
+# Families that trade a price's (or a spread's) reversion to its mean: the planted component pays them.
+GATE_EXPLOITING = ("bollinger_reversion", "rsi_reversion", "vwap_scalper", "pairs_zscore")
 # The service calls of a cohort run, as the run module names them, and the phase each one is.
 PHASES = {"bar_window": "read bars", "_simulate": "simulate", "cohort_post_fills": "post fills",
           "cohort_settle": "settle/return", "cohort_scores_save": "scores", "_persist": "persist"}
@@ -51,11 +66,15 @@ class Command(BaseCommand):
         "live: launch a live-paper cohort on the bundled bars (--minutes of them from --start) driven by the "
         "replay clock without waits, and print per bar the time from its arrival to its fills committed in the "
         "ledger (with its checkpoint row) and the page's progress broadcast (p50/p99/max), and the time of each "
-        "save of the engine's state, which follows the broadcast every few bars (p50/max)."
+        "save of the engine's state, which follows the broadcast every few bars (p50/max). "
+        "promotion_gate: --seeds seeded 3-day campaigns (--agents agents, --trials learning trials per family, two "
+        "synthetic symbols) on random walks and on a market with a planted mean-reverting component; prints how "
+        "many propose a Day-3 promotion at the promotion policy's thresholds, which families were proposed, and "
+        "the time taken."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("target", choices=["engine", "cohort", "step", "live"], help="what to benchmark")
+        parser.add_argument("target", choices=["engine", "cohort", "step", "live", "promotion_gate"], help="what to benchmark")
         parser.add_argument("--agents", type=int, default=30, help="number of agents (default 30)")
         parser.add_argument("--symbols", default="10",
                             help="number of symbols (default 10), or for cohort a comma-separated list")
@@ -64,11 +83,21 @@ class Command(BaseCommand):
         parser.add_argument("--repeats", type=int, default=5, help="engine: timed runs after the warm-up")
         parser.add_argument("--start", default="2021-05-06T00:00:00Z", help="cohort: window start (bundled data)")
         parser.add_argument("--minutes", type=int, default=240, help="live: bars of the window (default 240)")
+        parser.add_argument("--seeds", type=int, default=20, help="promotion_gate: campaigns per market (default 20)")
+        parser.add_argument("--trials", type=int, default=5,
+                            help="promotion_gate: learning trials per family in each cycle (default 5)")
+        parser.add_argument("--edge-bps", type=float, default=GATE_EDGE_BPS,
+                            help="promotion_gate: size of the planted mean-reverting component, bps (default "
+                                 f"{GATE_EDGE_BPS:g})")
         parser.add_argument("--json", action="store_true", dest="as_json", help="print one JSON line")
 
     def handle(self, *args, target, agents, symbols, days, as_json, **options):
         if agents < 1 or days < 1 or options["repeats"] < 1:
             raise CommandError("--agents, --days and --repeats must be positive")
+        if target == "promotion_gate":
+            return self._report_gate(promotion_gate(agents=agents, seeds=options["seeds"], trials=options["trials"],
+                                                    edge_bps=options["edge_bps"],
+                                                    progress=None if as_json else self.stderr.write), as_json)
         if target == "step":
             report = bench_step(agents, _count(symbols), days)
         elif target == "live":
@@ -185,6 +214,68 @@ class Command(BaseCommand):
             "final_equity": str(cohort.final_equity or Decimal(0)), "reconciled": cohort.is_reconciled,
             "quotes": _quote_latency(names),
         } | ({} if cohort.status == CohortStatus.COMPLETED else {"failed": True})
+
+
+    def _report_gate(self, report: dict, as_json: bool) -> None:
+        if as_json:
+            self.stdout.write(json.dumps(report))
+            return
+        for market in report["markets"]:
+            proposed = ", ".join(f"{family} {n}" for family, n in market["families"].items()) or "none"
+            self.stdout.write(
+                f"{market['market']}: {market['proposed']} of {market['seeds']} campaigns propose a Day-3 promotion "
+                f"(families proposed: {proposed}; of the edge-exploiting families: {market['exploiting']}); "
+                f"{market['seconds']} s")
+            blocked = ", ".join(f"{name} {n}" for name, n in market["blocked_by"].items())
+            self.stdout.write(f"  checks failed by the top-ranked Day-3 agent: {blocked or 'none'}")
+        self.stdout.write(f"{report['agents']} agents, {report['trials']} trials per family per cycle; "
+                          f"thresholds {json.dumps(report['guards'])}; total {report['seconds']} s")
+
+
+def promotion_gate(*, agents: int, seeds: int, trials: int, edge_bps: float = GATE_EDGE_BPS, progress=None) -> dict:
+    """Runs `seeds` seeded 3-day replay campaigns on each synthetic market (two symbols, no edge and a planted
+    mean-reverting one), weighs each Day-3 cohort for promotion, and counts the campaigns that propose one."""
+    if seeds < 1 or trials < 1:
+        raise CommandError("--seeds and --trials must be positive")
+    began = time.perf_counter()
+    markets = []
+    for label, reversion in (("random walks", 0.0), (f"mean-reverting edge ({edge_bps:g} bps)", edge_bps)):
+        tag = f"E{edge_bps:g}".replace(".", "P") if reversion else "R"
+        started, families, blocked, proposed = time.perf_counter(), Counter(), Counter(), 0
+        for seed in range(seeds):
+            best, top = _gate_campaign(seed=seed, tag=tag, reversion_bps=reversion, agents=agents, trials=trials)
+            blocked.update(c.name for c in top.checks.all() if not c.passed)
+            if best is not None:
+                proposed += 1
+                families[best.family] += 1
+            if progress:
+                progress(f"{label}, seed {seed}: " + (f"proposes agent {best.agent.index} ({best.family})"
+                                                      if best else "no promotion"))
+        markets.append({"market": label, "reversion_bps": reversion, "seeds": seeds, "proposed": proposed,
+                        "families": dict(families.most_common()),
+                        "exploiting": sum(n for f, n in families.items() if f in GATE_EXPLOITING),
+                        "blocked_by": dict(blocked.most_common()), "seconds": round(time.perf_counter() - started, 1)})
+    return {"agents": agents, "trials": trials, "guards": promotion_guards(promotion_policy_default()),
+            "markets": markets, "seconds": round(time.perf_counter() - began, 1)}
+
+
+def _gate_campaign(*, seed: int, tag: str, reversion_bps: float, agents: int, trials: int):
+    """One seeded 3-day campaign on its own synthetic symbols (stored once); (best eligible, top-ranked) of Day 3."""
+    prefix = f"G{tag}-{seed:03d}-"
+    if not Instrument.objects.filter(symbol=f"{prefix}001").exists():
+        bars_generate(symbols=2, days=3, seed=seed, start=GATE_START, prefix=prefix, reversion_bps=reversion_bps)
+    try:
+        data = campaign_input(bankroll="10000", days=3, start=GATE_START.date(), symbols=f"{prefix}001,{prefix}002",
+                              agents=agents, lookback_hours=6, trials=trials, seed=seed,
+                              name=f"promotion gate {tag} seed {seed}")
+    except ApplicationError as exc:
+        raise CommandError(exc.message) from None
+    campaign = campaign_replay(campaign_id=campaign_create(data=data).pk)
+    day = campaign.campaign_days.filter(number=3).select_related("cohort").first()
+    if campaign.status != CampaignStatus.COMPLETED or day is None:
+        raise CommandError(f"campaign {campaign.pk} ({tag}, seed {seed}) did not complete: {campaign.status_reason}")
+    candidates = promote_intraday_candidate(day.cohort)
+    return candidate_best(day.cohort), candidates[0]
 
 
 def _quote_latency(symbols: list[str], calls: int = 200) -> dict:

@@ -1,0 +1,113 @@
+"""Human overrides — pause, resume, roll back now — need a reason and a member of ops or risk (superusers
+included); each is logged with who and why. Refusals leave no trace."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.contrib.auth.models import Group
+
+from cohorts.models import CohortSettlement, CohortStatus, SettlementKind
+from neolight.errors import ApplicationError
+from promotions.models import DEPLOYMENT_STATES, DeploymentStatus, LogKind, PromotionLog
+from promotions.services.deployments import (
+    DEPLOYMENTS,
+    OverrideRefused,
+    deployment_pause,
+    deployment_resume,
+    deployment_rollback,
+    deployment_start,
+)
+from tests.promotions.deployments.conftest import FUNDING
+from tests.promotions.deployments.helpers import bankroll_cash
+
+OVERRIDES = [deployment_pause, deployment_rollback]
+
+
+async def drain(layer, channel: str) -> list[dict]:
+    """Every message waiting on `channel` (what a dashboard listening to deployments heard)."""
+    messages = []
+    while True:
+        try:
+            messages.append(await asyncio.wait_for(layer.receive(channel), timeout=0.5))
+        except TimeoutError:
+            return messages
+
+pytestmark = pytest.mark.usefixtures("crypto_hours")
+
+
+@pytest.fixture
+def running(approved):
+    """A deployment moved to running (its run is not needed to override it)."""
+    deployment = deployment_start(request_id=approved(capital="500").pk)
+    return DEPLOYMENT_STATES.move(deployment.pk, DeploymentStatus.RUNNING)
+
+
+def untouched(deployment) -> bool:
+    deployment.refresh_from_db()
+    return (deployment.status == DeploymentStatus.RUNNING
+            and not deployment.log.exclude(kind=LogKind.DEPLOYED).exists())
+
+
+@pytest.mark.parametrize("override", OVERRIDES)
+@pytest.mark.parametrize("reason", ["", "   ", None])
+def test_an_override_without_a_reason_is_refused(running, ops_user, override, reason):
+    with pytest.raises(ApplicationError) as refused:
+        override(deployment_id=running.pk, reason=reason, user=ops_user)
+    assert refused.value.field == "reason"
+    assert untouched(running)
+
+
+@pytest.mark.parametrize("override", OVERRIDES)
+def test_outsiders_and_superusers_outside_the_groups_may_not_override(running, outsider, superuser, override):
+    for user in (outsider, superuser):
+        with pytest.raises(OverrideRefused):
+            override(deployment_id=running.pk, reason="I think it should stop", user=user)
+    assert untouched(running)
+
+
+def test_a_superuser_in_ops_still_gives_a_reason(running, superuser):
+    superuser.groups.add(Group.objects.get_or_create(name="ops")[0])
+    with pytest.raises(ApplicationError):
+        deployment_pause(deployment_id=running.pk, reason="", user=superuser)
+    assert deployment_pause(deployment_id=running.pk, reason="maintenance window", user=superuser) is not None
+
+
+def test_ops_pauses_and_risk_resumes_each_logged_with_who_and_why(running, ops_user, risk_user):
+    paused = deployment_pause(deployment_id=running.pk, reason="exchange incident", user=ops_user)
+    assert paused.status == DeploymentStatus.PAUSED and paused.status_reason == "exchange incident"
+    assert deployment_pause(deployment_id=running.pk, reason="again", user=ops_user) is None  # already paused
+    resumed = deployment_resume(deployment_id=running.pk, reason="incident closed", user=risk_user)
+    assert resumed.status == DeploymentStatus.RUNNING
+    rows = PromotionLog.objects.filter(deployment=running, kind__in=[LogKind.PAUSED, LogKind.RESUMED]).order_by("id")
+    assert [(r.kind, r.actor, r.data["reason"]) for r in rows] == [
+        (LogKind.PAUSED, ops_user, "exchange incident"), (LogKind.RESUMED, risk_user, "incident closed")]
+
+
+def test_risk_rolls_back_a_deployment_before_it_traded_and_the_capital_comes_back_whole(
+        running, risk_user, django_capture_on_commit_callbacks):
+    assert bankroll_cash(running) == FUNDING - running.capital
+    layer = get_channel_layer()
+    watcher = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(DEPLOYMENTS, watcher)
+    with django_capture_on_commit_callbacks(execute=True):
+        rolled = deployment_rollback(deployment_id=running.pk, reason="the allocation was wrong", user=risk_user)
+    messages = async_to_sync(drain)(layer, watcher)
+    assert len(messages) == 2
+    heard = {m["event"]: m["payload"] for m in messages}
+    assert heard.keys() == {"deployment.ended", "deployment.rolled_back"}
+    assert heard["deployment.ended"] == {"deployment": running.pk, "status": DeploymentStatus.ROLLED_BACK,
+                                         "returned": str(running.capital)}
+    assert rolled.status == DeploymentStatus.ROLLED_BACK and rolled.finished_at is not None
+    assert bankroll_cash(running) == FUNDING
+    cohort = running.run.cohort
+    cohort.refresh_from_db()
+    assert cohort.status == CohortStatus.FAILED
+    assert CohortSettlement.objects.get(cohort=cohort).kind == SettlementKind.REFUND
+    row = running.log.get(kind=LogKind.ROLLED_BACK)
+    assert row.actor == risk_user and row.data["reason"] == "the allocation was wrong"
+    with pytest.raises(ApplicationError):  # an ended deployment is not resumed
+        deployment_resume(deployment_id=running.pk, reason="", user=risk_user)
+    assert deployment_resume(deployment_id=running.pk, reason="undo", user=risk_user) is None
