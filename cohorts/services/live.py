@@ -210,21 +210,26 @@ def _running_scores_save(agents, equity: np.ndarray, trades: np.ndarray) -> None
     """The agents' equity at the last close, ROI on capital and trades so far, so a page read mid-run shows
     them; the final scoring overwrites them with a replay's scores.
 
-    One UPDATE … FROM a VALUES list (PostgreSQL, and SQLite from 3.33): the ORM's bulk_update builds a CASE
-    per row and field, which costs far more than the bar's postings with hundreds of agents."""
+    On PostgreSQL one UPDATE … FROM a VALUES list; on SQLite (in-process, no round trips) one UPDATE per agent
+    through executemany (UPDATE … FROM needs SQLite 3.33, newer than Django asks for). Not the ORM's
+    bulk_update: it builds a CASE per row and field, which costs far more than a bar's postings."""
     field = Agent._meta.get_field
     money, ratio, count = field("final_equity"), field("roi"), field("trades")
     roi = _roi(equity, np.array([float(agent.capital) for agent in agents]))
-    params = []
-    for agent, value, share, n in zip(agents, equity.tolist(), roi.tolist(), trades.tolist(), strict=True):
-        params += [agent.pk, money.get_db_prep_value(money_from_float(value), connection), share, n]
+    rows = [(agent.pk, money.get_db_prep_value(money_from_float(value), connection), share, n)
+            for agent, value, share, n in zip(agents, equity.tolist(), roi.tolist(), trades.tolist(), strict=True)]
     name = connection.ops.quote_name
     table, key = name(Agent._meta.db_table), name(Agent._meta.pk.column)
-    rows = ", ".join(["(%s, %s, %s, %s)"] * len(agents))
+    columns = [name(f.column) for f in (money, ratio, count)]
     with connection.cursor() as cursor:
-        cursor.execute(f"WITH v(id, equity, roi, trades) AS (VALUES {rows}) UPDATE {table} SET {name(money.column)} = "
-                       f"v.equity, {name(ratio.column)} = v.roi, {name(count.column)} = v.trades FROM v "
-                       f"WHERE {table}.{key} = v.id", params)
+        if connection.vendor != "postgresql":
+            cursor.executemany(f"UPDATE {table} SET {columns[0]} = %s, {columns[1]} = %s, {columns[2]} = %s "
+                               f"WHERE {key} = %s", [(*row[1:], row[0]) for row in rows])
+            return
+        values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
+        cursor.execute(f"WITH v(id, equity, roi, trades) AS (VALUES {values}) UPDATE {table} SET {columns[0]} = "
+                       f"v.equity, {columns[1]} = v.roi, {columns[2]} = v.trades FROM v WHERE {table}.{key} = v.id",
+                       [x for row in rows for x in row])
 
 
 def _state_save(cohort: Cohort, simulation: engine.Simulation, token: uuid.UUID) -> None:
