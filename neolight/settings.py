@@ -269,6 +269,7 @@ COHORT_AGENTS_DEFAULT = env.int("COHORT_AGENTS_DEFAULT", default=30)  # agents w
 COHORT_MAX_WINDOW_DAYS = env.int("COHORT_MAX_WINDOW_DAYS", default=7)  # longest execution window
 COHORT_RUN_TIMEOUT_SECONDS = env.int("COHORT_RUN_TIMEOUT_SECONDS", default=1800)  # then a stuck run is failed
 COHORT_LEASE_SECONDS = env.int("COHORT_LEASE_SECONDS", default=60)  # a run's lease, renewed while it lives
+COHORT_LIVE_SCORES_EVERY_BARS = env.int("COHORT_LIVE_SCORES_EVERY_BARS", default=5)  # a live run writes its agents' equity, ROI, trades
 ALLOCATION_LOOKBACK_HOURS = env.int("ALLOCATION_LOOKBACK_HOURS", default=24)  # risk_weighted volatility window
 # --- limits: per-user launch caps (system launches, e.g. campaign days, are not capped) ---------------
 COHORT_MAX_ACTIVE_PER_USER = env.int("COHORT_MAX_ACTIVE_PER_USER", default=5)  # pending + running cohorts of one user
