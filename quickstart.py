@@ -164,6 +164,9 @@ def say_recovered(report: dict) -> None:
     if report["cohorts"]:
         print(f"  The last stop cut short cohort(s) {', '.join(map(str, report['cohorts']))}: failed, capital "
               "refunded.", flush=True)
+    if report.get("resumed"):
+        print(f"  The last stop cut short live cohort(s) {', '.join(map(str, report['resumed']))}: they resume from "
+              "their checkpoints as the server starts.", flush=True)
     if report["campaigns"]:
         print(f"  The last stop cut short campaign(s) {', '.join(map(str, report['campaigns']))}: failed (start "
               "them again to go on).", flush=True)
@@ -198,6 +201,8 @@ def inside_venv(task: str, args: list[str]) -> int:
         return 0
     if task == "serve":
         warm_up()  # loads from the cache the warm-up process filled: no run waits for the compiler
+        if not os.environ.get("REDIS_URL"):  # embedded: the live runs the set-up left to resume run in this process
+            resume_live_runs()
         from daphne.cli import CommandLineInterface
 
         CommandLineInterface().run(args)
@@ -230,12 +235,28 @@ def setup_django(*, verbose: bool) -> dict:
     bundled = {p.name.removesuffix("_1m.csv") for p in SAMPLE_DIR.glob("*_1m.csv")}
     if bundled - {i.symbol for i in instrument_overview() if i.bar_count}:
         command("load_sample_data")  # only what is missing matters; loading again is harmless but slow
+    resumed: list[int] = []
     if os.environ.get("REDIS_URL"):  # workers elsewhere may be running: only lapsed leases are recovered
         cohorts, campaigns = json.loads(command("recover_runs", "--json"))["recovered"], []
-    else:  # embedded: nothing of an earlier start can still be running
-        cohorts = json.loads(command("recover_runs", "--orphaned", "--json"))["recovered"]
+    else:  # embedded: nothing of an earlier start can still be running; live cohorts resume once the server runs
+        runs = json.loads(command("recover_runs", "--orphaned", "--defer-live", "--json"))
+        cohorts, resumed = runs["failed"], runs["resumed"]
         campaigns = json.loads(command("recover_campaigns", "--orphaned", "--json"))["campaigns"]
-    return {"cohorts": cohorts, "campaigns": campaigns, "demo": demo_user()}
+    return {"cohorts": cohorts, "resumed": resumed, "campaigns": campaigns, "demo": demo_user()}
+
+
+def resume_live_runs() -> None:
+    """Embedded: queues the runs of the live cohorts an earlier start left running (each goes on from its
+    checkpoint) in this process, the server's, whose background threads run tasks; the set-up only named them."""
+    import io
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "neolight.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("recover_runs", "--orphaned", stdout=io.StringIO())
 
 
 def demo_user() -> str:

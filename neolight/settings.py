@@ -275,6 +275,7 @@ COHORT_AGENTS_DEFAULT = env.int("COHORT_AGENTS_DEFAULT", default=30)  # agents w
 COHORT_MAX_WINDOW_DAYS = env.int("COHORT_MAX_WINDOW_DAYS", default=7)  # longest execution window
 COHORT_RUN_TIMEOUT_SECONDS = env.int("COHORT_RUN_TIMEOUT_SECONDS", default=1800)  # then a stuck run is failed
 COHORT_LEASE_SECONDS = env.int("COHORT_LEASE_SECONDS", default=60)  # a run's lease, renewed while it lives
+COHORT_LIVE_SCORES_EVERY_BARS = env.int("COHORT_LIVE_SCORES_EVERY_BARS", default=5)  # a live run writes its agents' equity, ROI, trades
 ALLOCATION_LOOKBACK_HOURS = env.int("ALLOCATION_LOOKBACK_HOURS", default=24)  # risk_weighted volatility window
 # --- limits: per-user launch caps (system launches, e.g. campaign days, are not capped) ---------------
 COHORT_MAX_ACTIVE_PER_USER = env.int("COHORT_MAX_ACTIVE_PER_USER", default=5)  # pending + running cohorts of one user
@@ -356,6 +357,10 @@ PROMOTION_ALLOCATION_MIN = env.int("PROMOTION_ALLOCATION_MIN", default=50)  # US
 PROMOTION_MICRO_LIVE_CAP = env.int("PROMOTION_MICRO_LIVE_CAP", default=1_000)  # USD; most a deployment gets
 PROMOTION_APPROVAL_ROLES = env.list("PROMOTION_APPROVAL_ROLES", default=["ops", "risk"])  # ordered Django groups
 PROMOTION_REQUEST_TTL_HOURS = env.int("PROMOTION_REQUEST_TTL_HOURS", default=24)  # then an unsigned request expires
+PROMOTION_OPS_GROUP = env.str("PROMOTION_OPS_GROUP", default="ops")  # may request by hand and cancel any request
+PROMOTION_EXPIRE_EVERY_SECONDS = env.int("PROMOTION_EXPIRE_EVERY_SECONDS", default=60)  # how often expiry is swept
+CELERY_BEAT_SCHEDULE["promotions-expire-due"] = {  # pending requests past their expiry become expired
+    "task": "promotions.tasks.promotion_expire_due_task", "schedule": float(PROMOTION_EXPIRE_EVERY_SECONDS)}
 PROMOTION_DAY = env.int("PROMOTION_DAY", default=3)  # campaign day from which the go/no-go proposes candidates
 DEPLOYMENT_HOURS = env.int("DEPLOYMENT_HOURS", default=24)  # the rollback timer of a new deployment
 DEPLOYMENT_MAX_DRAWDOWN = env.float("DEPLOYMENT_MAX_DRAWDOWN", default=0.05)  # roll back below this from the peak

@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cohorts.urls import api_urlpatterns as cohorts_api
 from knowledge.urls import api_urlpatterns as knowledge_api
+from promotions.urls import api_urlpatterns as promotions_api
 
 
 @login_not_required
@@ -21,6 +22,7 @@ def healthz(request):
 api_urlpatterns = [
     *cohorts_api,
     *knowledge_api,
+    *promotions_api,
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

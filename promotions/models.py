@@ -125,6 +125,7 @@ class PromotionRequest(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("sign_promotionrequest", "Can sign a promotion request (granted per request to its roles)")]
         constraints = [
             models.UniqueConstraint(fields=["candidate"], condition=models.Q(status__in=OPEN_REQUEST),
                                     name="request_one_open_per_candidate"),

@@ -1,6 +1,7 @@
-"""Celery tasks of promotions: they take ids, re-check state and call one service; idempotent.
+"""Celery tasks of promotions: they take ids (or nothing), re-check state and call one service; idempotent.
 
-The Day-3 go/no-go and the approvers' notices; a deployment's run and the minute's reconciliation of deployments."""
+The Day-3 go/no-go and the approvers' notices; expiry of unsigned requests; a deployment's run and the
+minute's reconciliation of deployments."""
 from __future__ import annotations
 
 import smtplib
@@ -12,6 +13,7 @@ from promotions.services.day3 import day3_go_no_go
 from promotions.services.deploy_reconcile import deployments_reconcile_all
 from promotions.services.deploy_run import deployment_run
 from promotions.services.notify import promotion_notify
+from promotions.services.requests import promotion_expire_due
 
 
 @shared_task(ignore_result=True)
@@ -25,6 +27,12 @@ def day3_go_no_go_task() -> list[dict]:
 def promotion_notify_task(self, request_id: int) -> list[str]:
     """E-mails the approvers whose step request `request_id` awaits; retried while the mail server is away."""
     return promotion_notify(request_id=request_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def promotion_expire_due_task() -> list[int]:
+    """Marks pending requests past their expiry expired (beat, every PROMOTION_EXPIRE_EVERY_SECONDS)."""
+    return promotion_expire_due()
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -1,9 +1,18 @@
 from django.urls import path
 
-from promotions import views
+from promotions import apis, views
 
 urlpatterns = [
     path("promotions/", views.promotion_list, name="promotion-list"),
     path("promotions/requests/<int:request_id>/", views.promotion_request, name="promotion-request"),
     path("promotions/requests/<int:request_id>/decide", views.promotion_decide, name="promotion-decide"),
+]
+
+api_urlpatterns = [
+    path("promotions/requests", apis.RequestListApi.as_view(), name="api-promotion-requests"),
+    path("promotions/requests/<int:request_id>", apis.RequestDetailApi.as_view(), name="api-promotion-request"),
+    path("promotions/requests/<int:request_id>/approve", apis.RequestApproveApi.as_view(),
+         name="api-promotion-request-approve"),
+    path("promotions/requests/<int:request_id>/reject", apis.RequestRejectApi.as_view(),
+         name="api-promotion-request-reject"),
 ]

@@ -22,7 +22,7 @@ from .genomes import (
 from .market import Market
 from .metrics import PERIODS_PER_YEAR, Metrics, compute_metrics, correlation, max_drawdown
 from .signals import ENTER_LONG, ENTER_SHORT, EXIT_LONG, EXIT_SHORT
-from .simulation import CHECKPOINT_FORMAT, RULES, CheckpointError, Event, Fills, Result, Simulation, initial_state, run
+from .simulation import CHECKPOINT_FORMAT, RULES, CheckpointError, Event, Fills, Progress, Result, Simulation, initial_state, run
 from .spec import AgentSpec, CohortSpec, ParentRules, cohort
 from .warmup import is_warm, warm_up
 from .workload import generate_market, reference_spec, run_workload
@@ -30,7 +30,7 @@ from .workload import generate_market, reference_spec, run_workload
 __all__ = [
     "CHECKPOINT_FORMAT", "AgentSpec", "CheckpointError", "CohortSpec", "ENTER_LONG", "ENTER_SHORT", "EXIT_LONG", "EXIT_SHORT", "Event",
     "FAMILIES", "Family", "Fills", "Genome", "Market", "Metrics", "PERIODS_PER_YEAR", "Param",
-    "ParentRules", "RULES", "Result", "Simulation", "bench_engine", "build_signals", "cohort",
+    "ParentRules", "Progress", "RULES", "Result", "Simulation", "bench_engine", "build_signals", "cohort",
     "compute_metrics", "correlation", "default_roster", "family", "generate_market",
     "initial_state", "is_warm", "max_drawdown", "reference_spec", "run", "run_workload", "sample_params",
     "warm_up",

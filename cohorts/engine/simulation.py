@@ -103,6 +103,11 @@ class Fills:
         """Number of opening fills (trades) per agent, (A,) int64."""
         return np.bincount(self.agent[self.kind == codes.OPEN], minlength=n_agents)
 
+    def part(self, start: int, stop: int | None = None) -> Fills:
+        """The fills ``start`` .. ``stop``-1 (views, not copies)."""
+        cut = slice(start, stop)
+        return Fills(*(getattr(self, name)[cut] for name in self.__dataclass_fields__))
+
 
 @dataclass(frozen=True)
 class Result:
@@ -128,6 +133,23 @@ class Result:
     def parent_equity(self) -> np.ndarray:
         """The parent wallet's equity at each close (agents + idle capital), (T,)."""
         return self.equity.sum(axis=0) + (self.bankroll - self.capital.sum())
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a stepping simulation stands, without its history: the fills made from index ``first`` on,
+    each agent's equity at the last simulated close (its capital before the first bar), (A,), and the
+    parent wallet's equity then (agents + idle capital)."""
+
+    first: int
+    fills: Fills
+    equity: np.ndarray
+    parent_equity: float
+
+    @property
+    def n_fills(self) -> int:
+        """Fills made so far, those before ``first`` included."""
+        return self.first + len(self.fills)
 
 
 def _params(spec: CohortSpec, n_symbols: int) -> tuple[np.ndarray, np.ndarray]:
@@ -462,6 +484,24 @@ class Simulation:
         b["sig"][:, t] = self._live.update(row)
         self._n_bars, self._market = t + 1, None
         self._run_to(self._bar + 1)
+
+    @property
+    def n_fills(self) -> int:
+        """Fills made so far."""
+        return int(self._counts[0])
+
+    def progress(self, since: int = 0) -> Progress:
+        """The fills from index ``since`` on and the latest equity, in O(those fills + agents): unlike
+        ``result()`` it copies neither the equity curves nor the earlier fills (a live bar's figures)."""
+        nf, t = int(self._counts[0]), self._bar
+        since = min(max(int(since), 0), nf)
+        fi, ff = self._fi[since:nf], self._ff[since:nf]
+        fills = Fills(fi[:, 0].copy(), fi[:, 1].copy(), fi[:, 2].copy(), fi[:, 3].astype(np.int8),
+                      fi[:, 4].astype(np.int8), ff[:, 0].copy(), ff[:, 1].copy(), ff[:, 2].copy(), ff[:, 3].copy())
+        capital = self.spec.capital()
+        equity = self._equity[:, t - 1].copy() if t else capital
+        parent = float(equity.sum() + (self.spec.bankroll - capital.sum()))
+        return Progress(since, fills, equity, parent)
 
     def state(self) -> dict[str, np.ndarray]:
         """A copy of everything needed to resume, as a dict of numpy arrays (a live simulation's

@@ -6,6 +6,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
@@ -311,12 +312,43 @@ def cohort_recover_stale(*, now: datetime | None = None) -> list[int]:
     return [pk for pk in stale if cohort_fail(cohort_id=pk, reason=reason, is_stale=True, now=now)]
 
 
-def cohort_recover_orphaned() -> list[int]:
-    """Fails, and refunds once, every pending or running cohort, whatever its lease: for the embedded
-    server's start-up, when no worker of an earlier start can still be running. Returns their ids."""
+@dataclass(frozen=True)
+class OrphanedRuns:
+    """What the embedded start-up's recovery did: the cohorts failed (and refunded, or settled) and the live
+    cohorts resumed (their runs queued again), by id."""
+
+    failed: list[int]
+    resumed: list[int]
+
+
+def cohort_recover_orphaned(*, resume: bool = True) -> OrphanedRuns:
+    """For the embedded server's start-up, when no worker of an earlier start can still be running, whatever
+    the leases say: every pending or running replay cohort is failed and refunded, once; every pending or
+    running live cohort is resumed instead (its run queued again, continuing from its checkpoint, even when
+    its window ended while the server was down: the run then completes over the bars stored).
+
+    `resume=False` only names the live cohorts that a later call will resume: for a process that ends before
+    the server starts, since the server's process must run them (its background threads run the tasks). A
+    micro-live deployment's cohort is failed as before: only its deployment runs it (with its broker), and
+    nothing in the embedded mode resumes a deployment."""
     end_of_time = timezone.now() + timedelta(days=365_000)  # every lease and every wait has lapsed by then
     reason = "The server stopped while this cohort waited or ran; its capital was refunded at the next start."
-    ids = (Cohort.objects.filter(status__in=[CohortStatus.PENDING, CohortStatus.RUNNING]).order_by("pk")
-           .values_list("pk", flat=True))
-    return [pk for pk in list(ids) if cohort_fail(cohort_id=pk, reason=reason, is_stale=True, now=end_of_time)]
+    orphaned = Cohort.objects.filter(status__in=[CohortStatus.PENDING, CohortStatus.RUNNING]).order_by("pk")
+    resumable = orphaned.filter(mode=CohortMode.LIVE, deployment_run__isnull=True)
+    live = list(resumable.values_list("pk", flat=True))
+    if resume:
+        for pk in live:
+            _live_run_requeue(pk)
+    failed = [pk for pk in list(orphaned.exclude(pk__in=resumable).values_list("pk", flat=True))
+              if cohort_fail(cohort_id=pk, reason=reason, is_stale=True, now=end_of_time)]
+    return OrphanedRuns(failed=failed, resumed=live)
 
+
+def _live_run_requeue(cohort_id: int) -> None:
+    """Lets a new run take the live cohort over at once (its lease lapsed: no earlier run is alive) and
+    queues that run after commit."""
+    with transaction.atomic():
+        Cohort.objects.filter(pk=cohort_id, status=CohortStatus.RUNNING).update(
+            lease_expires_at=timezone.now() - timedelta(seconds=1))
+        log.warning("cohort %s: the server stopped before its live run ended; queueing the run again", cohort_id)
+        transaction.on_commit(lambda: enqueue("cohorts.tasks.cohort_run_live_task", cohort_id))

@@ -17,7 +17,7 @@ A fill of notional N (the engine's qty·price, converted once) with fee F posts
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
@@ -125,15 +125,25 @@ class FillAmounts:
     quantity: dict[tuple[int, int], int]  # open quantity left per (agent, symbol index), in units
 
 
-def fill_amounts(fills: engine.Fills) -> FillAmounts:
-    """The postings of the fills, computed once: conversions vectorised, average cost in one pass."""
+@dataclass
+class OpenCosts:
+    """The open positions the fills so far leave: quantity and average cost per (agent, symbol index), in
+    units of 1e-8. A live run carries one from bar to bar, so each bar's postings read only its new fills."""
+
+    held: dict[tuple[int, int], int] = field(default_factory=dict)
+    cost: dict[tuple[int, int], int] = field(default_factory=dict)
+
+
+def fill_amounts(fills: engine.Fills, costs: OpenCosts | None = None) -> FillAmounts:
+    """The postings of the fills, computed once: conversions vectorised, average cost in one pass. `costs`, when
+    given, holds the positions the earlier fills left, and is carried on past these fills."""
     qty, price, fee = units_from_floats(fills.qty), units_from_floats(fills.price), units_from_floats(fills.fee)
     notional = units_from_floats(fills.qty * fills.price)
     buy = fills.side > 0
     value = np.where(buy, notional, -notional)
     position = np.empty_like(value)
-    held: dict[tuple[int, int], int] = {}
-    cost: dict[tuple[int, int], int] = {}
+    costs = costs if costs is not None else OpenCosts()
+    held, cost = costs.held, costs.cost
     for start in range(0, len(value), CHUNK):  # in chunks: a few Python objects per fill, never all at once
         part = slice(start, start + CHUNK)
         amounts = []
@@ -180,18 +190,18 @@ def cohort_post_fills(*, cohort: Cohort, agents: Sequence[Agent], accounts: Coho
 
 
 def cohort_post_new_fills(*, cohort: Cohort, agents: Sequence[Agent], accounts: CohortAccounts, window: BarWindow,
-                          fills: engine.Fills, start: int) -> None:
-    """A live run's postings as it goes: the fills from index `start` on (one transaction each, keys
-    `cohort:C:fill:N` as a replay's, so a repeat is checked, not written) and their Fill rows.
+                          fills: engine.Fills, start: int, costs: OpenCosts) -> None:
+    """A live run's postings as it goes: `fills` are the run's fills numbered from `start` on (one transaction
+    each, keys `cohort:C:fill:N` as a replay's, so a repeat is checked, not written), with their Fill rows.
 
-    The amounts come from `fill_amounts` over every fill so far (average cost runs in fill order), so
-    each fill posts exactly what a replay posts for it; `window` holds the bars the fills were made on.
+    `costs` holds the positions the fills before `start` left and is carried past these, so each fill posts
+    exactly what a replay posts for it while a bar's work grows only with its new fills; `window` holds the
+    bars the fills were made on.
     """
-    if start >= len(fills):
-        return
-    amounts = fill_amounts(fills)
-    _post_fills(cohort, agents, accounts, window, fills, amounts, instruments_by_symbol(list(window.symbols)),
-                start=start)
+    amounts = fill_amounts(fills, costs)
+    if len(fills):
+        _post_fills(cohort, agents, accounts, window, fills, amounts, instruments_by_symbol(list(window.symbols)),
+                    first=start)
 
 
 class FillKeys(Sequence[str]):
@@ -253,18 +263,17 @@ def _copy_fills(cohort, agents, accounts, window, fills, amounts, instruments) -
                     [agent_ids, instrument_ids, stamps[fills.bar], side, amounts.qty, amounts.price, amounts.fee, ids])
 
 
-def _post_fills(cohort, agents, accounts, window, fills, amounts, instruments, start: int = 0) -> None:
-    """The portable path: one PendingTransaction per fill (from index `start`) through ledger_post_many,
-    then the Fill rows."""
+def _post_fills(cohort, agents, accounts, window, fills, amounts, instruments, first: int = 0) -> None:
+    """The portable path: one PendingTransaction per fill through ledger_post_many, then the Fill rows; the
+    fills are numbered from `first` (`amounts` are theirs, in the same order)."""
     symbols = list(window.symbols)
-    stamps = pd.to_datetime(window.timestamps, utc=True).to_pydatetime()
-    memos = _memos(agents, symbols)
+    bars = np.unique(fills.bar)  # only the bars filled at: a live bar converts one or two, not the window's
+    stamps = dict(zip(bars.tolist(), pd.to_datetime(window.timestamps[bars], utc=True).to_pydatetime()))
     pending, rows = [], []
-    for n, (a, bar, s, buy) in enumerate(zip(fills.agent[start:].tolist(), fills.bar[start:].tolist(),
-                                             fills.symbol[start:].tolist(), (fills.side[start:] > 0).tolist()),
-                                         start=start):
-        posting = PendingTransaction(key=f"cohort:{cohort.pk}:fill:{n}", kind=TransactionKind.FILL,
-                                     memo=memos[a, s, int(buy)])
+    for n, (a, bar, s, buy) in enumerate(zip(fills.agent.tolist(), fills.bar.tolist(), fills.symbol.tolist(),
+                                             (fills.side > 0).tolist())):
+        posting = PendingTransaction(key=f"cohort:{cohort.pk}:fill:{first + n}", kind=TransactionKind.FILL,
+                                     memo=f"agent {a} {'buy' if buy else 'sell'} {symbols[s]}")
         posting.add(accounts.cash[a], from_units(amounts.cash[n]))
         posting.add(accounts.fees[a], from_units(amounts.fee[n]))
         posting.add(accounts.position[(a, symbols[s])], from_units(amounts.position[n]))

@@ -79,3 +79,15 @@ def candidate_best(cohort: Cohort) -> PromotionCandidate | None:
     """The best-ranked eligible candidate of a weighed cohort; None if none is eligible or it was not weighed."""
     return (PromotionCandidate.objects.filter(cohort=cohort, is_eligible=True).select_related("agent")
             .order_by("rank").first())
+
+
+def candidate_weighed(*, cohort_id: int, agent_index: int) -> PromotionCandidate:
+    """Agent `agent_index` of cohort `cohort_id` as a candidate, weighing the cohort first if nobody has: what a
+    request by hand starts from. Refuses a cohort that does not exist or has not completed."""
+    from promotions.selectors.requests import candidate_for
+
+    cohort = Cohort.objects.filter(pk=cohort_id).first()
+    if cohort is None:
+        raise ApplicationError(f"There is no cohort {cohort_id}.", field="cohort")
+    promote_intraday_candidate(cohort)
+    return candidate_for(cohort_id, agent_index)

@@ -53,6 +53,7 @@ from neolight.realtime import broadcast_on_commit
 from promotions.brokers.base import Broker, BrokerOrder, order_label
 from promotions.brokers.paper import paper_account_open
 from promotions.brokers.registry import broker_for
+from promotions.canonical import payload_genome
 from promotions.models import (
     DEPLOYMENT_ENDED,
     DEPLOYMENT_STATES,
@@ -100,6 +101,10 @@ def deployment_terms(payload: dict) -> DeploymentTerms:
 
     family, params, symbols = need("family"), need("params"), need("symbols")
     allocation, bankroll, mode = need("allocation"), need("bankroll"), need("trading_mode")
+    if isinstance(bankroll, dict):  # the chain's snapshot names the bankroll: {"id": …, "name": …}
+        bankroll = need("id", bankroll)
+    if family and isinstance(params, dict):  # the genome's floats were signed as their repr
+        family, params = payload_genome({"family": family, "params": params})
     limits = payload.get("limits") or {}
     try:
         capital = Decimal(str(allocation)) if allocation is not None else Decimal(0)

@@ -7,10 +7,11 @@ from cohorts.services.inputs import cohort_input
 
 HOURS_INPUT = {"bankroll": "10000", "agents": 10, "symbols": "BTC-USDT,ETH-USDT", "start": "2021-05-06T00:00:00Z",
                "end": "2021-05-06T02:00:00Z", "seed": 11}
+HOUR_INPUT = {**HOURS_INPUT, "end": "2021-05-06T01:00:00Z"}  # its first hour (60 bars), for the quicker tests
 
 
-def launch(mode: str) -> Cohort:
-    return cohort_launch(data=cohort_input(**HOURS_INPUT, mode=mode), run=False)
+def launch(mode: str, *, data: dict = HOURS_INPUT, user=None) -> Cohort:
+    return cohort_launch(data=cohort_input(**data, mode=mode), user=user, run=False)
 
 
 def fills_of(cohort: Cohort) -> list[tuple]:

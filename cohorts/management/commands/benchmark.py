@@ -27,6 +27,7 @@ from cohorts.models import Bar, CohortMode, CohortResult, CohortStatus, Instrume
 from cohorts.providers.service import QUOTE_KEY, QuoteService
 from cohorts.providers.stored import StoredBarsProvider
 from cohorts.services import cohorts as cohort_services
+from cohorts.services import live as live_services
 from cohorts.services.clocks import ReplayClock
 from cohorts.services.cohorts import cohort_launch, cohort_run
 from cohorts.services.inputs import cohort_input
@@ -64,7 +65,8 @@ class Command(BaseCommand):
         "the time to make and resume it, and whether the live results equal the replay's exactly. "
         "live: launch a live-paper cohort on the bundled bars (--minutes of them from --start) driven by the "
         "replay clock without waits, and print per bar the time from its arrival to its fills committed in the "
-        "ledger (with its checkpoint) and the page's progress broadcast (p50/p99/max). "
+        "ledger (with its checkpoint row) and the page's progress broadcast (p50/p99/max), and the time of each "
+        "save of the engine's state, which follows the broadcast every few bars (p50/max). "
         "promotion_gate: --seeds seeded 3-day campaigns (--agents agents, --trials learning trials per family, two "
         "synthetic symbols) on random walks and on a market with a planted mean-reverting component; prints how "
         "many propose a Day-3 promotion at the promotion policy's thresholds, which families were proposed, and "
@@ -118,7 +120,10 @@ class Command(BaseCommand):
                 f"live cohort {report['cohort']} ({report['status']}): {report['agents']} agents × "
                 f"{len(report['symbols'])} symbols, {report['bars']} bars, {report['fills']:,} fills; bar arrival → "
                 f"fills in the ledger and progress broadcast: p50 {report['p50_ms']} ms, p99 {report['p99_ms']} ms, "
-                f"max {report['max_ms']} ms; close-out, scores and settlement {report['finish_s']} s; "
+                f"max {report['max_ms']} ms; engine state saved after the broadcast every "
+                f"{live_services.CHECKPOINT_EVERY_BARS} bars ({report['state_saves']} times): p50 "
+                f"{report['state_save_p50_ms']} ms, max {report['state_save_max_ms']} ms; "
+                f"close-out, scores and settlement {report['finish_s']} s; "
                 f"reconciled: {report['reconciled']}\n"
                 f"quotes through the chain ({report['quotes']['provider']} provider, {report['quotes']['calls']} "
                 f"per case): cold cache p50 {report['quotes']['cold_p50_ms']} ms, p99 {report['quotes']['cold_p99_ms']} "
@@ -193,7 +198,10 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from None
         clock = _TimedClock()
         done: list[float] = []
-        cohort = cohort_run_live(cohort_id=cohort.pk, clock=clock, progress=lambda _: done.append(time.perf_counter()))
+        saves: list[float] = []
+        with _durations(live_services, "_state_save", saves):
+            cohort = cohort_run_live(cohort_id=cohort.pk, clock=clock,
+                                     progress=lambda _: done.append(time.perf_counter()))
         finished = time.perf_counter()
         latencies = np.array(done) - np.array(clock.arrived[: len(done)])
         ms = (lambda q: round(float(np.percentile(latencies, q)) * 1000, 2)) if len(latencies) else (lambda q: None)
@@ -201,6 +209,8 @@ class Command(BaseCommand):
             "cohort": cohort.pk, "status": cohort.status, "reason": cohort.status_reason, "agents": agents,
             "symbols": names, "bars": len(done), "fills": cohort.fills.count(), "p50_ms": ms(50), "p99_ms": ms(99),
             "max_ms": ms(100), "finish_s": round(finished - (done[-1] if done else finished), 3),
+            "state_saves": len(saves), "state_save_p50_ms": round(float(np.median(saves)) * 1000, 2) if saves else None,
+            "state_save_max_ms": round(max(saves) * 1000, 2) if saves else None,
             "final_equity": str(cohort.final_equity or Decimal(0)), "reconciled": cohort.is_reconciled,
             "quotes": _quote_latency(names),
         } | ({} if cohort.status == CohortStatus.COMPLETED else {"failed": True})
@@ -307,6 +317,25 @@ class _TimedClock(ReplayClock):
 
         feed.arrivals = noted
         return feed
+
+
+@contextmanager
+def _durations(module, name: str, durations: list[float]):
+    """Notes the duration of each call of `module.name` in `durations` while the block runs."""
+    function = getattr(module, name)
+
+    def timed(*args, **kwargs):
+        began = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            durations.append(time.perf_counter() - began)
+
+    setattr(module, name, timed)
+    try:
+        yield
+    finally:
+        setattr(module, name, function)
 
 
 @contextmanager

@@ -58,7 +58,7 @@ def approved(desk):
     """Makes an approved promotion request of GENOME on BTC-USDT and ETH-USDT (payload keys as the chain signs)."""
 
     def make(*, capital: str = "500", hours: int = 1, max_drawdown: float = 0.05, max_return_variance: float = 0.01,
-             **payload) -> PromotionRequest:
+             status: str = RequestStatus.APPROVED, **payload) -> PromotionRequest:
         cohort = CohortFactory(source=desk, status=CohortStatus.COMPLETED, symbols=HOURS_SYMBOLS)
         agent = Agent.objects.create(cohort=cohort, index=0, family=GENOME["family"], params=GENOME["params"],
                                      capital=Decimal(1000))
@@ -70,7 +70,7 @@ def approved(desk):
                 "limits": {"max_drawdown": max_drawdown, "max_return_variance": max_return_variance, "hours": hours}}
         body.update(payload)
         now = timezone.now()
-        return PromotionRequest.objects.create(candidate=candidate, status=RequestStatus.APPROVED, payload=body,
+        return PromotionRequest.objects.create(candidate=candidate, status=status, payload=body,
                                                payload_digest="0" * 64, roles=["ops", "risk"], decided_at=now,
                                                expires_at=now + timedelta(days=1))
 

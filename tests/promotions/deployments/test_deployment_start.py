@@ -37,8 +37,7 @@ def test_a_second_start_returns_the_first_deployment_and_draws_once(approved, dj
 
 @pytest.mark.parametrize("status", [RequestStatus.PENDING, RequestStatus.REJECTED, RequestStatus.EXPIRED])
 def test_only_an_approved_request_deploys(approved, status, desk):
-    request = approved()
-    type(request).objects.filter(pk=request.pk).update(status=status)
+    request = approved(status=status)  # the database refuses moving a decided request back
     with pytest.raises(ApplicationError):
         deployment_start(request_id=request.pk)
     assert not Deployment.objects.exists() and bankroll_cash_of(desk) == FUNDING
