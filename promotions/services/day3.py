@@ -14,7 +14,6 @@ from django.db import transaction
 
 from cohorts.models import CohortStatus
 from knowledge.models import CampaignDay
-from neolight.celery import enqueue
 from neolight.errors import ApplicationError
 from promotions.models import PromotionCandidate, PromotionRequest
 from promotions.services.candidates import candidate_best, promote_intraday_candidate
@@ -71,7 +70,6 @@ def _weigh_day(day_id: int) -> DayVerdict:
             log.warning("campaign %s day %s: the request for agent %s was refused: %s",
                         day.campaign_id, day.number, best.agent_id, exc.message)
             return _verdict(day, len(candidates), eligible, None, "refused", exc.message)
-        transaction.on_commit(lambda: enqueue("promotions.tasks.promotion_notify_task", request.pk))
     return _verdict(day, len(candidates), eligible, request.pk, "proposed",
                     f"agent {best.agent.index} ({best.family}) proposed with ${best.allocation:,.2f}")
 

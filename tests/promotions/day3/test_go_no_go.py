@@ -22,10 +22,12 @@ def smtp(settings):
         yield server
 
 
-@pytest.mark.django_db(transaction=True)
-def test_day3_proposes_the_best_agent_once_and_mails_the_ops_group(campaign_done, policy, approvers, smtp, eager):
+@pytest.mark.django_db
+def test_day3_proposes_the_best_agent_once_and_mails_the_ops_group(campaign_done, policy, approvers, smtp, eager,
+                                                                    django_capture_on_commit_callbacks, client):
     out = StringIO()
-    call_command("day3_go_no_go", "--campaign", str(campaign_done.pk), "--json", stdout=out)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("day3_go_no_go", "--campaign", str(campaign_done.pk), "--json", stdout=out)
     [verdict] = json.loads(out.getvalue())["days"]
 
     day3 = campaign_done.campaign_days.get(number=3)
@@ -44,6 +46,29 @@ def test_day3_proposes_the_best_agent_once_and_mails_the_ops_group(campaign_done
     assert day3_go_no_go(campaign_id=campaign_done.pk) == []  # idempotent: the day was weighed
     assert PromotionRequest.objects.count() == 1 and len(smtp.messages) == 1
 
+    page = reverse("promotion-request", args=[request.pk])
+    for persona, may_sign in [("ops", True), ("risk", False), ("outsider", False)]:
+        client.force_login(approvers[persona])
+        html = client.get(page).content.decode()
+        assert ('name="decision" value="approve"' in html) is may_sign, persona
+        assert "Guard rails" in html and "Go-live readiness" in html and "deflated" in html.lower()
+
+    client.force_login(approvers["ops"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("promotion-decide", args=[request.pk]),
+                               {"decision": "approve", "note": "Checks reviewed; slippage fine."}, follow=True)
+    assert "ops</strong>: approved by olivia" in response.content.decode()
+    [(_, recipients, mail)] = smtp.messages[1:]  # now risk's step is due
+    assert recipients == ["rita@desk.example"] and "awaits the risk sign-off" in mail["Subject"]
+    client.force_login(approvers["risk"])
+    assert 'name="decision" value="approve"' in client.get(page).content.decode()
+    client.force_login(approvers["ops2"])  # the other ops member cannot take risk's step
+    assert 'name="decision" value="approve"' not in client.get(page).content.decode()
+    response = client.post(reverse("promotion-decide", args=[request.pk]), {"decision": "approve", "note": "me too"},
+                           follow=True)
+    assert PromotionRequest.objects.get(pk=request.pk).status == RequestStatus.PENDING
+    assert f"oscar is not a member of risk, which signs step 2 of request {request.pk}." in response.content.decode()
+
 
 @pytest.mark.django_db
 def test_day3_says_which_guard_rails_stopped_every_agent(campaign_done, policy):
@@ -59,27 +84,3 @@ def test_day3_says_which_guard_rails_stopped_every_agent(campaign_done, policy):
     call_command("promotion_status", stdout=out)
     assert "No promotion requests yet" in out.getvalue()
 
-
-@pytest.mark.django_db
-def test_day3_page_offers_the_actions_only_to_the_next_signer(campaign_done, policy, approvers, client):
-    [verdict] = day3_go_no_go(campaign_id=campaign_done.pk)
-    page = reverse("promotion-request", args=[verdict.request])
-
-    for persona, may_sign in [("ops", True), ("risk", False), ("outsider", False)]:
-        client.force_login(approvers[persona])
-        html = client.get(page).content.decode()
-        assert ('name="decision" value="approve"' in html) is may_sign, persona
-        assert "Guard rails" in html and "Go-live readiness" in html and "deflated" in html.lower()
-
-    client.force_login(approvers["ops"])
-    response = client.post(reverse("promotion-decide", args=[verdict.request]),
-                           {"decision": "approve", "note": "Checks reviewed; slippage fine."}, follow=True)
-    assert "ops</strong>: approved by olivia" in response.content.decode()
-    client.force_login(approvers["risk"])
-    assert 'name="decision" value="approve"' in client.get(page).content.decode()
-    client.force_login(approvers["ops2"])  # the other ops member cannot take risk's step
-    assert 'name="decision" value="approve"' not in client.get(page).content.decode()
-    response = client.post(reverse("promotion-decide", args=[verdict.request]),
-                           {"decision": "approve", "note": "me too"}, follow=True)
-    assert PromotionRequest.objects.get(pk=verdict.request).status == RequestStatus.PENDING
-    assert "ops</strong>: approved by olivia" in response.content.decode()
