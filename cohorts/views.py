@@ -23,6 +23,7 @@ from cohorts.selectors.events import EVENTS_PER_PAGE, LOG_KINDS, cohort_event_lo
 from cohorts.selectors.market import instrument_overview
 from cohorts.services.cohorts import cohort_launch
 from neolight.errors import ApplicationError
+from promotions.selectors.status import cohort_promotion
 
 PAGE_SIZE = 25
 LEADERBOARD_ROWS = 50  # a larger cohort's page lists its best 50 by the sort chosen, and links to all
@@ -69,7 +70,8 @@ def cohort_detail_page(request, cohort_id: int):
     return render(request, "cohorts/detail.html", {
         "cohort": cohort, "agents": agents if every else agents[:LEADERBOARD_ROWS], "every": every, "listing_all": listing_all,
         "sort": sort, "sorts": list(LEADERBOARD_SORTS), "events": SimpleLazyObject(lambda: cohort_event_log(cohort)),
-        "charts": charts.CohortCharts(cohort), "fragments": fragments.version()})
+        "charts": charts.CohortCharts(cohort), "fragments": fragments.version(),
+        "promotion": SimpleLazyObject(lambda: cohort_promotion(cohort.pk))})
 
 
 def cohort_events_page(request, cohort_id: int):

@@ -11,6 +11,7 @@ from knowledge.models import EntryKind
 from knowledge.selectors import campaign_get, campaign_page, knowledge_live
 from knowledge.services.campaigns import campaign_cancel, campaign_start
 from neolight.errors import ApplicationError
+from promotions.selectors.status import campaign_promotions
 
 
 def knowledge_index(request):
@@ -25,7 +26,8 @@ def knowledge_index(request):
 def campaign_detail(request, campaign_id: int):
     """One campaign: headline, equity across days, per-day ROI, cycles in and out of sample; live while it runs."""
     campaign = campaign_get(user=request.user, campaign_id=campaign_id)
-    return render(request, "knowledge/campaign_detail.html", campaign_page(user=request.user, campaign=campaign))
+    return render(request, "knowledge/campaign_detail.html", {**campaign_page(user=request.user, campaign=campaign),
+                                                              "promotions": campaign_promotions(campaign.pk)})
 
 
 @permission_required("knowledge.add_campaign", raise_exception=True)

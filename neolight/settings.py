@@ -255,6 +255,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- e-mail (approvers' notices; reports later) --------------------------------------------------
+# EMAIL_URL: smtp://user:password@host:587 (smtp+tls://…, smtp+ssl://…); the default prints mails on the console.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="NeoLight <neolight@localhost>")  # sender of every notice
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")  # where links in e-mails point
+
 TRADING_MODE = env.str("TRADING_MODE", default="PAPER")  # TEST, PAPER or LIVE; shown on every page
 
 # --- cohorts ----------------------------------------------------------------------------------
@@ -360,6 +366,12 @@ DEPLOYMENT_HOURS = env.int("DEPLOYMENT_HOURS", default=24)  # the rollback timer
 DEPLOYMENT_MAX_DRAWDOWN = env.float("DEPLOYMENT_MAX_DRAWDOWN", default=0.05)  # roll back below this from the peak
 DEPLOYMENT_MAX_RETURN_VARIANCE = env.float("DEPLOYMENT_MAX_RETURN_VARIANCE", default=0.0001)  # of 1-minute returns
 DEPLOYMENT_BROKER = env.str("DEPLOYMENT_BROKER", default="paper")  # paper (NeoLight's) or alpaca
+PROMOTION_GO_NO_GO_MINUTES = env.int("PROMOTION_GO_NO_GO_MINUTES", default=5)  # beat: how often the go/no-go runs
+CELERY_BEAT_SCHEDULE.update({
+    # The Day-3 go/no-go: weigh each campaign day from PROMOTION_DAY on, once, and propose its best agent.
+    "promotions-day3-go-no-go": {"task": "promotions.tasks.day3_go_no_go_task",
+                                 "schedule": float(60 * PROMOTION_GO_NO_GO_MINUTES)},
+})
 ALPACA_TRADING_URL = env.str("ALPACA_TRADING_URL", default="https://paper-api.alpaca.markets")  # Alpaca paper trading
 DEPLOYMENT_RECONCILED_LOG_MINUTES = env.int("DEPLOYMENT_RECONCILED_LOG_MINUTES", default=15)  # log a match this often
 CELERY_BEAT_SCHEDULE["promotions-deployments-reconcile"] = {  # each minute: ledger vs broker, resume, finish

@@ -36,4 +36,5 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("", include("cohorts.urls")),
     path("", include("knowledge.urls")),
+    path("", include("promotions.urls")),
 ]

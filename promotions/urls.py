@@ -1,6 +1,12 @@
 from django.urls import path
 
-from promotions import apis
+from promotions import apis, views
+
+urlpatterns = [
+    path("promotions/", views.promotion_list, name="promotion-list"),
+    path("promotions/requests/<int:request_id>/", views.promotion_request, name="promotion-request"),
+    path("promotions/requests/<int:request_id>/decide", views.promotion_decide, name="promotion-decide"),
+]
 
 api_urlpatterns = [
     path("promotions/requests", apis.RequestListApi.as_view(), name="api-promotion-requests"),

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
+from neolight.celery import enqueue
 from neolight.errors import ApplicationError
 from promotions.canonical import GENESIS, payload_digest, payload_normalise, signature_hash
 from promotions.models import (
@@ -118,7 +119,13 @@ def promotion_request_create(*, candidate: PromotionCandidate, user=None,
     _log(LogKind.REQUESTED, request, user, f"Promotion of agent {candidate.agent.index} of cohort {candidate.cohort_id} "
          f"requested by {_name(user)}; signed by {' then '.join(roles)}",
          digest=request.payload_digest, roles=roles, expires_at=request.expires_at.isoformat())
+    _notify_next_signers(request)
     return request
+
+
+def _notify_next_signers(request: PromotionRequest) -> None:
+    """After commit, e-mails the group whose step the request now awaits (promotions/services/notify.py)."""
+    transaction.on_commit(functools.partial(enqueue, "promotions.tasks.promotion_notify_task", request.pk))
 
 
 def promotion_payload(candidate: PromotionCandidate) -> dict[str, Any]:
@@ -210,6 +217,8 @@ def _decide(*, request_id: int, user, note: str, decision: str, seen: str | None
             REQUEST_STATES.move(request.pk, RequestStatus.APPROVED, decided_at=now,
                                 status_reason=f"approved by {', '.join(request.roles)}")
             transaction.on_commit(functools.partial(on_final_approval, request.pk))
+        else:
+            _notify_next_signers(request)
     return PromotionRequest.objects.get(pk=request.pk)
 
 

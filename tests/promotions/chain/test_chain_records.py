@@ -133,9 +133,10 @@ def test_the_last_approval_calls_the_final_approval_hook_after_commit(people, re
 
 
 def test_a_rejection_ends_the_request_and_calls_no_hook(people, request_of, django_capture_on_commit_callbacks):
+    request = request_of()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        done = promotion_reject(request_id=request_of().pk, user=people["ops"], note="too volatile")
-    assert callbacks == []
+        done = promotion_reject(request_id=request.pk, user=people["ops"], note="too volatile")
+    assert callbacks == []  # no hook, and nobody left to notify
     assert (done.status, done.status_reason) == (RequestStatus.REJECTED, "too volatile")
     assert not PromotionLog.objects.filter(kind=LogKind.APPROVED).exists()
 

@@ -1,0 +1,119 @@
+"""What the Day-3 page, `promotion_status` and the cohort and campaign pages read of promotions."""
+from __future__ import annotations
+
+from django.db.models import Case, IntegerField, Value, When
+
+from promotions.models import (
+    Decision,
+    Deployment,
+    DeploymentStatus,
+    PromotionCandidate,
+    PromotionRequest,
+    RequestStatus,
+)
+
+
+def chain_state(request: PromotionRequest) -> list[dict]:
+    """Each role of the request's chain, in order: approved / rejected (by whom, when, note), awaiting, or
+    waiting for an earlier step. Only signatures over the current payload count; older ones are void."""
+    signatures = [s for s in request.signatures.all() if s.payload_digest == request.payload_digest]
+    by_step = {s.step: s for s in signatures}
+    rows, blocked = [], request.status != RequestStatus.PENDING
+    for step, role in enumerate(request.roles):
+        signature = by_step.get(step)
+        if signature is not None:
+            state = "approved" if signature.decision == Decision.APPROVE else "rejected"
+            rows.append({"step": step, "role": role, "state": state, "by": signature.user.get_username(),
+                         "at": signature.signed_at.isoformat(), "note": signature.note})
+            continue
+        state = "closed" if blocked else "awaiting"
+        rows.append({"step": step, "role": role, "state": state, "by": "", "at": "", "note": ""})
+        blocked = True
+    return rows
+
+
+def _request_row(request: PromotionRequest) -> dict:
+    candidate = request.candidate
+    return {"id": request.pk, "status": request.status, "cohort": candidate.cohort_id, "agent": candidate.agent.index,
+            "family": candidate.family, "allocation": f"{candidate.allocation:.2f}",
+            "requested_by": request.requested_by.get_username() if request.requested_by else "day-3 go/no-go",
+            "created_at": request.created_at.isoformat(), "expires_at": request.expires_at.isoformat(),
+            "chain": chain_state(request)}
+
+
+def _deployment_row(deployment: Deployment) -> dict:
+    return {"id": deployment.pk, "status": deployment.status, "trading_mode": deployment.trading_mode,
+            "broker": deployment.broker, "capital": f"{deployment.capital:.2f}", "request": deployment.request_id,
+            "ends_at": deployment.ends_at.isoformat()}
+
+
+def promotion_status(*, limit: int = 20) -> dict:
+    """Pending requests (all, oldest first), then the latest `limit` decided ones; running and paused
+    deployments, then the latest `limit` ended ones."""
+    requests = (PromotionRequest.objects.select_related("candidate__agent", "requested_by")
+                .prefetch_related("signatures__user")
+                .annotate(pending=Case(When(status=RequestStatus.PENDING, then=Value(0)), default=Value(1),
+                                       output_field=IntegerField())))
+    pending = list(requests.filter(pending=0).order_by("created_at", "id"))
+    decided = list(requests.filter(pending=1).order_by("-created_at", "-id")[:limit])
+    live = (DeploymentStatus.PENDING, DeploymentStatus.RUNNING, DeploymentStatus.PAUSED)
+    deployments = [*Deployment.objects.filter(status__in=live).order_by("created_at"),
+                   *Deployment.objects.exclude(status__in=live).order_by("-created_at")[:limit]]
+    return {"requests": [_request_row(r) for r in pending + decided],
+            "deployments": [_deployment_row(d) for d in deployments]}
+
+
+def cohort_promotion(cohort_id: int) -> dict | None:
+    """For the cohort page: whether the cohort was weighed, how many agents passed, its request if any."""
+    candidates = PromotionCandidate.objects.filter(cohort_id=cohort_id)
+    if not candidates.exists():
+        return None
+    request = (PromotionRequest.objects.filter(candidate__cohort_id=cohort_id).order_by("-created_at", "-id")
+               .first())
+    return {"weighed": candidates.count(), "eligible": candidates.filter(is_eligible=True).count(),
+            "request": request}
+
+
+def may_sign_next(request: PromotionRequest, user) -> bool:
+    """Whether `user` is shown the actions: active, not the requester, never a signer of another step, and a
+    member of the group whose step is next. The services decide again (and check the object permission)."""
+    from promotions.services.notify import next_role
+
+    role = next_role(request)
+    if role is None or not user.is_active or user.pk == request.requested_by_id:
+        return False
+    signed = request.signatures.filter(payload_digest=request.payload_digest, user=user).exists()
+    return not signed and user.groups.filter(name=role).exists()
+
+
+def promotion_page(*, request_id: int, user) -> dict:
+    """Everything the Day-3 page shows of one request."""
+    import json
+
+    from django.shortcuts import get_object_or_404
+
+    from promotions.models import CheckKind, PromotionLog
+    from promotions.services.notify import next_role
+
+    request = get_object_or_404(PromotionRequest.objects.select_related("candidate__agent", "candidate__cohort",
+                                                                        "requested_by"), pk=request_id)
+    checks = list(request.candidate.checks.all())
+    deployment = Deployment.objects.filter(request=request).first()
+    return {"req": request, "candidate": request.candidate, "agent": request.candidate.agent,
+            "guards": [c for c in checks if c.kind == CheckKind.GUARD],
+            "readiness": [c for c in checks if c.kind == CheckKind.READINESS],
+            "chain": chain_state(request), "next_role": next_role(request),
+            "may_sign": may_sign_next(request, user), "deployment": deployment,
+            "payload_json": json.dumps(request.payload, indent=2, sort_keys=True),
+            "log": PromotionLog.objects.filter(request=request).select_related("actor").order_by("-created_at", "-id")[:30]}
+
+
+def campaign_promotions(campaign_id: int) -> list[dict]:
+    """For the campaign page: each weighed day's outcome — its request (id, status) or that nobody passed."""
+    rows = []
+    weighed = (PromotionCandidate.objects.filter(campaign_day__campaign_id=campaign_id)
+               .values_list("campaign_day__number", "cohort_id").distinct().order_by("campaign_day__number"))
+    for number, cohort_id in weighed:
+        promotion = cohort_promotion(cohort_id)
+        rows.append({"day": number, "cohort": cohort_id, **promotion})
+    return rows

@@ -1,0 +1,37 @@
+"""The Day-3 promotion pages: the requests, and one request's checklist, risk metrics, chain and actions."""
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from neolight.errors import ApplicationError
+from promotions.selectors.status import promotion_page, promotion_status
+from promotions.services.requests import promotion_reject, promotion_sign
+
+
+def promotion_list(request):
+    """Requests awaiting signatures first, then the latest decided; deployments under way and ended."""
+    return render(request, "promotions/list.html", promotion_status(limit=50))
+
+
+def promotion_request(request, request_id: int):
+    """One request: the candidate's checklist (guard rails and go-live readiness), its risk metrics, the payload
+    signed, the signature chain, and Approve / Reject for the user whose step is next."""
+    return render(request, "promotions/request.html", promotion_page(request_id=request_id, user=request.user))
+
+
+@require_POST
+def promotion_decide(request, request_id: int):
+    """Approve or reject the next step with a note, through the same services as the admin and the API."""
+    decide = {"approve": promotion_sign, "reject": promotion_reject}.get(request.POST.get("decision", ""))
+    if decide is None:
+        messages.error(request, "Choose Approve or Reject.")
+        return redirect("promotion-request", request_id=request_id)
+    try:
+        decide(request_id=request_id, user=request.user, note=request.POST.get("note", ""))
+    except (ApplicationError, PermissionDenied) as exc:
+        messages.error(request, getattr(exc, "message", None) or str(exc) or "You may not sign this request.")
+    else:
+        messages.success(request, f"Request {request_id}: your {request.POST['decision']} is signed.")
+    return redirect("promotion-request", request_id=request_id)
+
