@@ -9,6 +9,7 @@ second half) and runs it on a replay clock, as a worker would. Screenshots go to
 from __future__ import annotations
 
 import csv
+import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -16,6 +17,7 @@ from decimal import Decimal
 from functools import partial
 
 import pytest
+import redis
 from channels.layers import channel_layers
 from channels.testing.live import make_application
 from daphne.testing import DaphneProcess
@@ -82,6 +84,14 @@ def server(broker, transactional_db, settings, monkeypatch):
     yield f"http://127.0.0.1:{process.port.value}"
     process.terminate()
     process.join()
+    celery_app.control.purge()  # no worker ever takes what the server queued
+
+
+def queued_tasks() -> list[tuple[str, str]]:
+    """(task name, its arguments) of each message waiting on Celery's default queue (Redis), oldest first."""
+    queue = redis.Redis.from_url(celery_app.conf.broker_url)
+    messages = [json.loads(m) for m in queue.lrange(celery_app.conf.task_default_queue, 0, -1)]
+    return [(m["headers"]["task"], m["headers"]["argsrepr"]) for m in reversed(messages)]
 
 
 def off_loop(service, **kwargs):
@@ -206,6 +216,8 @@ def test_day3_request_approved_by_ops_then_risk_deploys_and_a_drawdown_rolls_it_
     on = "Alpaca (paper trading)" if broker else "NeoLight paper broker"
     expect(status).to_contain_text(f"Starting · PAPER on {on} · ${deployment.capital:,.2f}")
     shot(page, f"promotion-{name}-03-deployed")
+    # the server queued its run (on the wall clock) for a worker; none is running
+    assert queued_tasks().count(("promotions.tasks.deployment_run_task", f"({deployment.pk}, 'wall')")) == 1
 
     # a worker's turn: the deployment's minutes arrive (falling), and its run steps them
     window_start = deployment.run.cohort.window_start
