@@ -255,7 +255,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# --- e-mail (approvers' notices; reports later) --------------------------------------------------
+# --- e-mail (approvers' notices) ----------------------------------------------------------------
 # EMAIL_URL: smtp://user:password@host:587 (smtp+tls://…, smtp+ssl://…); the default prints mails on the console.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="NeoLight <neolight@localhost>")  # sender of every notice
