@@ -16,31 +16,8 @@ import django  # noqa: E402
 
 django.setup()
 
-from cohorts.services.clocks import ReplayClock  # noqa: E402
 from cohorts.services.live import cohort_run_live  # noqa: E402
-from neolight import faults  # noqa: E402
-
-
-class CrashingClock(ReplayClock):
-    """The replay clock, with the crash armed once bar `crash_at` has arrived."""
-
-    def __init__(self, crash_at: int):
-        super().__init__(0)
-        self.crash_at = crash_at
-
-    def feed(self, **window):
-        feed = super().feed(**window)
-        arrivals = feed.arrivals
-
-        def armed_arrivals(start):
-            for t in arrivals(start):
-                if t == self.crash_at:
-                    faults._plan["live.after_bar"] = "crash"
-                yield t
-
-        feed.arrivals = armed_arrivals
-        return feed
-
+from tests.live.crashing_clock import CrashingClock  # noqa: E402
 
 cohort_id, crash_at = int(sys.argv[1]), int(sys.argv[2])
 cohort = cohort_run_live(cohort_id=cohort_id, clock=CrashingClock(crash_at))

@@ -16,31 +16,8 @@ import django  # noqa: E402
 
 django.setup()
 
-from cohorts.services.clocks import ReplayClock  # noqa: E402
-from neolight import faults  # noqa: E402
 from promotions.services.deploy_run import deployment_run  # noqa: E402
-
-
-class CrashingClock(ReplayClock):
-    """The replay clock, with a SIGKILL armed after the transaction of bar `crash_at`."""
-
-    def __init__(self, crash_at: int):
-        super().__init__(0)
-        self.crash_at = crash_at
-
-    def feed(self, **window):
-        feed = super().feed(**window)
-        arrivals = feed.arrivals
-
-        def armed_arrivals(start):
-            for t in arrivals(start):
-                if t == self.crash_at:
-                    faults._plan["live.after_bar"] = "crash"
-                yield t
-
-        feed.arrivals = armed_arrivals
-        return feed
-
+from tests.live.crashing_clock import CrashingClock  # noqa: E402
 
 deployment_id, crash_at = int(sys.argv[1]), int(sys.argv[2])
 deployment = deployment_run(deployment_id=deployment_id, clock=CrashingClock(crash_at))
