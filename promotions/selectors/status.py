@@ -4,32 +4,23 @@ from __future__ import annotations
 from django.db.models import Case, IntegerField, Value, When
 
 from promotions.models import (
-    Decision,
     Deployment,
     DeploymentStatus,
     PromotionCandidate,
     PromotionRequest,
     RequestStatus,
 )
+from promotions.selectors.requests import may_sign_now, request_chain_state
+from promotions.services.notify import next_role
 
 
 def chain_state(request: PromotionRequest) -> list[dict]:
-    """Each role of the request's chain, in order: approved / rejected (by whom, when, note), awaiting, or
-    waiting for an earlier step. Only signatures over the current payload count; older ones are void."""
-    signatures = [s for s in request.signatures.all() if s.payload_digest == request.payload_digest]
-    by_step = {s.step: s for s in signatures}
-    rows, blocked = [], request.status != RequestStatus.PENDING
-    for step, role in enumerate(request.roles):
-        signature = by_step.get(step)
-        if signature is not None:
-            state = "approved" if signature.decision == Decision.APPROVE else "rejected"
-            rows.append({"step": step, "role": role, "state": state, "by": signature.user.get_username(),
-                         "at": signature.signed_at.isoformat(), "note": signature.note})
-            continue
-        state = "closed" if blocked else "awaiting"
-        rows.append({"step": step, "role": role, "state": state, "by": "", "at": "", "note": ""})
-        blocked = True
-    return rows
+    """Each role of the request's chain, in order, as `request_chain_state` reads it, with the signer's name
+    (`user`, None before it is signed) and time as text (`at`, ISO, UTC) for the pages and the command."""
+    signatures = list(request.signatures.select_related("user").order_by("id"))
+    return [{**{k: v for k, v in row.items() if k != "signed_at"},
+             "at": row["signed_at"].isoformat() if row["signed_at"] else ""}
+            for row in request_chain_state(request, signatures)]
 
 
 def _request_row(request: PromotionRequest) -> dict:
@@ -74,18 +65,6 @@ def cohort_promotion(cohort_id: int) -> dict | None:
             "request": request}
 
 
-def may_sign_next(request: PromotionRequest, user) -> bool:
-    """Whether `user` is shown the actions: active, not the requester, never a signer of another step, and a
-    member of the group whose step is next. The services decide again (and check the object permission)."""
-    from promotions.services.notify import next_role
-
-    role = next_role(request)
-    if role is None or not user.is_active or user.pk == request.requested_by_id:
-        return False
-    signed = request.signatures.filter(payload_digest=request.payload_digest, user=user).exists()
-    return not signed and user.groups.filter(name=role).exists()
-
-
 def promotion_page(*, request_id: int, user) -> dict:
     """Everything the Day-3 page shows of one request."""
     import json
@@ -93,8 +72,6 @@ def promotion_page(*, request_id: int, user) -> dict:
     from django.shortcuts import get_object_or_404
 
     from promotions.models import CheckKind, PromotionLog
-    from promotions.services.notify import next_role
-
     request = get_object_or_404(PromotionRequest.objects.select_related("candidate__agent", "candidate__cohort",
                                                                         "requested_by"), pk=request_id)
     checks = list(request.candidate.checks.all())
@@ -103,7 +80,7 @@ def promotion_page(*, request_id: int, user) -> dict:
             "guards": [c for c in checks if c.kind == CheckKind.GUARD],
             "readiness": [c for c in checks if c.kind == CheckKind.READINESS],
             "chain": chain_state(request), "next_role": next_role(request),
-            "may_sign": may_sign_next(request, user), "deployment": deployment,
+            "may_sign": may_sign_now(user, request), "deployment": deployment,
             "payload_json": json.dumps(request.payload, indent=2, sort_keys=True),
             "log": PromotionLog.objects.filter(request=request).select_related("actor").order_by("-created_at", "-id")[:30]}
 

@@ -7,15 +7,16 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.urls import reverse
 
-from promotions.models import Decision, PromotionRequest, RequestStatus
+from promotions.models import PromotionRequest, RequestStatus
+from promotions.services.requests import request_next_step
 
 
 def next_role(request: PromotionRequest) -> str | None:
     """The role whose signature the pending request awaits (None once it is decided)."""
     if request.status != RequestStatus.PENDING:
         return None
-    signed = request.signatures.filter(payload_digest=request.payload_digest, decision=Decision.APPROVE).count()
-    return request.roles[signed] if signed < len(request.roles) else None
+    step = request_next_step(request)
+    return request.roles[step] if step < len(request.roles) else None
 
 
 def promotion_notify(*, request_id: int) -> list[str]:

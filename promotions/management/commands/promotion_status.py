@@ -22,7 +22,7 @@ class Command(BaseCommand):
         if not status["requests"]:
             self.stdout.write("No promotion requests yet: the Day-3 go/no-go proposes them from campaign day 3.")
         for row in status["requests"]:
-            chain = ", ".join(f"{s['role']}: {s['state']}" + (f" by {s['by']}" if s["by"] else "") for s in row["chain"])
+            chain = ", ".join(f"{s['role']}: {s['state']}" + (f" by {s['user']}" if s["user"] else "") for s in row["chain"])
             self.stdout.write(f"Request {row['id']} [{row['status']}] cohort {row['cohort']} agent {row['agent']} "
                               f"({row['family']}) ${row['allocation']} — {chain}; expires {row['expires_at']}")
         for row in status["deployments"]:

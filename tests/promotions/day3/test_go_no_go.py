@@ -60,6 +60,11 @@ def test_day3_proposes_the_best_agent_once_and_mails_the_ops_group(campaign_done
     assert "ops</strong>: approved by olivia" in response.content.decode()
     [(_, recipients, mail)] = smtp.messages[1:]  # now risk's step is due
     assert recipients == ["rita@desk.example"] and "awaits the risk sign-off" in mail["Subject"]
+    out = StringIO()
+    call_command("promotion_status", "--json", stdout=out)
+    [row] = json.loads(out.getvalue())["requests"]
+    assert [(s["role"], s["state"], s["user"]) for s in row["chain"]] == [("ops", "approved", "olivia"),
+                                                                        ("risk", "pending", None)]
     client.force_login(approvers["risk"])
     assert 'name="decision" value="approve"' in client.get(page).content.decode()
     client.force_login(approvers["ops2"])  # the other ops member cannot take risk's step
