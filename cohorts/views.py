@@ -18,6 +18,7 @@ from cohorts.selectors.cohorts import (
     cohort_get,
     cohort_leaderboard,
     cohort_list_rows,
+    cohort_running_figures,
 )
 from cohorts.selectors.events import EVENTS_PER_PAGE, LOG_KINDS, cohort_event_log, cohort_events, event_rows
 from cohorts.selectors.market import instrument_overview
@@ -71,7 +72,8 @@ def cohort_detail_page(request, cohort_id: int):
         "cohort": cohort, "agents": agents if every else agents[:LEADERBOARD_ROWS], "every": every, "listing_all": listing_all,
         "sort": sort, "sorts": list(LEADERBOARD_SORTS), "events": SimpleLazyObject(lambda: cohort_event_log(cohort)),
         "charts": charts.CohortCharts(cohort), "fragments": fragments.version(),
-        "promotion": SimpleLazyObject(lambda: cohort_promotion(cohort.pk))})
+        "promotion": SimpleLazyObject(lambda: cohort_promotion(cohort.pk)),
+        "running": cohort_running_figures(cohort) if cohort.status == "running" else None})
 
 
 def cohort_events_page(request, cohort_id: int):

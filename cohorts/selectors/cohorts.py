@@ -155,3 +155,26 @@ LEADERBOARD_SORTS = {"roi": "-roi", "sharpe": "-sharpe", "drawdown": "max_drawdo
 def cohort_leaderboard(cohort: Cohort, sort: str = "roi") -> QuerySet[Agent]:
     """The cohort's agents ordered by a leaderboard column (ROI by default)."""
     return cohort.agents.order_by(LEADERBOARD_SORTS.get(sort, "-roi"), "index")
+
+
+LIVE_LEADERS_SHOWN = 3
+
+
+def cohort_running_figures(cohort: Cohort) -> dict | None:
+    """What a running live cohort's page shows before its next bar arrives, from the agents' running scores
+    (written every COHORT_LIVE_SCORES_EVERY_BARS bars): the bar reached, fills so far, the parent's equity
+    (its agents' equity plus the capital it did not allocate) and ROI, and the agents leading by ROI. None
+    for any other cohort, or before the first scores are written."""
+    from cohorts.models import CohortCheckpoint, CohortMode
+
+    if cohort.mode != CohortMode.LIVE or cohort.status != CohortStatus.RUNNING:
+        return None
+    checkpoint = CohortCheckpoint.objects.filter(cohort=cohort).only("bar", "fills").first()
+    agents = list(cohort.agents.filter(final_equity__isnull=False).values("index", "roi", "final_equity", "capital"))
+    if checkpoint is None or not agents:
+        return None
+    bankroll = cohort.wallet.bankroll
+    equity = bankroll + sum(a["final_equity"] - a["capital"] for a in agents)
+    leaders = sorted(agents, key=lambda a: (-(a["roi"] or 0.0), a["index"]))[:LIVE_LEADERS_SHOWN]
+    return {"bar": checkpoint.bar, "fills": checkpoint.fills, "equity": to_cents(equity),
+            "roi": float(equity / bankroll - 1), "leaders": [{"agent": a["index"], "roi": a["roi"]} for a in leaders]}

@@ -2,6 +2,7 @@
 each agent's running equity, ROI and trades, which the final scoring replaces with a replay's scores."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -55,7 +56,7 @@ def reader(maker):
 
 
 def test_a_reload_mid_run_shows_each_agents_running_scores_and_the_end_a_replays(crypto_hours, maker, reader,
-                                                                                  monkeypatch, settings):
+                                                                                  monkeypatch, settings, client):
     settings.COHORT_LIVE_SCORES_EVERY_BARS = 5
     replayed = cohort_run(cohort_id=launch(CohortMode.REPLAY, data=HOUR_INPUT, user=maker).pk)
     live = launch(CohortMode.LIVE, data=HOUR_INPUT, user=maker)
@@ -71,6 +72,9 @@ def test_a_reload_mid_run_shows_each_agents_running_scores_and_the_end_a_replays
         bar = CohortCheckpoint.objects.get(cohort=live).bar if name == "live.after_bar" else None
         if bar in (27, 30):
             reads[bar] = reader.get(f"/api/experiments/cohorts/{live.pk}").json()
+        if bar == 30:
+            client.force_login(maker)
+            reads["page"] = client.get(f"/trading/cohorts/{live.pk}/").content.decode()
 
     monkeypatch.setattr(live_service, "_announce", noted)
     monkeypatch.setattr(faults, "point", reload_page)
@@ -89,6 +93,12 @@ def test_a_reload_mid_run_shows_each_agents_running_scores_and_the_end_a_replays
     idle = live.wallet.bankroll - sum(a.capital for a in live.agents.all())
     agents_equity = sum(Decimal(a["final_equity"]) for a in agents.values())
     assert abs(agents_equity + idle - Decimal(at_30["equity"])) <= Decimal("0.01") * (len(agents) + 1)
+    # the cohort page, reloaded then, shows the same figures before the next bar's broadcast arrives
+    page = " ".join(reads["page"].split())
+    assert "Bars done<strong>30</strong>" in page
+    shown = Decimal(re.search(r"Parent equity<strong>\$([\d,]+\.\d\d)</strong>", page).group(1).replace(",", ""))
+    assert abs(shown - Decimal(at_30["equity"])) <= Decimal("0.01") * (len(agents) + 1)
+    assert all(f'/agents/{leader["agent"]}/">#{leader["agent"]}</a>' in page for leader in at_30["leaders"])
     # a reload between two writes shows the last one (bar 25's)
     assert all(a["final_equity"] is not None for a in reads[27]["agents"])
     assert reads[27]["agents"] != seen["agents"]
