@@ -6,6 +6,8 @@ urlpatterns = [
     path("promotions/", views.promotion_list, name="promotion-list"),
     path("promotions/requests/<int:request_id>/", views.promotion_request, name="promotion-request"),
     path("promotions/requests/<int:request_id>/decide", views.promotion_decide, name="promotion-decide"),
+    path("promotions/deployments/<int:deployment_id>/override", views.deployment_override,
+         name="deployment-override"),
 ]
 
 api_urlpatterns = [

@@ -1,11 +1,13 @@
 """The Day-3 promotion pages: the requests, and one request's checklist, risk metrics, chain and actions."""
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from neolight.errors import ApplicationError
+from promotions.models import Deployment
 from promotions.selectors.status import promotion_page, promotion_status
+from promotions.services.deployments import deployment_pause, deployment_resume, deployment_rollback
 from promotions.services.requests import promotion_reject, promotion_sign
 
 
@@ -35,3 +37,29 @@ def promotion_decide(request, request_id: int):
         messages.success(request, f"Request {request_id}: your {request.POST['decision']} is signed.")
     return redirect("promotion-request", request_id=request_id)
 
+
+
+OVERRIDES = {"pause": (deployment_pause, "paused"), "resume": (deployment_resume, "resumed"),
+             "rollback": (deployment_rollback, "rolled back")}
+
+
+@require_POST
+def deployment_override(request, deployment_id: int):
+    """Pause, resume or roll back a deployment by hand, with a reason (members of ops or risk; the services
+    decide and log who and why); back to its request's page."""
+    action = OVERRIDES.get(request.POST.get("action", ""))
+    request_id = get_object_or_404(Deployment, pk=deployment_id).request_id
+    if action is None:
+        messages.error(request, "Choose Pause, Resume or Roll back.")
+        return redirect("promotion-request", request_id=request_id)
+    override, done = action
+    try:
+        moved = override(deployment_id=deployment_id, reason=request.POST.get("reason", ""), user=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        if moved is None:
+            messages.error(request, f"Deployment {deployment_id} could not be {done} from where it stands.")
+        else:
+            messages.success(request, f"Deployment {deployment_id} {done}.")
+    return redirect("promotion-request", request_id=request_id)

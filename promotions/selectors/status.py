@@ -1,6 +1,7 @@
 """What the Day-3 page, `promotion_status` and the cohort and campaign pages read of promotions."""
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import Case, IntegerField, Value, When
 
 from promotions.models import (
@@ -12,6 +13,8 @@ from promotions.models import (
 )
 from promotions.selectors.requests import may_sign_now, request_chain_state
 from promotions.services.notify import next_role
+
+DEPLOYMENT_LIVE = (DeploymentStatus.PENDING, DeploymentStatus.RUNNING, DeploymentStatus.PAUSED)
 
 
 def chain_state(request: PromotionRequest) -> list[dict]:
@@ -47,7 +50,7 @@ def promotion_status(*, limit: int = 20) -> dict:
                                        output_field=IntegerField())))
     pending = list(requests.filter(pending=0).order_by("created_at", "id"))
     decided = list(requests.filter(pending=1).order_by("-created_at", "-id")[:limit])
-    live = (DeploymentStatus.PENDING, DeploymentStatus.RUNNING, DeploymentStatus.PAUSED)
+    live = DEPLOYMENT_LIVE
     deployments = [*Deployment.objects.filter(status__in=live).order_by("created_at"),
                    *Deployment.objects.exclude(status__in=live).order_by("-created_at")[:limit]]
     return {"requests": [_request_row(r) for r in pending + decided],
@@ -81,6 +84,8 @@ def promotion_page(*, request_id: int, user) -> dict:
             "readiness": [c for c in checks if c.kind == CheckKind.READINESS],
             "chain": chain_state(request), "next_role": next_role(request),
             "may_sign": may_sign_now(user, request), "deployment": deployment,
+            "may_override": deployment is not None and deployment.status in DEPLOYMENT_LIVE
+            and user.groups.filter(name__in=settings.PROMOTION_APPROVAL_ROLES).exists(),
             "payload_json": json.dumps(request.payload, indent=2, sort_keys=True),
             "log": PromotionLog.objects.filter(request=request).select_related("actor").order_by("-created_at", "-id")[:30]}
 

@@ -111,3 +111,29 @@ def test_risk_rolls_back_a_deployment_before_it_traded_and_the_capital_comes_bac
     with pytest.raises(ApplicationError):  # an ended deployment is not resumed
         deployment_resume(deployment_id=running.pk, reason="", user=risk_user)
     assert deployment_resume(deployment_id=running.pk, reason="undo", user=risk_user) is None
+
+
+def test_the_day3_page_offers_overrides_to_ops_and_risk_and_logs_who_and_why(running, ops_user, risk_user, outsider,
+                                                                             client):
+    page = f"/promotions/requests/{running.request_id}/"
+    override = f"/promotions/deployments/{running.pk}/override"
+    client.force_login(outsider)
+    assert 'value="rollback"' not in client.get(page).content.decode()
+    response = client.post(override, {"action": "rollback", "reason": "I think so"}, follow=True)
+    assert "Only members of ops or risk" in response.content.decode() and untouched(running)
+
+    client.force_login(ops_user)
+    assert 'value="pause"' in client.get(page).content.decode()
+    response = client.post(override, {"action": "pause", "reason": ""}, follow=True)
+    assert "Give a reason for this override." in response.content.decode() and untouched(running)
+    response = client.post(override, {"action": "pause", "reason": "Broker maintenance at 14:00"}, follow=True)
+    html = response.content.decode()
+    assert f"Deployment {running.pk} paused." in html and 'value="resume"' in html and 'value="pause"' not in html
+
+    client.force_login(risk_user)
+    client.post(override, {"action": "resume", "reason": "Maintenance over"})
+    running.refresh_from_db()
+    assert running.status == DeploymentStatus.RUNNING
+    log = running.log.filter(kind__in=[LogKind.PAUSED, LogKind.RESUMED]).order_by("created_at", "id")
+    assert [(row.kind, row.actor.username) for row in log] == [(LogKind.PAUSED, "opsie"), (LogKind.RESUMED, "risky")]
+    assert "Broker maintenance at 14:00" in log[0].message and "Maintenance over" in log[1].message
