@@ -8,6 +8,7 @@ urlpatterns = [
     path("promotions/requests/<int:request_id>/decide", views.promotion_decide, name="promotion-decide"),
     path("promotions/deployments/<int:deployment_id>/override", views.deployment_override,
          name="deployment-override"),
+    path("promotions/deployments/<int:deployment_id>/renewal", views.deployment_renewal, name="deployment-renewal"),
 ]
 
 api_urlpatterns = [

@@ -8,7 +8,7 @@ from neolight.errors import ApplicationError
 from promotions.models import Deployment
 from promotions.selectors.status import promotion_page, promotion_status
 from promotions.services.deployments import deployment_pause, deployment_resume, deployment_rollback
-from promotions.services.requests import promotion_reject, promotion_sign
+from promotions.services.requests import promotion_reject, promotion_renewal_request, promotion_sign
 
 
 def promotion_list(request):
@@ -63,3 +63,18 @@ def deployment_override(request, deployment_id: int):
         else:
             messages.success(request, f"Deployment {deployment_id} {done}.")
     return redirect("promotion-request", request_id=request_id)
+
+
+@require_POST
+def deployment_renewal(request, deployment_id: int):
+    """Asks the approval chain to renew a deployment's timer (ops or an approver); to the new request's page."""
+    hours = request.POST.get("hours", "")
+    try:
+        renewal = promotion_renewal_request(deployment_id=deployment_id, user=request.user,
+                                            hours=int(hours) if hours.strip().isdigit() else None)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("promotion-request", request_id=get_object_or_404(Deployment, pk=deployment_id).request_id)
+    messages.success(request, f"Renewal of deployment {deployment_id} requested: request {renewal.pk} awaits its "
+                              "signatures.")
+    return redirect("promotion-request", request_id=renewal.pk)

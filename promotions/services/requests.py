@@ -25,9 +25,11 @@ from neolight.celery import enqueue
 from neolight.errors import ApplicationError
 from promotions.canonical import GENESIS, payload_digest, payload_normalise, signature_hash
 from promotions.models import (
+    DEPLOYMENT_ENDED,
     REQUEST_STATES,
     CheckKind,
     Decision,
+    Deployment,
     LogKind,
     PromotionCandidate,
     PromotionLog,
@@ -44,7 +46,7 @@ from promotions.permissions import (
     in_group,
     is_approver,
 )
-from promotions.services.deployments import deployment_start
+from promotions.services.deployments import deployment_renew, deployment_start
 
 log = logging.getLogger(__name__)
 Result = TypeVar("Result")
@@ -100,11 +102,19 @@ def promotion_request_create(*, candidate: PromotionCandidate, user=None,
             raise PromotionForbidden(f"{user.get_username()} may not request promotions: only members of "
                                      f"{settings.PROMOTION_OPS_GROUP} or of an approval role ({', '.join(roles)}) may.")
     _check_eligible(candidate)
+    return _request_open(candidate=candidate, payload=promotion_payload(candidate), roles=roles, user=user,
+                         message=f"Promotion of agent {candidate.agent.index} of cohort {candidate.cohort_id} "
+                                 f"requested by {_name(user)}; signed by {' then '.join(roles)}")
+
+
+def _request_open(*, candidate: PromotionCandidate, payload: dict, roles: list[str], user, message: str) -> PromotionRequest:
+    """Writes a pending request over `payload` (normalised), grants each role's group the permission to sign it,
+    logs it and tells the first signers after commit. The caller holds the candidate's row lock."""
     open_request = candidate.requests.filter(status=RequestStatus.PENDING).first()
     if open_request is not None:
         raise ApplicationError(f"Candidate {candidate.pk} already has an open request ({open_request.pk}).",
                                field="candidate")
-    payload = payload_normalise(promotion_payload(candidate))
+    payload = payload_normalise(payload)
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -116,11 +126,38 @@ def promotion_request_create(*, candidate: PromotionCandidate, user=None,
                                field="candidate") from exc
     for role in roles:
         assign_perm(SIGN_PERMISSION, Group.objects.get(name=role), request)
-    _log(LogKind.REQUESTED, request, user, f"Promotion of agent {candidate.agent.index} of cohort {candidate.cohort_id} "
-         f"requested by {_name(user)}; signed by {' then '.join(roles)}",
-         digest=request.payload_digest, roles=roles, expires_at=request.expires_at.isoformat())
+    _log(LogKind.REQUESTED, request, user, message, digest=request.payload_digest, roles=roles,
+         expires_at=request.expires_at.isoformat())
     _notify_next_signers(request)
     return request
+
+
+@refusals_logged("renewal")
+@transaction.atomic
+def promotion_renewal_request(*, deployment_id: int, user, hours: int | None = None) -> PromotionRequest:
+    """Asks the deployment's approval chain to push its timer out by `hours` (its approved duration by default):
+    a request on the same candidate over the deployment's signed payload plus `renews`; its last approval moves
+    the timer (`deployment_renew`). Only while the deployment runs or is paused, asked by ops or an approver."""
+    user = _actor(user)
+    deployment = Deployment.objects.select_related("request").filter(pk=deployment_id).first()
+    if deployment is None:
+        raise ApplicationError(f"There is no deployment {deployment_id}.", field="deployment")
+    if deployment.status in DEPLOYMENT_ENDED:
+        raise ApplicationError(f"Deployment {deployment.pk} has ended; it cannot be renewed.", field="deployment")
+    signed = deployment.request
+    if not is_approver(user, signed.roles):
+        raise PromotionForbidden(f"{user.get_username()} may not ask for renewals: only members of "
+                                 f"{settings.PROMOTION_OPS_GROUP} or of an approval role ({', '.join(signed.roles)}) may.")
+    limits = dict(signed.payload.get("limits") or {})
+    hours = int(hours if hours is not None else limits.get("hours", settings.DEPLOYMENT_HOURS))
+    if hours < 1:
+        raise ApplicationError("A renewal adds at least one hour.", field="hours")
+    candidate = PromotionCandidate.objects.select_for_update(of=("self",)).select_related("agent").get(
+        pk=signed.candidate_id)
+    payload = {**signed.payload, "renews": deployment.pk, "limits": {**limits, "hours": hours}}
+    return _request_open(candidate=candidate, payload=payload, roles=list(signed.roles), user=user,
+                         message=f"Renewal of deployment {deployment.pk} by {hours} h requested by {_name(user)}; "
+                                 f"signed by {' then '.join(signed.roles)}")
 
 
 def _notify_next_signers(request: PromotionRequest) -> None:
@@ -280,11 +317,17 @@ def on_final_approval(request_id: int) -> None:
                    .values_list("user_id", flat=True))
     _log(LogKind.APPROVED, request, None, f"Request {request_id} approved by every role ({', '.join(request.roles)})",
          signers=signers, digest=request.payload_digest)
+    renews = request.payload.get("renews")
     try:
-        deployment_start(request_id=request_id)
-    except ApplicationError as exc:  # the approval stands; why nothing trades is on record and on the page
-        log.warning("request %s: the deployment did not start: %s", request_id, exc.message)
-        _log(LogKind.REFUSED, request, None, f"The deployment of request {request_id} did not start: {exc.message}"[:300])
+        if renews is not None:
+            deployment_renew(deployment_id=int(renews), hours=int(request.payload["limits"]["hours"]),
+                             reason=f"renewal approved through request {request_id}")
+        else:
+            deployment_start(request_id=request_id)
+    except ApplicationError as exc:  # the approval stands; why nothing changed is on record and on the page
+        what = f"renewal of deployment {renews}" if renews is not None else f"deployment of request {request_id}"
+        log.warning("request %s: the %s did not happen: %s", request_id, what, exc.message)
+        _log(LogKind.REFUSED, request, None, f"The {what} did not happen: {exc.message}"[:300])
 
 
 # --- cancel, expire, payload change ----------------------------------------------------------------------

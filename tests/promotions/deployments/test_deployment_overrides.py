@@ -3,6 +3,7 @@ included); each is logged with who and why. Refusals leave no trace."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -137,3 +138,34 @@ def test_the_day3_page_offers_overrides_to_ops_and_risk_and_logs_who_and_why(run
     log = running.log.filter(kind__in=[LogKind.PAUSED, LogKind.RESUMED]).order_by("created_at", "id")
     assert [(row.kind, row.actor.username) for row in log] == [(LogKind.PAUSED, "opsie"), (LogKind.RESUMED, "risky")]
     assert "Broker maintenance at 14:00" in log[0].message and "Maintenance over" in log[1].message
+
+
+def test_a_renewal_goes_through_the_chain_and_its_last_signature_moves_the_timer(
+        running, ops_user, risk_user, outsider, client, django_capture_on_commit_callbacks):
+    from promotions.models import RequestStatus
+    from promotions.services.requests import promotion_renewal_request, promotion_sign
+    from tests.factories import UserFactory
+
+    second_ops = UserFactory(username="opsie2")
+    second_ops.groups.add(Group.objects.get(name="ops"))
+    with pytest.raises(ApplicationError, match="may not ask for renewals"):
+        promotion_renewal_request(deployment_id=running.pk, user=outsider)
+    before = running.ends_at
+
+    client.force_login(ops_user)
+    response = client.post(f"/promotions/deployments/{running.pk}/renewal", {"hours": "1"}, follow=True)
+    renewal = running.request.candidate.requests.get(status=RequestStatus.PENDING)
+    assert renewal.payload["renews"] == running.pk and renewal.payload["limits"]["hours"] == 1
+    assert f"pushes the timer of deployment #{running.pk} out by 1 h" in " ".join(response.content.decode().split())
+    with pytest.raises(ApplicationError, match="changed|requested|may not sign"):  # the requester never signs
+        promotion_sign(request_id=renewal.pk, user=ops_user, note="mine")
+
+    promotion_sign(request_id=renewal.pk, user=second_ops, note="Still within limits")
+    running.refresh_from_db()
+    assert running.ends_at == before  # nothing moves before the last signature
+    with django_capture_on_commit_callbacks(execute=True):
+        promotion_sign(request_id=renewal.pk, user=risk_user, note="One more hour")
+    running.refresh_from_db()
+    assert running.ends_at == before + timedelta(hours=1)
+    assert running.log.filter(kind=LogKind.RENEWED).count() == 1
+    assert running.request.candidate.requests.filter(status=RequestStatus.APPROVED).count() == 2
