@@ -12,6 +12,9 @@ Conventions (every figure is a *loss fraction*: positive is a loss, 0.031 means 
   draws h independent steps, so the horizon return is exp(N(h·m, h·s²)) - 1 and the closed form
   is var = 1 - exp(h·m + sqrt(h)·s·z) with z the (1 - level) normal quantile. ``bootstrap``: each
   step is drawn with replacement from the observed returns (keeps fat tails, loses autocorrelation).
+- Stress: a scenario is symbol → return shock; the loss is minus the weighted sum of the shocks
+  (weights are fractions of the value, shorts negative). ``gap_scenarios`` and
+  ``correlation_to_one`` build the standard ones; a replayed crash is the shocks it caused.
 - Money figures are the fractions times ``portfolio_value``, in Decimal rounded to cents; the float
   crosses into Decimal once, through its shortest text (``repr``).
 """
@@ -104,6 +107,28 @@ def stress_test(weights: Mapping[str, float], scenarios: Mapping[str, Mapping[st
     """`stress_loss` for each named scenario (name → symbol → return shock), in the given order."""
     return tuple(StressResult(name=name, loss=(loss := stress_loss(weights, shocks)), loss_amount=_amount(loss, portfolio_value))
                  for name, shocks in scenarios.items())
+
+
+def gap_scenarios(symbols: list[str] | tuple[str, ...], gaps: tuple[float, ...] = (0.05, 0.10)) -> dict[str, dict[str, float]]:
+    """Named scenarios where every symbol gaps down, then up, by each size: "gap down 5%": {sym: -0.05}."""
+    for gap in gaps:
+        if not math.isfinite(gap) or not 0 < gap <= 1:
+            raise ValueError(f"a gap must be a fraction in (0, 1], got {gap!r}")
+    return {f"gap {word} {gap:.0%}": {symbol: sign * gap for symbol in symbols}
+            for gap in gaps for word, sign in (("down", -1.0), ("up", 1.0))}
+
+
+def correlation_to_one(volatilities: Mapping[str, float], *, sigmas: float = 3.0) -> dict[str, float]:
+    """Shocks for correlation going to one: every symbol falls `sigmas` of its own volatility at once.
+
+    `volatilities` are per-horizon standard deviations of each symbol's returns; a fall stops at -100%.
+    """
+    if not math.isfinite(sigmas) or sigmas <= 0:
+        raise ValueError(f"sigmas must be positive, got {sigmas!r}")
+    for symbol, volatility in volatilities.items():
+        if not math.isfinite(volatility) or volatility < 0:
+            raise ValueError(f"volatility for {symbol} must be a finite non-negative number, got {volatility!r}")
+    return {symbol: max(-sigmas * volatility, -1.0) for symbol, volatility in volatilities.items()}
 
 
 def _normal_paths(values: np.ndarray, rng: np.random.Generator, n_paths: int, horizon: int) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from risk.engine import historical_var, monte_carlo_var, stress_loss, stress_test
+from risk.engine import correlation_to_one, gap_scenarios, historical_var, monte_carlo_var, stress_loss, stress_test
 
 
 def fat_tailed_returns(seed: int, size: int = 500) -> np.ndarray:
@@ -137,3 +137,26 @@ def test_monte_carlo_leaves_the_global_random_state_alone():
     monte_carlo_var(fat_tailed_returns(seed=2), seed=3, n_paths=1_000)
     monte_carlo_var(fat_tailed_returns(seed=2), seed=3, n_paths=1_000, model="bootstrap")
     assert np.random.random() == expected
+
+
+def test_gap_scenarios_move_every_symbol_both_ways():
+    scenarios = gap_scenarios(["BTC", "ETH"], gaps=(0.05, 0.10))
+    assert list(scenarios) == ["gap down 5%", "gap up 5%", "gap down 10%", "gap up 10%"]
+    losses = {r.name: r.loss for r in stress_test({"BTC": 0.7, "ETH": 0.3}, scenarios)}
+    assert losses["gap down 10%"] == pytest.approx(0.10) and losses["gap up 5%"] == pytest.approx(-0.05)
+
+
+def test_correlation_to_one_hedges_stop_hedging():
+    """A long/short book that looks hedged loses when every symbol falls its own 3 sigma together."""
+    shocks = correlation_to_one({"BTC": 0.04, "ETH": 0.06, "PENNY": 0.5})
+    assert shocks == {"BTC": pytest.approx(-0.12), "ETH": pytest.approx(-0.18), "PENNY": -1.0}
+    assert stress_loss({"BTC": 1.0, "ETH": -0.5}, shocks) == pytest.approx(0.12 - 0.5 * 0.18)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: gap_scenarios(["BTC"], gaps=(0.0,)), lambda: gap_scenarios(["BTC"], gaps=(1.5,)),
+    lambda: correlation_to_one({"BTC": -0.1}), lambda: correlation_to_one({"BTC": 0.1}, sigmas=0.0),
+])
+def test_scenario_builders_refuse_bad_inputs(call):
+    with pytest.raises(ValueError):
+        call()
