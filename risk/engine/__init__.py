@@ -1,0 +1,20 @@
+"""Pure risk maths: the leverage policy ladder, Value at Risk and stress losses (numpy; no Django)."""
+
+from .leverage import LeverageDecision, LeveragePolicy, Rule, leverage_decide, tier
+from .var import (
+    METHODS,
+    StressResult,
+    VarResult,
+    correlation_to_one,
+    gap_scenarios,
+    historical_var,
+    monte_carlo_var,
+    stress_loss,
+    stress_test,
+)
+
+__all__ = [
+    "METHODS", "LeverageDecision", "LeveragePolicy", "Rule", "StressResult", "VarResult", "correlation_to_one", "gap_scenarios",
+    "historical_var",
+    "leverage_decide", "monte_carlo_var", "stress_loss", "stress_test", "tier",
+]
