@@ -307,3 +307,25 @@ def test_check_imports_no_framework():
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True,
                           env={"PATH": "/usr/bin:/bin"})
     assert not set(done.stdout.strip().split(",")) & {"django", "rest_framework", "channels", "celery", "numba"}
+
+
+# --- the benchmark ----------------------------------------------------------------------------------------
+
+
+def test_benchmark_risk_reports_latency_and_every_verdict_for_a_seed():
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    def run(seed):
+        out = StringIO()
+        call_command("benchmark", "risk", "--orders", "3000", "--symbols", "4", "--seed", str(seed), "--json", stdout=out)
+        return json.loads(out.getvalue())
+
+    first, again, other = run(1), run(1), run(2)
+    assert sum(first["reasons"].values()) == first["orders"] == 3000
+    assert set(first["reasons"]) == {code.value for code in Reason}
+    assert first["accepted"] == first["reasons"]["ok"] and first["refused"] == 3000 - first["accepted"]
+    assert 0 < first["p50_us"] <= first["p99_us"] <= first["max_us"]
+    assert first["reasons"] == again["reasons"] and first["reasons"] != other["reasons"]
