@@ -26,6 +26,8 @@ _SIDES = {1: 1, -1: -1, "buy": 1, "sell": -1}
 
 
 class Reason(StrEnum):
+    """Why an order was accepted (``ok``) or refused."""
+
     OK = "ok"
     DAILY_STOP_HIT = "daily_stop_hit"
     EXPOSURE_LIMIT = "exposure_limit"
@@ -181,7 +183,7 @@ def _bad_order(order: Order, s: int | None) -> Verdict | None:
     if s is None:
         return _refuse(Reason.BAD_ORDER, f"unknown symbol {order.symbol!r}.")
     try:
-        side = _SIDES.get(order.side)
+        side = None if isinstance(order.side, bool) else _SIDES.get(order.side)
     except TypeError:  # an unhashable side
         side = None
     if side is None:

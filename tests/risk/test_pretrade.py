@@ -104,6 +104,7 @@ def test_min_notional_is_configurable():
     (Order("SOL", "hold", 1, 100.0), "side must be buy (+1) or sell (-1), not 'hold'"),
     (Order("SOL", 0, 1, 100.0), "side must be buy (+1) or sell (-1), not 0"),
     (Order("SOL", [1], 1, 100.0), "side must be buy (+1) or sell (-1)"),
+    (Order("SOL", True, 1, 100.0), "side must be buy (+1) or sell (-1), not True"),
     (Order("SOL", "buy", "1", 100.0), "quantity must be a positive number"),
 ])
 def test_refuses_bad_orders_with_what_is_wrong(order, words):
