@@ -1,10 +1,11 @@
-"""manage.py benchmark engine|cohort|step|live|promotion_gate --agents A --symbols S --days D [--json].
+"""manage.py benchmark engine|cohort|step|live|promotion_gate|risk --agents A --symbols S --days D [--json].
 
 `engine` times the simulation kernel alone on a seeded market; `cohort` launches and runs a real cohort
 on the bundled bars and prints the time of each phase from launch to the persisted summary; `step` times a live
 simulation stepped bar by bar and its checkpoint; `live` runs a live-paper cohort on the replay clock and times
 each bar from its arrival to its fills committed in the ledger and its progress broadcast; `promotion_gate` runs
-seeded 3-day campaigns on synthetic markets without and with a planted edge and counts the Day-3 promotions proposed.
+seeded 3-day campaigns on synthetic markets without and with a planted edge and counts the Day-3 promotions proposed;
+`risk` times the pre-trade risk check on seeded orders against seeded accounts.
 """
 import json
 import resource
@@ -42,6 +43,7 @@ from promotions.services.candidates import (
     promotion_guards,
     promotion_policy_default,
 )
+from risk.engine.pretrade import AccountState, Order, Reason, RiskLimits, pretrade_check
 
 BUNDLED_CRYPTO = ["BTC-USDT", "ETH-USDT", "DOGE-USDT", "LTC-USDT", "XRP-USDT", "ADA-USDT"]
 GATE_START = datetime(2030, 1, 7, tzinfo=UTC)  # synthetic bars only: no bundled or fetched symbol trades then
@@ -49,6 +51,7 @@ GATE_EDGE_BPS = 200.0  # stationary std of the planted mean-reverting component:
 # Families that trade a price's (or a spread's) reversion to its mean: the planted component pays them.
 GATE_EXPLOITING = ("bollinger_reversion", "rsi_reversion", "vwap_scalper", "pairs_zscore")
 # The service calls of a cohort run, as the run module names them, and the phase each one is.
+RISK_TARGET_US, RISK_AIM_US = 1000, 50  # the pre-trade check per order: the target, and what it aims for
 PHASES = {"bar_window": "read bars", "_simulate": "simulate", "cohort_post_fills": "post fills",
           "cohort_settle": "settle/return", "cohort_scores_save": "scores", "_persist": "persist"}
 
@@ -70,11 +73,14 @@ class Command(BaseCommand):
         "promotion_gate: --seeds seeded 3-day campaigns (--agents agents, --trials learning trials per family, two "
         "synthetic symbols) on random walks and on a market with a planted mean-reverting component; prints how "
         "many propose a Day-3 promotion at the promotion policy's thresholds, which families were proposed, and "
-        "the time taken."
+        "the time taken. "
+        "risk: --orders seeded random orders (of --symbols symbols) through the pre-trade risk check against "
+        "seeded accounts and limits; prints the per-order latency (p50/p99/max, µs) against the target (< 1 ms) "
+        "and the aim (< 50 µs), and how many orders were accepted or refused, by reason."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("target", choices=["engine", "cohort", "step", "live", "promotion_gate"], help="what to benchmark")
+        parser.add_argument("target", choices=["engine", "cohort", "step", "live", "promotion_gate", "risk"], help="what to benchmark")
         parser.add_argument("--agents", type=int, default=30, help="number of agents (default 30)")
         parser.add_argument("--symbols", default="10",
                             help="number of symbols (default 10), or for cohort a comma-separated list")
@@ -89,11 +95,16 @@ class Command(BaseCommand):
         parser.add_argument("--edge-bps", type=float, default=GATE_EDGE_BPS,
                             help="promotion_gate: size of the planted mean-reverting component, bps (default "
                                  f"{GATE_EDGE_BPS:g})")
+        parser.add_argument("--orders", type=int, default=100_000, help="risk: orders checked (default 100000)")
+        parser.add_argument("--seed", type=int, default=0, help="risk: seed of the accounts and orders (default 0)")
         parser.add_argument("--json", action="store_true", dest="as_json", help="print one JSON line")
 
     def handle(self, *args, target, agents, symbols, days, as_json, **options):
         if agents < 1 or days < 1 or options["repeats"] < 1:
             raise CommandError("--agents, --days and --repeats must be positive")
+        if target == "risk":
+            return self._report_risk(pretrade_bench(orders=options["orders"], symbols=_count(symbols),
+                                                    seed=options["seed"]), as_json)
         if target == "promotion_gate":
             return self._report_gate(promotion_gate(agents=agents, seeds=options["seeds"], trials=options["trials"],
                                                     edge_bps=options["edge_bps"],
@@ -230,6 +241,72 @@ class Command(BaseCommand):
             self.stdout.write(f"  checks failed by the top-ranked Day-3 agent: {blocked or 'none'}")
         self.stdout.write(f"{report['agents']} agents, {report['trials']} trials per family per cycle; "
                           f"thresholds {json.dumps(report['guards'])}; total {report['seconds']} s")
+
+    def _report_risk(self, report: dict, as_json: bool) -> None:
+        if as_json:
+            self.stdout.write(json.dumps(report))
+            return
+        counts = ", ".join(f"{code} {n:,}" for code, n in report["reasons"].items())
+        self.stdout.write(
+            f"pre-trade check, {report['orders']:,} orders × {report['symbols']} symbols against {report['accounts']} "
+            f"accounts (seed {report['seed']}): p50 {report['p50_us']} µs, p99 {report['p99_us']} µs, max "
+            f"{report['max_us']} µs per order (target < {report['target_us']} µs: {report['meets_target']}; aim < "
+            f"{report['aim_us']} µs: {report['meets_aim']})\n"
+            f"accepted {report['accepted']:,}, refused {report['refused']:,}; by reason: {counts}")
+
+
+def pretrade_bench(*, orders: int, symbols: int, seed: int, accounts: int = 64) -> dict:
+    """Times `pretrade_check` on `orders` seeded orders against `accounts` seeded accounts (positions, losses
+    on the day, ladder tiers) with time.perf_counter_ns around each call; counts the verdicts by reason."""
+    if orders < 1:
+        raise CommandError("--orders must be positive")
+    rng = np.random.default_rng(seed)
+    names = [f"S{s:03d}" for s in range(symbols)]
+    books = [_bench_account(rng, names) for _ in range(accounts)]
+    picks = rng.integers(0, accounts, orders)
+    work = [(_bench_order(rng, books[k][0], names), *books[k]) for k in picks]
+    for order, state, limits in work[:1000]:  # warm-up
+        pretrade_check(order, state, limits)
+    latencies, reasons = np.empty(orders, dtype=np.int64), Counter()
+    clock = time.perf_counter_ns
+    for i, (order, state, limits) in enumerate(work):
+        began = clock()
+        verdict = pretrade_check(order, state, limits)
+        latencies[i] = clock() - began
+        reasons[verdict.code] += 1
+    us = lambda q: round(float(np.percentile(latencies, q)) / 1000, 2)  # noqa: E731
+    return {"orders": orders, "symbols": symbols, "accounts": accounts, "seed": seed, "p50_us": us(50),
+            "p99_us": us(99), "max_us": us(100), "mean_us": round(float(latencies.mean()) / 1000, 2),
+            "target_us": RISK_TARGET_US, "aim_us": RISK_AIM_US, "meets_target": us(99) < RISK_TARGET_US,
+            "meets_aim": us(99) < RISK_AIM_US, "accepted": reasons[Reason.OK], "refused": orders - reasons[Reason.OK],
+            "reasons": {str(code): reasons[code] for code in Reason}}
+
+
+def _bench_account(rng: np.random.Generator, names: list[str]) -> tuple[AccountState, RiskLimits]:
+    """A seeded account: equity 5k–50k, a day's P&L of -6%…+3%, half the symbols held long or short."""
+    n = len(names)
+    equity = float(rng.uniform(5_000, 50_000))
+    prices = np.exp(rng.uniform(0, 10, n))
+    held = rng.random(n) < 0.5
+    positions = np.where(held, rng.normal(0, 0.3, n) * equity / prices, 0.0)
+    state = AccountState(equity=equity, day_open_equity=equity / (1 + rng.uniform(-0.06, 0.03)),
+                         positions=positions, prices=prices, symbols=tuple(names))
+    limits = RiskLimits(exposure_limit=5.0, leverage_tier=float(rng.integers(2, 11)), market_exposure_limit=1.5,
+                        daily_stop=0.05, cost_rate=0.0015)
+    return state, limits
+
+
+def _bench_order(rng: np.random.Generator, state: AccountState, names: list[str]) -> Order:
+    """A seeded order on that account: by name or index, up to 3× equity of notional; 1% bad, 1% tiny."""
+    s = int(rng.integers(len(names)))
+    price = state.prices[s] * float(rng.uniform(0.99, 1.01))
+    qty = float(rng.uniform(0, 3)) * state.equity / price
+    roll = rng.random()
+    if roll < 0.01:
+        qty = float("nan")
+    elif roll < 0.02:
+        qty = 0.001 / price
+    return Order(names[s] if roll < 0.5 else s, 1 if rng.random() < 0.5 else -1, qty, price)
 
 
 def promotion_gate(*, agents: int, seeds: int, trials: int, edge_bps: float = GATE_EDGE_BPS, progress=None) -> dict:
