@@ -1,6 +1,8 @@
-"""Pure risk maths: the leverage policy ladder, Value at Risk and stress losses (numpy; no Django)."""
+"""Pure risk maths: the leverage policy ladder, Value at Risk and stress losses, the pre-trade check (numpy;
+no Django)."""
 
 from .leverage import LeverageDecision, LeveragePolicy, Rule, leverage_decide, tier
+from .pretrade import AccountState, Order, Reason, RiskLimits, Verdict, pretrade_check
 from .var import (
     METHODS,
     StressResult,
@@ -14,6 +16,7 @@ from .var import (
 )
 
 __all__ = [
+    "AccountState", "Order", "Reason", "RiskLimits", "Verdict", "pretrade_check",
     "METHODS", "LeverageDecision", "LeveragePolicy", "Rule", "StressResult", "VarResult", "correlation_to_one", "gap_scenarios",
     "historical_var",
     "leverage_decide", "monte_carlo_var", "stress_loss", "stress_test", "tier",

@@ -35,7 +35,6 @@ class Rule(StrEnum):
     STEP_DOWN_DRAWDOWN = "step_down_drawdown"
     STEP_DOWN_LOSSES = "step_down_losses"
     HOLD_CAP = "hold_cap"
-    HOLD_FLOOR = "hold_floor"
     HOLD_INSUFFICIENT_DATA = "hold_insufficient_data"
     HOLD = "hold"
 
