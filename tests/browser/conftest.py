@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -31,6 +32,14 @@ def asgi_server(transactional_db, settings, monkeypatch):
     monkeypatch.setattr(cohort_services, "PROGRESS_CHUNK_BARS", 15)
     announce = cohort_services._announce
     monkeypatch.setattr(cohort_services, "_announce", lambda *a, **k: (time.sleep(0.08), announce(*a, **k)))
+    with daphne_serving() as url:
+        yield url
+
+
+@contextmanager
+def daphne_serving():
+    """Daphne serving NeoLight in a forked child process that shares the test database (and the settings the
+    test set before); yields its base URL and stops it after."""
     connections.close_all()  # the child must not share the parent's database sockets…
     channel_layers.backends.clear()  # …nor a channel layer bound to an event loop of an earlier test
     server = DaphneProcess("127.0.0.1", partial(make_application, static_wrapper=ASGIStaticFilesHandler),
@@ -39,9 +48,11 @@ def asgi_server(transactional_db, settings, monkeypatch):
     if not server.ready.wait(timeout=30):
         server.terminate()
         pytest.fail("Daphne did not start")
-    yield f"http://127.0.0.1:{server.port.value}"
-    server.terminate()
-    server.join()
+    try:
+        yield f"http://127.0.0.1:{server.port.value}"
+    finally:
+        server.terminate()
+        server.join()
 
 
 def _fresh_thread_pools() -> None:

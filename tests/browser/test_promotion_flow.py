@@ -14,15 +14,10 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
-from functools import partial
 
 import pytest
 import redis
-from channels.layers import channel_layers
-from channels.testing.live import make_application
-from daphne.testing import DaphneProcess
 from django.contrib.auth.models import Permission
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.db import connection, connections
 from playwright.sync_api import expect
 
@@ -38,7 +33,7 @@ from promotions.models import Deployment, DeploymentStatus, LogKind, PromotionLo
 from promotions.services import deploy_run
 from promotions.services.day3 import day3_go_no_go
 from promotions.services.deploy_run import deployment_run
-from tests.browser.conftest import _fresh_thread_pools, shot
+from tests.browser.conftest import daphne_serving, shot
 from tests.conftest import SAMPLE_DIR, sample_slice
 from tests.promotions.alpaca_stub import alpaca_trading_account
 from tests.promotions.day3.conftest import PAIR, member, policy  # noqa: F401
@@ -73,17 +68,8 @@ def server(broker, transactional_db, settings, monkeypatch):
     monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "127.0.0.1"]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    connections.close_all()
-    channel_layers.backends.clear()
-    process = DaphneProcess("127.0.0.1", partial(make_application, static_wrapper=ASGIStaticFilesHandler),
-                            setup=_fresh_thread_pools)
-    process.start()
-    if not process.ready.wait(timeout=30):
-        process.terminate()
-        pytest.fail("Daphne did not start")
-    yield f"http://127.0.0.1:{process.port.value}"
-    process.terminate()
-    process.join()
+    with daphne_serving() as url:
+        yield url
     celery_app.control.purge()  # no worker ever takes what the server queued
 
 
