@@ -9,7 +9,18 @@ from django.db.models import QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
 from cohorts import curves, engine
-from cohorts.models import Account, Agent, Bankroll, Cohort, CohortResult, CohortStatus, Entry, Fill
+from cohorts.models import (
+    Account,
+    Agent,
+    Bankroll,
+    Cohort,
+    CohortCheckpoint,
+    CohortMode,
+    CohortResult,
+    CohortStatus,
+    Entry,
+    Fill,
+)
 from cohorts.selectors.ledger import account_balances
 from neolight.cached import Versioned
 from neolight.money import to_cents
@@ -165,8 +176,6 @@ def cohort_running_figures(cohort: Cohort) -> dict | None:
     (written every COHORT_LIVE_SCORES_EVERY_BARS bars): the bar reached, fills so far, the parent's equity
     (its agents' equity plus the capital it did not allocate) and ROI, and the agents leading by ROI. None
     for any other cohort, or before the first scores are written."""
-    from cohorts.models import CohortCheckpoint, CohortMode
-
     if cohort.mode != CohortMode.LIVE or cohort.status != CohortStatus.RUNNING:
         return None
     checkpoint = CohortCheckpoint.objects.filter(cohort=cohort).only("bar", "fills").first()

@@ -58,12 +58,14 @@ def request_get(*, user, request_id: int) -> PromotionRequest:
     return request
 
 
-def requests_signable_by(user) -> list[PromotionRequest]:
-    """Pending, unexpired requests whose next step `user` may sign now: the object permission (never for being
-    a superuser), membership of the next step's group, not the requester, and no step of it signed yet."""
+def requests_signable_by(user, *, request_id: int | None = None) -> list[PromotionRequest]:
+    """Pending, unexpired requests (all, or only `request_id`) whose next step `user` may sign now: the object
+    permission (never for being a superuser), membership of the next step's group, not the requester, and no
+    step of it signed yet."""
     if user is None or not user.is_active:
         return []
-    pending = (PromotionRequest.objects.filter(status=RequestStatus.PENDING, expires_at__gt=timezone.now())
+    pending = PromotionRequest.objects.all() if request_id is None else PromotionRequest.objects.filter(pk=request_id)
+    pending = (pending.filter(status=RequestStatus.PENDING, expires_at__gt=timezone.now())
                .exclude(requested_by=user)
                .annotate(signed=Count("signatures", filter=Q(signatures__payload_digest=F("payload_digest")))))
     permitted = get_objects_for_user(user, SIGN_PERMISSION, klass=pending, with_superuser=False,
@@ -159,4 +161,4 @@ def request_chain_state(request: PromotionRequest, signatures: list[Signature]) 
 
 def may_sign_now(user, request: PromotionRequest) -> bool:
     """Whether the admin and the API should offer `user` the Approve/Reject buttons (the services decide)."""
-    return any(r.pk == request.pk for r in requests_signable_by(user))
+    return bool(requests_signable_by(user, request_id=request.pk))

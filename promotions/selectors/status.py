@@ -1,13 +1,18 @@
 """What the Day-3 page, `promotion_status` and the cohort and campaign pages read of promotions."""
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, Count, IntegerField, Q, Value, When
+from django.shortcuts import get_object_or_404
 
 from promotions.models import (
+    CheckKind,
     Deployment,
     DeploymentStatus,
     PromotionCandidate,
+    PromotionLog,
     PromotionRequest,
     RequestStatus,
 )
@@ -19,8 +24,9 @@ DEPLOYMENT_LIVE = (DeploymentStatus.PENDING, DeploymentStatus.RUNNING, Deploymen
 
 def chain_state(request: PromotionRequest) -> list[dict]:
     """Each role of the request's chain, in order, as `request_chain_state` reads it, with the signer's name
-    (`user`, None before it is signed) and time as text (`at`, ISO, UTC) for the pages and the command."""
-    signatures = list(request.signatures.select_related("user").order_by("id"))
+    (`user`, None before it is signed) and time as text (`at`, ISO, UTC) for the command's JSON. Reads the
+    request's signatures through `.all()`, so a prefetch serves them."""
+    signatures = sorted(request.signatures.all(), key=lambda s: s.pk)
     return [{**{k: v for k, v in row.items() if k != "signed_at"},
              "at": row["signed_at"].isoformat() if row["signed_at"] else ""}
             for row in request_chain_state(request, signatures)]
@@ -50,52 +56,49 @@ def promotion_status(*, limit: int = 20) -> dict:
                                        output_field=IntegerField())))
     pending = list(requests.filter(pending=0).order_by("created_at", "id"))
     decided = list(requests.filter(pending=1).order_by("-created_at", "-id")[:limit])
-    live = DEPLOYMENT_LIVE
-    deployments = [*Deployment.objects.filter(status__in=live).order_by("created_at"),
-                   *Deployment.objects.exclude(status__in=live).order_by("-created_at")[:limit]]
+    deployments = [*Deployment.objects.filter(status__in=DEPLOYMENT_LIVE).order_by("created_at"),
+                   *Deployment.objects.exclude(status__in=DEPLOYMENT_LIVE).order_by("-created_at")[:limit]]
     return {"requests": [_request_row(r) for r in pending + decided],
             "deployments": [_deployment_row(d) for d in deployments]}
 
 
+def _weighed(candidates) -> dict[int, dict]:
+    """Per cohort of `candidates`: agents weighed and eligible, and its latest request (or None)."""
+    counts = candidates.values("cohort_id").annotate(weighed=Count("id"), eligible=Count("id", filter=Q(is_eligible=True)))
+    rows = {row["cohort_id"]: {"weighed": row["weighed"], "eligible": row["eligible"], "request": None}
+            for row in counts}
+    for request in (PromotionRequest.objects.filter(candidate__cohort_id__in=rows)
+                    .select_related("candidate").order_by("created_at", "id")):
+        rows[request.candidate.cohort_id]["request"] = request  # the latest wins
+    return rows
+
+
 def cohort_promotion(cohort_id: int) -> dict | None:
     """For the cohort page: whether the cohort was weighed, how many agents passed, its request if any."""
-    candidates = PromotionCandidate.objects.filter(cohort_id=cohort_id)
-    if not candidates.exists():
-        return None
-    request = (PromotionRequest.objects.filter(candidate__cohort_id=cohort_id).order_by("-created_at", "-id")
-               .first())
-    return {"weighed": candidates.count(), "eligible": candidates.filter(is_eligible=True).count(),
-            "request": request}
+    return _weighed(PromotionCandidate.objects.filter(cohort_id=cohort_id)).get(cohort_id)
+
+
+def campaign_promotions(campaign_id: int) -> list[dict]:
+    """For the campaign page: each weighed day's outcome — its request (id, status) or that nobody passed."""
+    candidates = PromotionCandidate.objects.filter(campaign_day__campaign_id=campaign_id)
+    days = dict(candidates.values_list("cohort_id", "campaign_day__number").distinct())
+    return [{"day": days[cohort_id], "cohort": cohort_id, **row}
+            for cohort_id, row in sorted(_weighed(candidates).items(), key=lambda item: days[item[0]])]
 
 
 def promotion_page(*, request_id: int, user) -> dict:
     """Everything the Day-3 page shows of one request."""
-    import json
-
-    from django.shortcuts import get_object_or_404
-
-    from promotions.models import CheckKind, PromotionLog
     request = get_object_or_404(PromotionRequest.objects.select_related("candidate__agent", "candidate__cohort",
                                                                         "requested_by"), pk=request_id)
     checks = list(request.candidate.checks.all())
     deployment = Deployment.objects.filter(request=request).first()
+    signatures = list(request.signatures.select_related("user").order_by("id"))
     return {"req": request, "candidate": request.candidate, "agent": request.candidate.agent,
             "guards": [c for c in checks if c.kind == CheckKind.GUARD],
             "readiness": [c for c in checks if c.kind == CheckKind.READINESS],
-            "chain": chain_state(request), "next_role": next_role(request),
+            "chain": request_chain_state(request, signatures), "next_role": next_role(request),
             "may_sign": may_sign_now(user, request), "deployment": deployment,
             "may_override": deployment is not None and deployment.status in DEPLOYMENT_LIVE
             and user.groups.filter(name__in=settings.PROMOTION_APPROVAL_ROLES).exists(),
             "payload_json": json.dumps(request.payload, indent=2, sort_keys=True),
             "log": PromotionLog.objects.filter(request=request).select_related("actor").order_by("-created_at", "-id")[:30]}
-
-
-def campaign_promotions(campaign_id: int) -> list[dict]:
-    """For the campaign page: each weighed day's outcome — its request (id, status) or that nobody passed."""
-    rows = []
-    weighed = (PromotionCandidate.objects.filter(campaign_day__campaign_id=campaign_id)
-               .values_list("campaign_day__number", "cohort_id").distinct().order_by("campaign_day__number"))
-    for number, cohort_id in weighed:
-        promotion = cohort_promotion(cohort_id)
-        rows.append({"day": number, "cohort": cohort_id, **promotion})
-    return rows

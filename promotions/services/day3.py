@@ -15,7 +15,7 @@ from django.db import transaction
 from cohorts.models import CohortStatus
 from knowledge.models import CampaignDay
 from neolight.errors import ApplicationError
-from promotions.models import PromotionCandidate, PromotionRequest
+from promotions.models import PromotionCandidate
 from promotions.services.candidates import candidate_best, promote_intraday_candidate
 from promotions.services.requests import promotion_request_create
 
@@ -88,8 +88,3 @@ def _no_candidate_reason(candidates: list[PromotionCandidate]) -> str:
     failed = [check.name for check in best.checks.all() if not check.passed]
     return f"no agent passed every guard rail; the best-ranked (agent {best.agent.index}) failed {', '.join(failed)}"
 
-
-def promotion_open_requests() -> list[PromotionRequest]:
-    """Requests awaiting signatures, oldest first, with their candidate: what `promotion_status` lists first."""
-    return list(PromotionRequest.objects.filter(status="pending").select_related("candidate", "candidate__agent")
-                .order_by("created_at", "id"))
