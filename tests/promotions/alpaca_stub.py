@@ -46,10 +46,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.loopback import LoopbackServer
 from tests.providers.stubs import Answer, rfc3339, to_json
 
 INVALID = 40010001
@@ -100,8 +101,11 @@ def text(number: Decimal) -> str:
     return format(number, "f")
 
 
-class AlpacaTradingStub:
+class AlpacaTradingStub(LoopbackServer):
     """Alpaca's paper-trading API with one account: a cash balance, positions and orders it keeps."""
+
+    name = "alpaca-trading-stub"
+    methods = ("GET", "POST", "DELETE")
 
     def __init__(self, *, key_id: str = "stub-trading-key", secret: str = "stub-trading-secret",
                  cash: Decimal = Decimal("100000")):
@@ -117,54 +121,7 @@ class AlpacaTradingStub:
         self._slow: deque[float] = deque()
         self._close_refusals: dict[str, tuple[int, Any]] = {}
         self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-
-    # --- life ---------------------------------------------------------------------------------------------
-    def start(self) -> AlpacaTradingStub:
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def do_GET(self):  # noqa: N802 - http.server's names
-                stub._serve(self)
-
-            def do_POST(self):  # noqa: N802
-                stub._serve(self)
-
-            def do_DELETE(self):  # noqa: N802
-                stub._serve(self)
-
-            def log_message(self, *args):
-                pass
-
-        self._stopping.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._server.block_on_close = False
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="alpaca-trading-stub",
-                         daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()  # wakes any answer held back by slow_next
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> AlpacaTradingStub:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        super().__init__()
 
     # --- the account --------------------------------------------------------------------------------------
     def set_price(self, symbol: str, price: Decimal | str) -> None:

@@ -47,13 +47,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 from cohorts.providers.base import Credentials
 from cohorts.providers.symbols import SymbolError, neolight_symbol
+from tests.loopback import LoopbackServer
 
 
 class Fault:
@@ -122,7 +123,7 @@ def number(text: str | Decimal) -> Raw:
     return Raw(str(Decimal(str(text))))
 
 
-class ProviderStub:
+class ProviderStub(LoopbackServer):
     """The server, data, faults and request log every provider's stand-in shares; subclasses answer requests."""
 
     provider = ""
@@ -136,53 +137,9 @@ class ProviderStub:
         self._faults: deque[tuple[str, float | None]] = deque()
         self._always: tuple[str, float | None] | None = None
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__()
+        self.name = f"{self.provider}-stub"
 
-    # --- life ---------------------------------------------------------------------------------------------
-    def start(self) -> ProviderStub:
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body leave at once, not 40 ms apart
-
-            def do_GET(self):  # noqa: N802 - http.server's name
-                stub._serve(self)
-
-            def log_message(self, *args):  # quiet
-                pass
-
-        self._stopping.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._server.block_on_close = False
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"{self.provider}-stub", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()  # wakes any request held by a "timeout" fault
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> ProviderStub:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """The base URL to give the adapter (`base_url=stub.url`)."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}{self.url_prefix}"
-
-    url_prefix = ""
 
     @property
     def credentials(self) -> Credentials:
