@@ -42,9 +42,9 @@ class ProviderSession(requests.Session):
             raise ProviderError(self.provider, FailureKind.TIMEOUT, f"no answer within {self.timeout:g} s") from exc
         except requests.ConnectionError as exc:
             raise ProviderError(self.provider, FailureKind.UNAVAILABLE,
-                                f"connection to {_host(url)} failed ({_reason(exc)})") from exc
+                                f"connection to {_host(url)} failed ({transport_reason(exc)})") from exc
         except requests.RequestException as exc:
-            raise ProviderError(self.provider, FailureKind.UNAVAILABLE, f"request failed ({_reason(exc)})") from exc
+            raise ProviderError(self.provider, FailureKind.UNAVAILABLE, f"request failed ({transport_reason(exc)})") from exc
         if not 200 <= response.status_code < 300:
             raise self.status_error(response)
         payload = decimal_json(self.provider, response.text)
@@ -67,16 +67,20 @@ class ProviderSession(requests.Session):
         return ProviderError(self.provider, FailureKind.UNAVAILABLE, f"unexpected HTTP {status}: {said}")
 
     def body_message(self, response: requests.Response) -> str:
-        try:
-            body = json.loads(response.text)
-        except ValueError:
-            body = None
-        if isinstance(body, dict):
-            for key in self.message_keys:
-                if body.get(key):
-                    return str(body[key])
-        text = " ".join(response.text.split())
-        return text[:200] or response.reason or "no message"
+        return body_message(response.text, self.message_keys, fallback=response.reason or "no message")
+
+
+def body_message(text: str, keys: tuple[str, ...], *, fallback: str = "no message") -> str:
+    """The service's own error message: the first of `keys` a JSON object body holds, else the body's first words."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        for key in keys:
+            if body.get(key):
+                return str(body[key])
+    return " ".join(text.split())[:200] or fallback
 
 
 def rate_limited(provider: str, message: str, retry_after: float | None) -> ProviderError:
@@ -179,7 +183,7 @@ def _host(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _reason(exc: Exception) -> str:
+def transport_reason(exc: Exception) -> str:
     """The cause in a few words: urllib3 wraps it (MaxRetryError → NewConnectionError: "... Connection refused")."""
     cause = exc.args[0] if exc.args else exc
     cause = getattr(cause, "reason", cause)

@@ -36,6 +36,7 @@ from alpaca.trading.requests import MarketOrderRequest
 from django.conf import settings
 
 from cohorts.providers.symbols import ALPACA_CRYPTO_QUOTES, SymbolError, is_crypto, neolight_symbol, provider_symbol
+from cohorts.providers.wire import body_message, transport_reason
 from promotions.brokers.base import (
     BrokerAccount,
     BrokerError,
@@ -71,7 +72,7 @@ class BrokerSession(requests.Session):
                 message += " (the order may have been placed: resubmit it with the same client order id)"
             raise BrokerError(BrokerFailure.UNAVAILABLE, message) from exc
         except requests.RequestException as exc:
-            raise BrokerError(BrokerFailure.UNAVAILABLE, f"Alpaca could not be reached ({_reason(exc)})") from exc
+            raise BrokerError(BrokerFailure.UNAVAILABLE, f"Alpaca could not be reached ({transport_reason(exc)})") from exc
         if not 200 <= response.status_code < 300:
             raise status_error(response.status_code, response.text, retry_after=response.headers.get("Retry-After"))
         if response.text:
@@ -83,7 +84,7 @@ class BrokerSession(requests.Session):
 def status_error(status: int, text: str, *, retry_after: str | None = None) -> BrokerError:
     """The BrokerError an HTTP error status and body mean, with Alpaca's own message."""
     body = _json_or_none(text)
-    message = _message(body, text)
+    message = body_message(text, ("message",))
     lowered = message.lower()
     if status == 401:
         kind = BrokerFailure.AUTH
@@ -340,17 +341,3 @@ def _json_or_none(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return None
-
-
-def _message(body: Any, text: str) -> str:
-    """Alpaca's `message`, else the body's first words."""
-    if isinstance(body, dict) and body.get("message"):
-        return str(body["message"])
-    return " ".join(text.split())[:200] or "no message"
-
-
-def _reason(exc: Exception) -> str:
-    """The cause in a few words: urllib3 wraps it (MaxRetryError → NewConnectionError: "... Connection refused")."""
-    cause = exc.args[0] if exc.args else exc
-    cause = getattr(cause, "reason", cause)
-    return str(cause).rsplit(": ", 1)[-1][:160]
