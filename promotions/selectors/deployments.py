@@ -1,9 +1,9 @@
-"""Reads of deployments: lists with their run and figures, as the command, the API and the pages show them."""
+"""Reads of deployments: lists with their run and figures, as the commands and the pages show them."""
 from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
 
-from promotions.models import Deployment, DeploymentOrder, PromotionLog
+from promotions.models import Deployment
 
 
 def deployment_list(*, status: str | None = None) -> QuerySet[Deployment]:
@@ -13,20 +13,12 @@ def deployment_list(*, status: str | None = None) -> QuerySet[Deployment]:
     return deployments.filter(status=status) if status else deployments
 
 
-def deployment_orders(*, deployment: Deployment) -> QuerySet[DeploymentOrder]:
-    return DeploymentOrder.objects.filter(deployment=deployment).order_by("id")
-
-
-def deployment_log_rows(*, deployment: Deployment, kind: str | None = None) -> QuerySet[PromotionLog]:
-    rows = PromotionLog.objects.filter(deployment=deployment).select_related("actor").order_by("created_at", "id")
-    return rows.filter(kind=kind) if kind else rows
-
-
 def deployment_brief(deployment: Deployment) -> dict:
     """One deployment, JSON-ready (amounts as strings)."""
     run = getattr(deployment, "run", None)
     return {
-        "id": deployment.pk, "status": deployment.status, "reason": deployment.status_reason,
+        "id": deployment.pk, "request": deployment.request_id, "status": deployment.status,
+        "reason": deployment.status_reason,
         "mode": deployment.trading_mode, "broker": deployment.broker, "family": deployment.family,
         "symbols": deployment.symbols, "capital": str(deployment.capital),
         "max_drawdown": deployment.max_drawdown, "max_return_variance": deployment.max_return_variance,

@@ -16,6 +16,7 @@ from promotions.models import (
     PromotionRequest,
     RequestStatus,
 )
+from promotions.selectors.deployments import deployment_brief, deployment_list
 from promotions.selectors.requests import may_sign_now, request_chain_state
 from promotions.services.notify import next_role
 
@@ -41,12 +42,6 @@ def _request_row(request: PromotionRequest) -> dict:
             "chain": chain_state(request)}
 
 
-def _deployment_row(deployment: Deployment) -> dict:
-    return {"id": deployment.pk, "status": deployment.status, "trading_mode": deployment.trading_mode,
-            "broker": deployment.broker, "capital": f"{deployment.capital:.2f}", "request": deployment.request_id,
-            "ends_at": deployment.ends_at.isoformat()}
-
-
 def promotion_status(*, limit: int = 20) -> dict:
     """Pending requests (all, oldest first), then the latest `limit` decided ones; running and paused
     deployments, then the latest `limit` ended ones."""
@@ -56,10 +51,11 @@ def promotion_status(*, limit: int = 20) -> dict:
                                        output_field=IntegerField())))
     pending = list(requests.filter(pending=0).order_by("created_at", "id"))
     decided = list(requests.filter(pending=1).order_by("-created_at", "-id")[:limit])
-    deployments = [*Deployment.objects.filter(status__in=DEPLOYMENT_LIVE).order_by("created_at"),
-                   *Deployment.objects.exclude(status__in=DEPLOYMENT_LIVE).order_by("-created_at")[:limit]]
+    deployments = deployment_list()
+    deployments = [*deployments.filter(status__in=DEPLOYMENT_LIVE).order_by("created_at"),
+                   *deployments.exclude(status__in=DEPLOYMENT_LIVE).order_by("-created_at")[:limit]]
     return {"requests": [_request_row(r) for r in pending + decided],
-            "deployments": [_deployment_row(d) for d in deployments]}
+            "deployments": [deployment_brief(d) for d in deployments]}
 
 
 def _weighed(candidates) -> dict[int, dict]:

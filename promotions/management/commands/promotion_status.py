@@ -1,5 +1,6 @@
 """manage.py promotion_status [--json]: the promotion requests and deployments, as an operator reads them."""
 import json
+from decimal import Decimal
 
 from django.core.management.base import BaseCommand
 
@@ -26,5 +27,5 @@ class Command(BaseCommand):
             self.stdout.write(f"Request {row['id']} [{row['status']}] cohort {row['cohort']} agent {row['agent']} "
                               f"({row['family']}) ${row['allocation']} — {chain}; expires {row['expires_at']}")
         for row in status["deployments"]:
-            self.stdout.write(f"Deployment {row['id']} [{row['status']}] {row['trading_mode']} on {row['broker']}: "
-                              f"${row['capital']} of request {row['request']}, ends {row['ends_at']}")
+            self.stdout.write(f"Deployment {row['id']} [{row['status']}] {row['mode']} on {row['broker']}: "
+                              f"${Decimal(row['capital']):,.2f} of request {row['request']}, ends {row['ends_at']}")
