@@ -1,7 +1,8 @@
 """The one way services push live events to browsers: a message to a Channels group.
 
 Groups: `cohorts` (every cohort event, for open lists), `cohort-<id>` (one cohort's page) and
-`bankroll` (every movement of a bankroll's cash, for the header). Consumers re-read what they
+`bankroll` (every movement of a bankroll's cash, for the header) and `risk` (leverage decisions, breakers,
+the kill switch and alerts, for the risk page). Consumers re-read what they
 show and check who may see it; a payload only names what changed.
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.db import transaction
 
 COHORTS = "cohorts"
 BANKROLL = "bankroll"
+RISK = "risk"  # leverage decisions, breakers, the kill switch, alerts: the /risk/leverage page
 
 
 def cohort_group(cohort_id: int) -> str:

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "cohorts",
     "knowledge",
     "promotions",
+    "risk",
 ]
 
 MIDDLEWARE = [
@@ -377,6 +378,15 @@ DEPLOYMENT_RECONCILED_LOG_MINUTES = env.int("DEPLOYMENT_RECONCILED_LOG_MINUTES",
 CELERY_BEAT_SCHEDULE["promotions-deployments-reconcile"] = {  # each minute: ledger vs broker, resume, finish
     "task": "promotions.tasks.deployments_reconcile", "schedule": crontab(minute="*"), "options": {"expires": 55},
 }
+
+# --- risk: the leverage ladder (risk/services/leverage.py) ------------------------------------------
+# The ladder's thresholds are kept per policy in the admin (LeverageLadder); these are the defaults of a new one.
+
+# --- risk: the guardian, breakers, trading modes and the kill switch (risk/services/guardian.py) --------
+
+# --- risk: alerts (risk/services/alerts.py) -------------------------------------------------------
+
+# --- risk: Value at Risk, stress scenarios and the capital governor (risk/services/var.py) ---------------
 
 LOGGING = {
     "version": 1,

@@ -10,6 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from cohorts.urls import api_urlpatterns as cohorts_api
 from knowledge.urls import api_urlpatterns as knowledge_api
 from promotions.urls import api_urlpatterns as promotions_api
+from risk.urls import api_urlpatterns as risk_api
 
 
 @login_not_required
@@ -23,6 +24,7 @@ api_urlpatterns = [
     *cohorts_api,
     *knowledge_api,
     *promotions_api,
+    *risk_api,
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -37,4 +39,5 @@ urlpatterns = [
     path("", include("cohorts.urls")),
     path("", include("knowledge.urls")),
     path("", include("promotions.urls")),
+    path("", include("risk.urls")),
 ]

@@ -205,6 +205,9 @@ class BrokerName(models.TextChoices):
 
 
 class TradingMode(models.TextChoices):
+    """TEST → PAPER → LIVE (risk/services/modes.py): TEST sends no order to any broker."""
+
+    TEST = "TEST", "Test"
     PAPER = "PAPER", "Paper"
     LIVE = "LIVE", "Live"
 

@@ -1,0 +1,6 @@
+"""Risk's pages and API."""
+from __future__ import annotations
+
+api_urlpatterns: list = []
+
+urlpatterns: list = []
