@@ -105,7 +105,7 @@ class GuardedBroker:
     def exposure_limit(self) -> float:
         if self._exposure_limit is None:
             self._exposure_limit = float(DeploymentRun.objects.filter(deployment=self.deployment)
-                                         .values_list("cohort__exposure_limit", flat=True).first() or 1)
+                                         .values_list("cohort__wallet__exposure_limit", flat=True).first() or 1)
         return self._exposure_limit
 
     def _moment(self) -> datetime:

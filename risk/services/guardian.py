@@ -360,7 +360,7 @@ class CohortGuard:
     """The per-bar guard of a live cohort without a deployment (`cohort_run_live`): the halt's reason ends the run."""
 
     def __init__(self, cohort: Cohort):
-        self.guard = SubjectGuard(cohort=cohort, start_equity=float(cohort.bankroll))
+        self.guard = SubjectGuard(cohort=cohort, start_equity=float(cohort.wallet.bankroll))
 
     def __call__(self, cohort: Cohort, window: BarWindow, t: int, latest: engine.Progress) -> str | None:
         at = window.timestamps[t].astype("datetime64[s]").astype(datetime).replace(tzinfo=UTC) + timedelta(minutes=1)
