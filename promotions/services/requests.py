@@ -172,6 +172,10 @@ def promotion_leverage_request(*, deployment_id: int, decision_id: int, to_tier:
     if deployment.status in DEPLOYMENT_ENDED:
         raise ApplicationError(f"Deployment {deployment.pk} has ended; its leverage cannot change.", field="deployment")
     signed = deployment.request
+    missing = sorted(set(signed.roles) - set(Group.objects.filter(name__in=signed.roles).values_list("name", flat=True)))
+    if missing:
+        raise ApplicationError(f"The approval chain names groups that do not exist: {', '.join(missing)}.",
+                               field="policy")
     candidate = PromotionCandidate.objects.select_for_update(of=("self",)).select_related("agent").get(
         pk=signed.candidate_id)
     step = {"deployment": deployment.pk, "decision": decision_id, "to": to_tier}

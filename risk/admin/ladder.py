@@ -27,7 +27,9 @@ class LeverageLadderForm(forms.ModelForm):
             LeverageLadder(**values).policy()
         except ValueError as exc:
             message = str(exc)
-            named = [name for name in POLICY_FIELDS if message.split(" ", 1)[0] == name or f"{name}=" in message]
+            first = message.split(" ", 1)[0]
+            named = ([name for name in ("step_up", "step_down") if values[name] <= 0] if first == "steps"
+                     else [name for name in POLICY_FIELDS if first == name])
             raise ValidationError({named[0] if named else None: message}) from None
         return cleaned
 

@@ -97,7 +97,7 @@ def test_a_ladder_is_kept_the_first_time_one_is_needed(db, completed_cohort):
     assert (decision.rule, decision.to_tier) == ("hold_insufficient_data", Decimal(2))  # the 20-observation window
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.sampled_from([-0.07, -0.02, -0.004, 0.0, 0.004, 0.01, 0.011, 0.012, 0.03]), min_size=1, max_size=12))
 def test_tiers_never_pass_the_cap_nor_skip_a_step(ladder, campaign_days, returns):
     campaign = campaign_days(returns)
