@@ -46,7 +46,7 @@ from neolight.errors import ApplicationError
 from neolight.realtime import RISK, broadcast_on_commit
 from promotions.models import DEPLOYMENT_ENDED, Deployment, DeploymentRun, PromotionRequest, TradingMode
 from promotions.services.requests import promotion_leverage_request, promotion_withdraw
-from risk.engine import leverage_decide, tier
+from risk.engine import Rule, leverage_decide, tier
 from risk.models import AlertKind, DecisionStatus, LeverageDecision, LeverageLadder, SubjectKind
 from risk.selectors.leverage import (
     SUBJECTS,
@@ -71,6 +71,7 @@ from risk.services.alerts import alert_raise
 log = logging.getLogger(__name__)
 HOLD_AWAITING = "hold_awaiting_approval"  # a step up while another waits for the chain: held, not asked twice
 TIER_PLACES = Decimal("0.01")
+STEP_DOWNS = (Rule.STEP_DOWN_DRAWDOWN, Rule.STEP_DOWN_LOSSES)
 
 
 def leverage_ladder_ensure() -> LeverageLadder:
@@ -188,7 +189,7 @@ def _decide(kind: str, subject, series: Series, actor) -> LeverageDecision:
         applied_at=None if live_step_up else timezone.now(), inputs=inputs, rationale=rationale[:300], actor=actor)
     if live_step_up:
         _ask_chain(decision)
-    elif to_tier < current and pending is not None:
+    elif outcome.rule in STEP_DOWNS and pending is not None:
         _overtake(pending, decision)
     _announce(decision)
     log.info("leverage %s: %s", decision.subject_label, decision.rationale)
@@ -215,7 +216,8 @@ def _ask_chain(decision: LeverageDecision) -> None:
 
 
 def _overtake(pending: LeverageDecision, step_down: LeverageDecision) -> None:
-    """A step down applied while a step up waited: the step up no longer applies, and its request is withdrawn."""
+    """A step down (or one at the floor) while a step up waited: the step up no longer applies, its request is
+    withdrawn."""
     _refuse(pending, f"overtaken by the step down of decision {step_down.pk}")
     if pending.request_id is not None:
         promotion_withdraw(request_id=pending.request_id,

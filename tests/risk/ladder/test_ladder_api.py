@@ -1,11 +1,14 @@
 """`GET /api/risk/leverage`: sign-in required, one subject's tier, next tier, triggers, ladder and decisions;
-the house bankroll by default; clear 400s and 404s naming the field."""
+the house bankroll by default; clear 400s and 404s naming the field. The admin and `manage.py leverage_evaluate`."""
 from __future__ import annotations
 
 from decimal import Decimal
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils.html import escape
 
 from cohorts.services.ledger import bankroll_ensure
 from risk.admin.ladder import LeverageLadderForm
@@ -96,3 +99,26 @@ def test_the_admin_keeps_a_valid_ladder(db):
                                     "down_consecutive_losses": 2})
     assert form.is_valid(), form.errors
     assert form.save().policy().cap == 3.0
+
+
+def test_the_command_evaluates_one_subject_or_what_is_due(ladder, completed_cohort):
+    cohort = completed_cohort([0.010, 0.012, 0.011])
+    out = StringIO()
+    call_command("leverage_evaluate", stdout=out)
+    assert out.getvalue().strip() == "0 bankroll decision(s), 1 cohort decision(s), 0 campaign decision(s), " \
+                                     "0 deployment decision(s)"
+    call_command("leverage_evaluate", cohort=cohort.pk, stdout=out)
+    assert f"Cohort {cohort.pk}: step_up, 2.00× → 3.00× (applied)" in out.getvalue()
+    with pytest.raises(CommandError, match="There is no campaign 999"):
+        call_command("leverage_evaluate", campaign=999)
+
+
+def test_the_admin_lists_ladders_and_decisions_by_subject_rule_and_status(client, superuser, ladder, completed_cohort):
+    decision = leverage_evaluate(cohort=completed_cohort([0.01, 0.012, 0.011]))
+    client.force_login(superuser)
+    listed = client.get("/admin/risk/leveragedecision/", {"subject_kind": "cohort", "rule": "step_up",
+                                                          "status": "applied"})
+    assert listed.context["cl"].result_count == 1 and escape(decision.rationale) in listed.content.decode()
+    assert client.get("/admin/risk/leveragedecision/", {"status": "refused"}).context["cl"].result_count == 0
+    assert client.get(f"/admin/risk/leveragedecision/{decision.pk}/change/").status_code == 200
+    assert client.get("/admin/risk/leverageladder/").status_code == 200
