@@ -2,7 +2,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("risk", "0002_append_only")]
+    dependencies = [("risk", "0003_ladder")]
     operations = [
         migrations.AddField(
             model_name="breaker", name="data",
