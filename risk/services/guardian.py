@@ -15,11 +15,12 @@ reads and writes only when something moves:
                         → halted; recovers after the cool-down, and counts afresh from then
 
 The day is the UTC day of the bar's close; its open equity is the equity at the previous day's last bar seen (the
-start capital on the first day; a run resumed on a new day opens it at its first bar). Equity is the engine's (the parent wallet's) at each close. A subject's state is the
-most severe of its breakers, and halted for everything while the kill switch is engaged
-(`risk.selectors.guardian.trading_state`). A bar's time is the subject's clock (a replay's bars included); the
-beat task recovers breakers on the wall clock. Each move writes a `BreakerEvent`, is broadcast on RISK, and an
-opening raises the "breaker_opened" alert once per breach (resolved when the breaker recovers or is reset).
+start capital on the first day; a run resumed on a new day opens it at its first bar). Equity is the engine's (the
+parent wallet's) at each close. A subject's state is the most severe of its breakers, and halted for everything
+while the kill switch is engaged (`risk.selectors.guardian.trading_state`). A bar's time is the subject's clock (a
+replay's bars included); the beat task recovers breakers on the wall clock. Each move writes a `BreakerEvent`, is
+broadcast on RISK, and an opening raises the "breaker_opened" alert once per breach (resolved when the breaker
+recovers or is reset).
 
 Effects. A deployment halted is paused (by the guardian, with the reason); when its breakers recover and it is no
 longer halted, the guardian resumes it — one a person paused, or paused for a refused order, stays paused.
