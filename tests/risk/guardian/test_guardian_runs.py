@@ -1,7 +1,7 @@
 """The guardian on running deployments and live cohorts, stepped on the replay clock over a quarter of an hour of
 bars: a pre-trade refusal pauses a deployment and never reaches the paper broker; the kill switch pauses a running
-deployment and ends a running live cohort's run at its next bar, settled once; a TEST deployment sends nothing and
-its books still reconcile."""
+deployment and ends a running live cohort's run at its next bar, settled once; breakers grade a live cohort (reduce-
+only recorded, halted ends the run); a TEST deployment sends nothing and its books still reconcile."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -21,7 +21,7 @@ from neolight import faults
 from promotions.models import Deployment, DeploymentStatus, LogKind, PaperOrder
 from promotions.services.deploy_reconcile import deployment_reconcile
 from promotions.services.deployments import deployment_start
-from risk.models import KillSwitchEvent, LeverageLadder
+from risk.models import Alert, Breaker, BreakerRule, KillSwitchEvent, LeverageLadder, TradingState
 from risk.services.guardian import kill_switch_engage, kill_switch_release
 from tests.promotions.deployments.helpers import ledger_fills
 from tests.risk.guardian.conftest import QUICK, START
@@ -129,3 +129,22 @@ def test_a_test_deployment_sends_nothing_records_test_orders_and_its_books_recon
     assert all(m.startswith(("TEST BUY", "TEST SELL")) and m.endswith(": test") for m in messages)
     assert deployment.status == DeploymentStatus.COMPLETED
     assert ledger_unbalanced_transactions() == [] and ledger_check(cohort=deployment.run.cohort).is_sound
+
+
+def test_breakers_grade_a_running_live_cohort_reducing_is_recorded_once_halted_ends_the_run(desk, settings):
+    settings.RISK_DAILY_LOSS_LIMIT, settings.RISK_CAPITAL_STOP = 0.0001, 0.0004  # tight, so this quarter hour breaks them
+    cohort = cohort_run_live(cohort_id=live_cohort(desk).pk, clock=ReplayClock(0))
+
+    daily, stop = (Breaker.objects.get(cohort=cohort, rule=rule) for rule in (BreakerRule.DAILY_LOSS,
+                                                                              BreakerRule.CAPITAL_STOP))
+    assert (daily.state, stop.state) == (TradingState.REDUCING, TradingState.HALTED)
+    assert daily.opened_at < stop.opened_at  # reduce-only is recorded and the cohort trades on
+    for breaker in (daily, stop):  # one event and one alert per breach, however many bars saw it
+        assert breaker.events.count() == 1
+        assert Alert.objects.filter(kind="breaker_opened", key=f"breaker:{breaker.pk}").count() == 1
+    assert cohort.status == CohortStatus.COMPLETED
+    assert cohort.status_reason.startswith("Ended early: the day's loss is") and "hard capital stop" in cohort.status_reason
+    bars = CohortCheckpoint.objects.get(cohort=cohort).bar
+    assert bars < 15 and stop.opened_at == START + timedelta(minutes=bars)  # it ended at the halting bar
+    assert CohortSettlement.objects.filter(cohort=cohort).count() == 1
+    assert ledger_check(cohort=cohort).is_sound
