@@ -132,7 +132,7 @@ def leverage_breaches(share: float) -> dict[str, Breach]:
             if leverage > float(limit) * share:
                 found[f"agent:{agent.pk}"] = Breach(
                     f"{_subject(cohort, deployment)}, agent {agent.index}: leverage {leverage:.2f}× above its limit "
-                    f"{limit:.2f}× (tier {tier}×, wallet ceiling {cohort.wallet.leverage_ceiling}×)",
+                    f"{limit:.2f}× (tier {tier:.2f}×, wallet ceiling {cohort.wallet.leverage_ceiling:.2f}×)",
                     {"cohort": cohort, "deployment": deployment,
                      "data": {"agent": agent.index, "leverage": round(leverage, 4) if math.isfinite(leverage) else None,
                               "limit": str(limit), "exposure": str(exposure), "equity": str(agent.final_equity)}})

@@ -7,6 +7,8 @@ import os
 import pytest
 
 from risk.models import AlertChannel, AlertRule, ChannelKind
+from tests.cohorts.conftest import crypto_hours  # noqa: F401  (the deployments' bars)
+from tests.promotions.deployments.conftest import approved, at_start, desk, kill, risk_user  # noqa: F401
 from tests.promotions.smtp_stub import SmtpStub
 from tests.risk.alerts.stubs import SlackWebhookStub, TelegramBotStub
 
