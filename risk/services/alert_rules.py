@@ -21,7 +21,7 @@ import logging
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -188,8 +188,9 @@ def _due_after(job: PeriodicTask, last_run: datetime, runs: int) -> datetime | N
     schedule = job.schedule
     due = last_run
     try:
-        for _ in range(runs):
+        for _ in range(runs):  # rounded to the second: celery's estimate lands a hair before the mark it means
             due = timezone.now() + schedule.remaining_estimate(due)
+            due = due.replace(microsecond=0) + timedelta(seconds=round(due.microsecond / 1e6))
     except (TypeError, ValueError, OverflowError) as exc:  # a schedule celery cannot step: not judged
         log.warning("beat job %s: schedule not readable (%s)", job.name, exc)
         return None
