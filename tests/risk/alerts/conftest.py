@@ -6,9 +6,12 @@ import os
 
 import pytest
 
+from cohorts.services.clocks import ReplayClock
+from promotions.services.deploy_run import deployment_run
+from promotions.services.deployments import deployment_start
 from risk.models import AlertChannel, AlertRule, ChannelKind
 from tests.cohorts.conftest import crypto_hours  # noqa: F401  (the deployments' bars)
-from tests.promotions.deployments.conftest import approved, at_start, desk, kill, risk_user  # noqa: F401
+from tests.promotions.deployments.conftest import WorkerKilled, approved, at_start, desk, kill, risk_user  # noqa: F401
 from tests.promotions.smtp_stub import SmtpStub
 from tests.risk.alerts.stubs import SlackWebhookStub, TelegramBotStub
 
@@ -78,3 +81,15 @@ def route(db):
         return rule
 
     return make
+
+
+@pytest.fixture
+def mid_run(request):
+    """A running deployment whose worker died after 33 bars, with orders filled and positions open."""
+    request.getfixturevalue("at_start")
+    make, die = request.getfixturevalue("approved"), request.getfixturevalue("kill")
+    deployment = deployment_start(request_id=make(capital="500", hours=1).pk, clock="replay")
+    die("live.after_bar", 33)
+    with pytest.raises(WorkerKilled):
+        deployment_run(deployment_id=deployment.pk, clock=ReplayClock(0))
+    return deployment

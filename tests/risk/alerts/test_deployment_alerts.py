@@ -8,14 +8,11 @@ import pytest
 from django.db.models import F
 
 from cohorts.models import Agent
-from cohorts.services.clocks import ReplayClock
 from promotions.models import DEPLOYMENT_STATES, DeploymentStatus, PaperAccount
 from promotions.services.deploy_reconcile import deployment_reconcile
-from promotions.services.deploy_run import deployment_run
 from promotions.services.deployments import deployment_rollback, deployment_start
 from risk.models import Alert, AlertDelivery, AlertRule, AlertStatus, DeliveryStatus
 from risk.services.alert_rules import alert_rules_check
-from tests.promotions.deployments.conftest import WorkerKilled
 
 pytestmark = pytest.mark.usefixtures("crypto_hours")
 
@@ -37,16 +34,6 @@ def test_a_rollback_raises_exactly_one_alert_that_reaches_e_mail(approved, risk_
     assert recipients == ["risk@desk.example"]
     assert mail["Subject"] == f"[PAPER] Deployment {deployment.pk} rolled back: drawdown 6% beyond the 5% limit"
     assert AlertDelivery.objects.get(alert=alert).status == DeliveryStatus.SENT
-
-
-@pytest.fixture
-def mid_run(approved, kill, at_start):
-    """A running deployment whose worker died after 33 bars, with orders filled and positions open."""
-    deployment = deployment_start(request_id=approved(capital="500", hours=1).pk, clock="replay")
-    kill("live.after_bar", 33)
-    with pytest.raises(WorkerKilled):
-        deployment_run(deployment_id=deployment.pk, clock=ReplayClock(0))
-    return deployment
 
 
 def test_a_reconciliation_mismatch_alerts_once_and_a_match_resolves_it(mid_run, slack, channels, route, eager,
