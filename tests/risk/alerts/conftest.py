@@ -25,6 +25,7 @@ def quick_retries(settings):
     settings.RISK_ALERT_TIMEOUT_SECONDS = 2.0
     settings.RISK_ALERT_EMAILS = []
     settings.TRADING_MODE = "PAPER"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # users of these tests log in fast
     settings.FIELD_ENCRYPTION_KEYS = settings.FIELD_ENCRYPTION_KEYS or [os.environ["FIELD_ENCRYPTION_KEYS"]]  # secrets
 
 

@@ -87,7 +87,8 @@ def test_an_agents_loss_raises_parent_drawdown_and_leverage_once_each_until_it_c
     assert not Alert.objects.filter(status=AlertStatus.OPEN).exists()
 
 
-def test_utilisation_above_the_rules_threshold_alerts(mid_run, desk, settings):
+def test_utilisation_above_the_rules_threshold_alerts(approved, desk, settings):
+    deployment_start(request_id=approved(capital="500").pk, run=False)
     settings.HOUSE_BANKROLL_NAME = desk.name  # 100,000 funded, the deployment's 500 at work
     AlertRule.objects.create(kind="utilisation", threshold=0.004)
     assert alert_rules_check()["raised"] == [f"utilisation:bankroll:{desk.name}"]
