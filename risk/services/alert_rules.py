@@ -76,15 +76,21 @@ def alert_rules_check(*, now: datetime | None = None) -> dict[str, list[str]]:
     from risk.services.anomaly import anomalies_check
 
     now = now or timezone.now()
-    checks = {AlertKind.PARENT_DRAWDOWN: parent_drawdown_breaches, AlertKind.LEVERAGE_BREACH: leverage_breaches,
-              AlertKind.UTILISATION: utilisation_breaches, AlertKind.BEAT_MISSED: lambda t: beat_missed_breaches(t, now)}
+    finders = {AlertKind.PARENT_DRAWDOWN: parent_drawdown_breaches, AlertKind.LEVERAGE_BREACH: leverage_breaches,
+               AlertKind.UTILISATION: utilisation_breaches, AlertKind.BEAT_MISSED: lambda t: beat_missed_breaches(t, now)}
+    checks = {kind: (lambda kind=kind, find=find: alerts_settle(kind, find(alert_threshold(kind))))
+              for kind, find in finders.items()}
+    checks[AlertKind.ANOMALY] = lambda: anomalies_check(now=now)
     outcome: dict[str, list[str]] = {"raised": [], "resolved": []}
-    for kind, find in checks.items():
-        if rule_is_on(kind):
-            for name, keys in alerts_settle(kind, find(alert_threshold(kind))).items():
-                outcome[name] += keys
-    if rule_is_on(AlertKind.ANOMALY):
-        for name, keys in anomalies_check(now=now).items():
+    for kind, check in checks.items():
+        if not rule_is_on(kind):
+            continue
+        try:  # one rule's fault (a bad figure, a schedule celery cannot read) leaves the others checked
+            found = check()
+        except Exception:
+            log.exception("alert rule %s: check failed", kind)
+            continue
+        for name, keys in found.items():
             outcome[name] += keys
     return outcome
 

@@ -56,7 +56,7 @@ def alert_raise(kind: str, key: str, message: str, *, trading_mode: str | None =
     except IntegrityError:  # the breach is open already: once per breach, not per bar
         return None
     log.warning("alert %s [%s] %s", kind, mode, message)
-    transaction.on_commit(lambda: alert_route(alert_id=alert.pk))
+    transaction.on_commit(lambda: alert_route(alert_id=alert.pk), robust=True)  # a routing fault never undoes the caller
     return alert
 
 
@@ -96,7 +96,7 @@ def alert_route(*, alert_id: int) -> list[AlertDelivery]:
                 response=f"quiet period of {rule.quiet_minutes} min" if hushed else ""))
         for delivery in made:
             if delivery.status == DeliveryStatus.PENDING:
-                transaction.on_commit(lambda pk=delivery.pk: enqueue(DELIVER_TASK, pk))
+                transaction.on_commit(lambda pk=delivery.pk: enqueue(DELIVER_TASK, pk), robust=True)
     return made
 
 
