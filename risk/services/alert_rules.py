@@ -58,14 +58,16 @@ def rule_is_on(kind: str) -> bool:
     return not AlertRule.objects.filter(kind=kind, enabled=False).exists()
 
 
-def alerts_settle(kind: str, breaches: dict[str, Breach]) -> dict[str, list[str]]:
+def alerts_settle(kind: str, scope: str, breaches: dict[str, Breach]) -> dict[str, list[str]]:
     """Raises the alert of each breach (once: an open one stays as it is) and resolves the open alerts of `kind`
-    whose condition is no longer found. The keys raised and resolved."""
+    under `scope` (the rule's key prefix, e.g. "agent:") whose condition is no longer found; alerts of the same
+    kind raised elsewhere (the ladder's "leverage:…") are not this rule's to resolve. The keys raised and resolved."""
     outcome: dict[str, list[str]] = {"raised": [], "resolved": []}
     for key, breach in breaches.items():
         if alert_raise(kind, key, breach.message, **breach.extra) is not None:
             outcome["raised"].append(f"{kind}:{key}")
-    cleared = Alert.objects.filter(kind=kind, status=AlertStatus.OPEN).exclude(key__in=list(breaches))
+    cleared = Alert.objects.filter(kind=kind, key__startswith=scope, status=AlertStatus.OPEN).exclude(
+        key__in=list(breaches))
     for key in list(cleared.values_list("key", flat=True)):
         outcome["resolved"] += [f"{kind}:{key}"] * alert_resolve(kind, key)
     return outcome
@@ -76,10 +78,14 @@ def alert_rules_check(*, now: datetime | None = None) -> dict[str, list[str]]:
     from risk.services.anomaly import anomalies_check
 
     now = now or timezone.now()
-    finders = {AlertKind.PARENT_DRAWDOWN: parent_drawdown_breaches, AlertKind.LEVERAGE_BREACH: leverage_breaches,
-               AlertKind.UTILISATION: utilisation_breaches, AlertKind.BEAT_MISSED: lambda t: beat_missed_breaches(t, now)}
-    checks = {kind: (lambda kind=kind, find=find: alerts_settle(kind, find(alert_threshold(kind))))
-              for kind, find in finders.items()}
+    finders = {  # kind: (its keys' prefix, what finds its breaches at a threshold)
+        AlertKind.PARENT_DRAWDOWN: ("cohort:", parent_drawdown_breaches),
+        AlertKind.LEVERAGE_BREACH: ("agent:", leverage_breaches),
+        AlertKind.UTILISATION: ("bankroll:", utilisation_breaches),
+        AlertKind.BEAT_MISSED: ("beat:", lambda threshold: beat_missed_breaches(threshold, now)),
+    }
+    checks = {kind: (lambda kind=kind, scope=scope, find=find: alerts_settle(kind, scope, find(alert_threshold(kind))))
+              for kind, (scope, find) in finders.items()}
     checks[AlertKind.ANOMALY] = lambda: anomalies_check(now=now)
     outcome: dict[str, list[str]] = {"raised": [], "resolved": []}
     for kind, check in checks.items():

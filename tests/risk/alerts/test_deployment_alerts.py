@@ -13,6 +13,7 @@ from promotions.services.deploy_reconcile import deployment_reconcile
 from promotions.services.deployments import deployment_rollback, deployment_start
 from risk.models import Alert, AlertDelivery, AlertRule, AlertStatus, DeliveryStatus
 from risk.services.alert_rules import alert_rules_check
+from risk.services.alerts import alert_raise
 
 pytestmark = pytest.mark.usefixtures("crypto_hours")
 
@@ -81,10 +82,11 @@ def test_an_agents_loss_raises_parent_drawdown_and_leverage_once_each_until_it_c
         f"[PAPER] Deployment {mid_run.pk} (cohort {cohort.pk}): parent drawdown 40.00% above 5.00% "
         "(equity $300.00 of $500.00)"]
 
+    ladder = alert_raise("leverage_breach", f"leverage:deployment:{mid_run.pk}", "above the ladder's cap")  # not the rule's
     Agent.objects.filter(pk=agent.pk).update(final_equity=Decimal("500"))  # recovered
     assert sorted(alert_rules_check()["resolved"]) == [f"leverage_breach:agent:{agent.pk}",
                                                        f"parent_drawdown:cohort:{cohort.pk}"]
-    assert not Alert.objects.filter(status=AlertStatus.OPEN).exists()
+    assert list(Alert.objects.filter(status=AlertStatus.OPEN)) == [ladder]
 
 
 def test_utilisation_above_the_rules_threshold_alerts(approved, desk, settings):
