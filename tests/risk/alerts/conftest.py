@@ -17,7 +17,7 @@ from tests.risk.alerts.stubs import SlackWebhookStub, TelegramBotStub
 
 
 @pytest.fixture(autouse=True)
-def quick_retries(settings):
+def alert_settings(settings):
     """Channel secrets are encrypted with the test key; retries wait no real time here (the waits asked for
     are checked on `alert_deliver`'s answers instead)."""
     settings.RISK_ALERT_RETRY_SECONDS = 0.0

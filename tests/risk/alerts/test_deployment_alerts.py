@@ -94,6 +94,7 @@ def test_utilisation_above_the_rules_threshold_alerts(approved, desk, settings):
     settings.HOUSE_BANKROLL_NAME = desk.name  # 100,000 funded, the deployment's 500 at work
     AlertRule.objects.create(kind="utilisation", threshold=0.004)
     assert alert_rules_check()["raised"] == [f"utilisation:bankroll:{desk.name}"]
+    assert alert_rules_check() == {"raised": [], "resolved": []}  # still above: the same breach
     alert = Alert.objects.get(kind="utilisation")
     assert alert.data["utilisation"] == pytest.approx(500 / 100_000)
     assert alert.message == "Bankroll desk: utilisation 0.5% above 0.4% ($500.00 at work of $100,000.00)"
