@@ -389,6 +389,18 @@ CELERY_BEAT_SCHEDULE["risk-leverage-evaluate-due"] = {  # completed cohorts and 
     "options": {"expires": 60 * RISK_LEVERAGE_EVERY_MINUTES - 5}}
 
 # --- risk: the guardian, breakers, trading modes and the kill switch (risk/services/guardian.py) --------
+RISK_DAILY_LOSS_LIMIT = env.float("RISK_DAILY_LOSS_LIMIT", default=0.03)  # day's loss (of its open equity): reduce-only
+RISK_CAPITAL_STOP = env.float("RISK_CAPITAL_STOP", default=0.05)  # day's loss that halts until a person resets it
+RISK_CONSECUTIVE_LOSSES = env.int("RISK_CONSECUTIVE_LOSSES", default=5)  # losing round trips in a row: reduce-only
+RISK_BREAKER_COOLDOWN_MINUTES = env.int("RISK_BREAKER_COOLDOWN_MINUTES", default=30)  # then a breaker recovers
+RISK_ERROR_WINDOW = env.int("RISK_ERROR_WINDOW", default=20)  # the last broker orders / provider calls counted
+RISK_ERROR_RATE = env.float("RISK_ERROR_RATE", default=0.2)  # errors per attempt above which trading halts
+RISK_MARKET_EXPOSURE_LIMIT = env.float("RISK_MARKET_EXPOSURE_LIMIT", default=1.0)  # pre-trade: one market ≤ this × equity
+COHORT_LIVE_GUARD = env.str(  # dotted path of the per-bar guard of live cohorts without a deployment; empty: none
+    "COHORT_LIVE_GUARD", default="risk.services.guardian.cohort_guard")
+CELERY_BEAT_SCHEDULE["risk-guardian-recover"] = {  # each minute: breakers whose cool-down has passed recover
+    "task": "risk.tasks.guardian.breakers_recover_task", "schedule": crontab(minute="*"), "options": {"expires": 55},
+}
 
 # --- risk: alerts (risk/services/alerts.py) -------------------------------------------------------
 # Routing: an alert goes to the enabled channels of its rule (admin: Risk › Alert rules); a kind with no rule, or a

@@ -268,6 +268,7 @@ class LogKind(models.TextChoices):
     ROLLED_BACK = "rolled_back", "Rolled back"
     COMPLETED = "completed", "Deployment completed"
     RENEWED = "renewed", "Deployment renewed"
+    MODE = "mode", "Trading mode changed"
 
 
 class PromotionLog(models.Model):

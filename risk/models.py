@@ -218,6 +218,8 @@ class Breaker(Subject):
     reason = models.CharField(max_length=300, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     recovers_at = models.DateTimeField(null=True, blank=True, help_text="auto-recovery after the cool-down, if the rule allows")
+    data = models.JSONField(default=dict, blank=True, help_text="what the rule carries between bars: the day's open "
+                            "equity, the losses in a row, the error window's start")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -13,7 +13,11 @@ own `_persist`, so the summary, reconciliation and capital return are a replay's
 
 `on_bar(cohort, window, t, result)`, when given, runs inside each bar's transaction after its writes
 (a micro-live deployment sends the bar's new fills to its broker there, so its orders commit with the
-fills); returning True ends the run at that bar, closed, scored and settled as at the window's end.
+fills); returning True ends the run at that bar, closed, scored and settled as at the window's end. A live
+cohort without such a hook gets the guardian's (COHORT_LIVE_GUARD, a dotted path of `factory(cohort) -> guard`):
+`guard(cohort, window, t, latest)` reads the bar's progress (cheap: no history is copied) and returns why the run
+must stop — a halt by a circuit breaker or the kill switch — which ends the run at that bar the same way, the
+reason kept as the cohort's status reason.
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from cohorts import calendars, engine
 from cohorts.models import (
@@ -63,6 +68,13 @@ CHECKPOINT_EVERY_BARS = 10
 
 
 OnBar = Callable[[Cohort, BarWindow, int, engine.Result], bool]
+Guard = Callable[[Cohort, BarWindow, int, engine.Progress], "str | None"]
+
+
+def _guard_of(cohort: Cohort) -> Guard | None:
+    """The guardian's per-bar guard of the cohort's run (COHORT_LIVE_GUARD; empty: none)."""
+    path = settings.COHORT_LIVE_GUARD
+    return import_string(path)(cohort) if path else None
 
 
 def cohort_run_live(*, cohort_id: int, clock: ReplayClock | WallClock,
@@ -138,6 +150,7 @@ def _run_bars(cohort: Cohort, clock, token: uuid.UUID, progress,
     costs, trades = OpenCosts(), earlier.entries_per_agent(len(agents))
     fill_amounts(earlier, costs)
     every = max(1, settings.COHORT_LIVE_SCORES_EVERY_BARS)
+    guard = _guard_of(cohort) if on_bar is None else None  # a deployment's hook guards its own run
     for t in feed.arrivals(simulation.bar):
         window = feed.window(t + 1)
         simulation.step(_bar_of(window, t))
@@ -151,6 +164,10 @@ def _run_bars(cohort: Cohort, clock, token: uuid.UUID, progress,
             _bar_commit(cohort, agents, accounts, window, simulation.bar, latest, costs, data, moved, token, scores)
             # the hook reads the whole result (every fill and curve so far): only a deployment's run pays for it
             stop = on_bar is not None and on_bar(cohort, window, t, simulation.result())
+            halt = guard(cohort, window, t, latest) if guard is not None else None
+            if halt:
+                Cohort.objects.filter(pk=cohort.pk).update(status_reason=f"Ended early: {halt}"[:2000])
+                stop = True
         cohort.progress = percent
         saved = simulation.bar if saved is None else saved
         faults.point("live.after_bar")

@@ -20,6 +20,7 @@ class BrokerFailure(enum.StrEnum):
     UNAVAILABLE = "unavailable"  # 5xx, timeouts, refused connections
     MALFORMED = "malformed"  # an answer that does not parse as the broker documents it
     NOT_FOUND = "not_found"  # no such order
+    RISK = "risk"  # refused before the broker by the pre-trade risk check (promotions/brokers/guarded.py)
 
 
 class BrokerError(Exception):

@@ -2,7 +2,11 @@
 
 `DeploymentBar` is the cohort run's per-bar hook (`cohort_run_live(on_bar=…)`), called inside the bar's
 transaction with the cohort's row locked: it locks the deployment, sends the fills not yet sent (none while
-paused), records each order with its execution posting, then checks the equity limits and the timer. The
+paused), records each order with its execution posting, then checks the equity limits and the timer. Before
+sending, the guardian (`risk.services.guardian`) reads the bar: its breakers move, a halted deployment pauses (and
+one it paused resumes when they recover); the broker is guarded by the pre-trade check, and an order it refuses is
+recorded ("refused", with the reason) and pauses the deployment, since its books would no longer agree with the
+broker's. A TEST deployment sends nothing: its fills are recorded as test orders at the model's prices. The
 orders commit with the bar; a worker killed after the broker answered but before the commit leaves the fill
 unposted, and the resumed run makes the same fill again with the same client order id, which the broker
 already knows: the run records the broker's order instead of sending a second one.
@@ -22,6 +26,7 @@ from cohorts.services.clocks import ReplayClock, WallClock
 from cohorts.services.live import cohort_run_live
 from neolight import faults
 from promotions.brokers.base import Broker, BrokerError, BrokerFailure, BrokerOrder, OrderRequest
+from promotions.brokers.guarded import GuardedBroker
 from promotions.models import (
     DEPLOYMENT_ENDED,
     DEPLOYMENT_STATES,
@@ -30,6 +35,7 @@ from promotions.models import (
     DeploymentRun,
     DeploymentStatus,
     LogKind,
+    TradingMode,
 )
 from promotions.services.deploy_ledger import execution_post
 from promotions.services.deployments import (
@@ -40,6 +46,7 @@ from promotions.services.deployments import (
     equity_breach,
     order_log,
 )
+from risk.services.guardian import Reading, SubjectGuard, deployment_guard_effects
 
 log = logging.getLogger(__name__)
 RETRY_LATER = (BrokerFailure.UNAVAILABLE, BrokerFailure.RATE_LIMITED)
@@ -75,6 +82,7 @@ class DeploymentBar:
     def __init__(self, deployment_id: int, broker: Broker):
         self.deployment_id, self.broker = deployment_id, broker
         self.run: DeploymentRun | None = None  # read once: its cohort and costs do not change during a run
+        self.guard: SubjectGuard | None = None
 
     def __call__(self, cohort: Cohort, window: BarWindow, t: int, result: engine.Result) -> bool:
         stamp = window.timestamps[t].astype("datetime64[s]").astype(datetime).replace(tzinfo=UTC)
@@ -85,6 +93,7 @@ class DeploymentBar:
             return True
         if self.run is None:
             self.run = DeploymentRun.objects.select_related("cohort__wallet", "deployment").get(deployment=deployment)
+        deployment = self._guard(deployment, bar_at, result)
         if deployment.status == DeploymentStatus.RUNNING:
             self._send(deployment, self.run, len(result.fills))
         equity = np.concatenate([[result.bankroll], result.parent_equity])
@@ -97,6 +106,16 @@ class DeploymentBar:
             return True
         return bar_at >= deployment.ends_at
 
+    def _guard(self, deployment: Deployment, bar_at: datetime, result: engine.Result) -> Deployment:
+        """The guardian's reading of the bar and its effect on the deployment (paused, resumed, as it was)."""
+        if self.guard is None:
+            self.guard = SubjectGuard(deployment=deployment, start_equity=result.bankroll)
+            if isinstance(self.broker, GuardedBroker):
+                self.broker.figures = self.guard.figures
+        equity = float(result.parent_equity[-1]) if result.equity.shape[1] else float(result.bankroll)
+        verdict = self.guard.bar(Reading(at=bar_at, equity=equity, fills=result.fills))
+        return deployment_guard_effects(deployment, verdict)
+
     def _send(self, deployment: Deployment, run: DeploymentRun, total: int) -> None:
         """Sends the fills the broker has not had yet, in order; stops at a broker that is down (the next bar
         tries again) and pauses the deployment at a refusal (the books would no longer agree)."""
@@ -108,6 +127,9 @@ class DeploymentBar:
                 transaction__idempotency_key=f"cohort:{run.cohort_id}:fill:{number}")
             request = OrderRequest(client_order_id=client_order_id(deployment.pk, number), symbol=fill.instrument.symbol,
                                    side=fill.side, qty=fill.qty, mode=deployment.trading_mode)
+            if deployment.trading_mode == TradingMode.TEST:  # sent nowhere: filled by the model, at its price
+                execution_post(run=run, order=_record(deployment, number, fill, request, _test_fill(request, fill)))
+                continue
             try:
                 answer = self._place(request)
             except BrokerError as exc:
@@ -115,6 +137,11 @@ class DeploymentBar:
                     log.warning("deployment %s: broker unavailable (%s); fill %s waits", deployment.pk, exc, number)
                     return
                 order = _record(deployment, number, fill, request, None, error=exc)
+                if exc.kind == BrokerFailure.RISK:
+                    deployment_pause(deployment_id=deployment.pk, reason=f"The pre-trade check refused an order, so its "
+                                     f"books would no longer agree with the broker's: {exc.message}",
+                                     data={"client_order_id": order.client_order_id, "refused": exc.message})
+                    return
                 deployment_pause(deployment_id=deployment.pk, reason=f"The broker refused an order: {exc.message}",
                                  kind=LogKind.MISMATCH, data={"client_order_id": order.client_order_id})
                 return
@@ -139,7 +166,18 @@ def _record(deployment: Deployment, number: int, fill: Fill, request: OrderReque
         deployment=deployment, fill_number=number, client_order_id=request.client_order_id,
         broker_order_id=answer.broker_order_id if answer else "", mode=request.mode, symbol=request.symbol,
         side=request.side, qty=request.qty, expected_price=fill.price,
-        status=answer.status if answer else str(error.kind), filled_qty=answer.filled_qty if answer else 0,
+        status=answer.status if answer else _status(error), filled_qty=answer.filled_qty if answer else 0,
         filled_avg_price=answer.filled_avg_price if answer else None, error=error.message[:300] if error else "")
     order_log(deployment, order)
     return order
+
+
+def _status(error: BrokerError) -> str:
+    return "refused" if error.kind == BrokerFailure.RISK else str(error.kind)
+
+
+def _test_fill(request: OrderRequest, fill: Fill) -> BrokerOrder:
+    """A TEST deployment's order: filled whole at the engine's price, by nobody."""
+    return BrokerOrder(client_order_id=request.client_order_id, broker_order_id="", symbol=request.symbol,
+                       side=request.side, qty=request.qty, filled_qty=request.qty, filled_avg_price=fill.price,
+                       status="test")

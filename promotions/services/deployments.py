@@ -51,6 +51,7 @@ from neolight.celery import enqueue
 from neolight.errors import ApplicationError
 from neolight.realtime import broadcast_on_commit
 from promotions.brokers.base import Broker, BrokerOrder, order_label
+from promotions.brokers.guarded import GuardedBroker, TestBroker
 from promotions.brokers.paper import paper_account_open
 from promotions.brokers.registry import broker_for
 from promotions.canonical import payload_genome
@@ -197,13 +198,21 @@ def paper_account_name(deployment: Deployment) -> str:
 
 
 def deployment_broker(deployment: Deployment) -> Broker:
-    """The broker a deployment trades with (`broker_for`); the paper broker's account is the deployment's own and
-    prices at the last bar its run stepped. ApplicationError when the broker cannot be built (e.g. no keys)."""
+    """The broker a deployment trades with (`broker_for`) behind the pre-trade risk check (`GuardedBroker`); the paper
+    broker's account is the deployment's own and prices at the last bar its run stepped. A TEST deployment has no
+    broker: its `TestBroker` keeps the books of its test orders. ApplicationError when the broker cannot be built
+    (e.g. no keys, a mode it refuses)."""
+    def as_of():
+        return DeploymentRun.objects.filter(deployment=deployment).values_list("bar_at", flat=True).first()
+
+    if deployment.trading_mode == TradingMode.TEST:
+        return TestBroker(deployment=deployment, as_of=as_of)
     if deployment.broker != BrokerName.PAPER:
-        return broker_for(deployment.broker, mode=deployment.trading_mode)
-    return broker_for(deployment.broker, mode=deployment.trading_mode, account=paper_account_name(deployment),
-                      as_of=lambda: DeploymentRun.objects.filter(deployment=deployment).values_list(
-                          "bar_at", flat=True).first())
+        inner = broker_for(deployment.broker, mode=deployment.trading_mode)
+    else:
+        inner = broker_for(deployment.broker, mode=deployment.trading_mode, account=paper_account_name(deployment),
+                           as_of=as_of)
+    return GuardedBroker(inner, deployment=deployment, as_of=as_of)
 
 
 # --- human overrides -------------------------------------------------------------------------------

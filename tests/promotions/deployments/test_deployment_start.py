@@ -51,11 +51,11 @@ def bankroll_cash_of(desk):
 
 
 def test_a_payload_that_cannot_deploy_is_refused_naming_every_fault(approved, desk):
-    request = approved(family=None, allocation="-5", trading_mode="TEST",
+    request = approved(family=None, allocation="-5", trading_mode="CASINO",
                        limits={"hours": "soon", "max_drawdown": 0.05, "max_return_variance": 0.001})
     with pytest.raises(ApplicationError) as refused:
         deployment_start(request_id=request.pk)
-    for fault in ("family is missing", "allocation '-5'", "trading_mode 'TEST'", "limits.hours"):
+    for fault in ("family is missing", "allocation '-5'", "trading_mode 'CASINO'", "limits.hours"):
         assert fault in refused.value.message
     assert not Deployment.objects.exists() and bankroll_cash_of(desk) == FUNDING
 
