@@ -382,6 +382,18 @@ CELERY_BEAT_SCHEDULE["promotions-deployments-reconcile"] = {  # each minute: led
 # --- risk: the leverage ladder (risk/services/leverage.py) ------------------------------------------
 # The ladder's thresholds are kept per policy in the admin (LeverageLadder); these are the defaults of a new one.
 
+# --- risk: gradual capital rollout (risk/services/rollout.py) --------------------------------------------
+# A deployment starts with a slice of its approved allocation; each step up goes through the approval chain after a
+# slice has run RISK_ROLLOUT_DAYS without a pause, mismatch or rollback; a step down applies at once. The first
+# fraction's default of 1 keeps the rollout off: a deployment starts with its whole allocation (set 0.25 to roll out).
+RISK_ROLLOUT_FIRST_FRACTION = env.float("RISK_ROLLOUT_FIRST_FRACTION", default=1.0)  # of the allocation; 1 = no rollout
+RISK_ROLLOUT_STEP_FRACTION = env.float("RISK_ROLLOUT_STEP_FRACTION", default=0.25)  # of the allocation, per step up
+RISK_ROLLOUT_DAYS = env.float("RISK_ROLLOUT_DAYS", default=1.0)  # days a slice runs without a breach before a step up
+RISK_ROLLOUT_MAX = env.float("RISK_ROLLOUT_MAX", default=1.0)  # the ceiling, × the allocation (≤ 1, ≤ the micro-live cap)
+RISK_ROLLOUT_EVERY_SECONDS = env.int("RISK_ROLLOUT_EVERY_SECONDS", default=600)  # how often steps are proposed
+CELERY_BEAT_SCHEDULE["risk-rollout-propose-due"] = {  # approved steps applied, due step-ups requested
+    "task": "risk.tasks.rollout.rollout_propose_due_task", "schedule": float(RISK_ROLLOUT_EVERY_SECONDS)}
+
 # --- risk: the guardian, breakers, trading modes and the kill switch (risk/services/guardian.py) --------
 
 # --- risk: alerts (risk/services/alerts.py) -------------------------------------------------------
