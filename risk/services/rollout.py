@@ -84,7 +84,7 @@ def rollout_next_capital(deployment: Deployment) -> Decimal:
     """The next slice: the current capital plus RISK_ROLLOUT_STEP_FRACTION of the allocation, within the ceiling."""
     allocation = rollout_allocation(deployment)
     step = max(_cents(allocation * Decimal(str(settings.RISK_ROLLOUT_STEP_FRACTION))), CENT)
-    return min(deployment.capital + step, rollout_ceiling(allocation))
+    return _cents(min(deployment.capital + step, rollout_ceiling(allocation)))
 
 
 def _amount(value, field: str = "to_capital") -> Decimal:
@@ -136,7 +136,7 @@ def rollout_step_up_request(*, deployment_id: int, user, to_capital=None):
                                field="deployment") from exc
     who = user.get_username() if user is not None else "the rollout schedule"
     request = promotion_resize_request(
-        deployment=deployment, user=user, resizes={"deployment": deployment.pk, "to": str(to), "step": step.pk},
+        deployment=deployment, user=user, resizes={"deployment": deployment.pk, "to": f"{to:.2f}", "step": step.pk},
         message=f"Capital step of deployment {deployment.pk} from ${current:,.2f} to ${to:,.2f} requested by {who}; "
                 f"signed by {' then '.join(deployment.request.roles)}")
     RolloutStep.objects.filter(pk=step.pk).update(request=request)
