@@ -54,7 +54,7 @@ def test_a_crash_between_the_end_and_the_successor_resumes_into_exactly_one_succ
 
 
 def test_the_schedule_proposes_one_step_up_for_a_slice_that_ran_its_days_without_a_breach(
-        running, notices, time_machine):
+        running, notices, time_machine, ops_user, risk_user):  # (the chain's groups exist)
     quiet, breached = running(), running()
     deployment_pause(deployment_id=breached.pk, reason="reconciliation mismatch", user=None)
     deployment_resume(deployment_id=breached.pk, reason="books agree again", user=None)

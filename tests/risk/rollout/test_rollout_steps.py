@@ -129,10 +129,13 @@ def test_a_step_up_above_the_ceiling_or_of_a_deployment_not_running_is_refused_w
 
 
 def test_a_rejected_or_expired_step_up_is_refused_and_the_deployment_keeps_its_slice(
-        running, notices, real_clock, ops_user, ops_signer, risk_user):
+        running, notices, real_clock, client, ops_user, ops_signer, risk_user):
     deployment = running()
     with real_clock():
         request = rollout_step_up_request(deployment_id=deployment.pk, user=ops_user)
+    client.force_login(ops_signer)
+    page = client.get(f"/promotions/requests/{request.pk}/").content.decode()
+    assert "A capital step of the gradual rollout" in page and "$250.00 (of the approved $500.00)" in page
     promotion_reject(request_id=request.pk, user=ops_signer, note="not this week")
     step = RolloutStep.objects.get(request=request)
     assert step.status == DecisionStatus.REFUSED and "rejected" in step.rationale
