@@ -381,6 +381,12 @@ CELERY_BEAT_SCHEDULE["promotions-deployments-reconcile"] = {  # each minute: led
 
 # --- risk: the leverage ladder (risk/services/leverage.py) ------------------------------------------
 # The ladder's thresholds are kept per policy in the admin (LeverageLadder); these are the defaults of a new one.
+RISK_LEVERAGE_DEPLOYMENT_MINUTES = env.int("RISK_LEVERAGE_DEPLOYMENT_MINUTES", default=60)  # a deployment's spacing
+RISK_LEVERAGE_BATCH = env.int("RISK_LEVERAGE_BATCH", default=50)  # most evaluations one scheduled run makes
+RISK_LEVERAGE_EVERY_MINUTES = env.int("RISK_LEVERAGE_EVERY_MINUTES", default=5)  # how often the schedule looks
+CELERY_BEAT_SCHEDULE["risk-leverage-evaluate-due"] = {  # completed cohorts and days, deployments every hour
+    "task": "risk.tasks.leverage.leverage_evaluate_due_task", "schedule": float(60 * RISK_LEVERAGE_EVERY_MINUTES),
+    "options": {"expires": 60 * RISK_LEVERAGE_EVERY_MINUTES - 5}}
 
 # --- risk: gradual capital rollout (risk/services/rollout.py) --------------------------------------------
 # A deployment starts with a slice of its approved allocation; each step up goes through the approval chain after a

@@ -1,6 +1,12 @@
 """Risk's pages and API."""
 from __future__ import annotations
 
-api_urlpatterns: list = []
+from django.urls import path
+
+from risk.apis.leverage import LeverageApi
+
+api_urlpatterns: list = [
+    path("risk/leverage", LeverageApi.as_view(), name="api-risk-leverage"),
+]
 
 urlpatterns: list = []

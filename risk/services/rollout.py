@@ -39,7 +39,7 @@ from promotions.services.deployments import (
     deployment_terms,
     override_check,
 )
-from promotions.services.requests import promotion_resize_request
+from promotions.services.requests import promotion_resize_request, promotion_withdraw
 from risk.models import DecisionStatus, RolloutStep
 
 log = logging.getLogger(__name__)
@@ -226,7 +226,7 @@ def rollout_step_down(*, deployment_id: int, to_capital, reason: str, user=None,
                       run: bool = True) -> Deployment:
     """Steps a running, paused or starting deployment's capital down to `to_capital` at once, with no approval:
     its successor trades the smaller capital (`deployment_succeed`), a step applied, any step up still awaiting
-    refused. `user` may override deployments (ops or an approval role); None is the system (the guardian)."""
+    refused and its request withdrawn. `user` may override deployments (ops or an approval role); None is the system (the guardian)."""
     reason = override_check(user=user, reason=reason)
     to = _amount(to_capital)
     with transaction.atomic():
@@ -242,9 +242,12 @@ def rollout_step_down(*, deployment_id: int, to_capital, reason: str, user=None,
                                        user=user, clock=clock, run=run)
         RolloutStep.objects.create(deployment=deployment, from_capital=deployment.capital, to_capital=to,
                                    status=DecisionStatus.APPLIED, rationale=f"step down: {reason}"[:300], actor=user)
-        for step_id in RolloutStep.objects.filter(deployment=deployment, status=DecisionStatus.AWAITING_APPROVAL
-                                                  ).values_list("pk", flat=True):
-            _refuse(step_id, f"deployment {deployment.pk} was stepped down first")
+        overtaken = f"deployment {deployment.pk} was stepped down first"
+        for step in RolloutStep.objects.filter(deployment=deployment, status=DecisionStatus.AWAITING_APPROVAL
+                                               ).select_related("request"):
+            if step.request is not None and step.request.status == RequestStatus.PENDING:
+                promotion_withdraw(request_id=step.request_id, reason=overtaken)  # refuses the step with it
+            _refuse(step.pk, overtaken)
     return successor
 
 

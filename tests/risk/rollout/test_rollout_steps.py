@@ -100,6 +100,8 @@ def test_a_step_down_applies_at_once_for_ops_risk_or_the_system_and_refuses_othe
     down = RolloutStep.objects.get(deployment=deployment, to_capital=50)
     assert (down.status, down.actor, down.from_capital) == (DecisionStatus.APPLIED, risk_user, FIRST)
     assert RolloutStep.objects.get(request=request).status == DecisionStatus.REFUSED  # the step up it overtook
+    request.refresh_from_db()
+    assert request.status == RequestStatus.CANCELLED and "stepped down first" in request.status_reason
 
     DEPLOYMENT_STATES.move(successor.pk, DeploymentStatus.RUNNING)  # as its run does
     paused = deployment_pause(deployment_id=successor.pk, reason="guardian", user=None)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('risk', '0002_append_only'),
+        ('risk', '0003_ladder'),
     ]
 
     operations = [
