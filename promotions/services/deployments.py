@@ -326,20 +326,22 @@ def deployment_succeed(*, deployment_id: int, capital: Decimal, reason: str, use
                        f"${capital:,.2f}: {reason}"[:300], actor=user,
                        data={"from": str(deployment.capital), "to": str(capital), "reason": reason})
         faults.point("deployment.superseded")
+        paused = before.status_reason if before.status == DeploymentStatus.PAUSED else None
         successor = _successor_start(deployment, capital=capital, start=start, window_end=cohort.window_end,
-                                     paused=before.status == DeploymentStatus.PAUSED)
+                                     paused=paused)
     if run:
         transaction.on_commit(lambda: enqueue("promotions.tasks.deployment_run_task", successor.pk, clock))
     return successor
 
 
 def _successor_start(predecessor: Deployment, *, capital: Decimal, start: datetime, window_end: datetime,
-                     paused: bool) -> Deployment:
-    """The successor's row, its live cohort (`capital` drawn from the bankroll), paper account and `deployed` row."""
-    status = DeploymentStatus.PAUSED if paused else DeploymentStatus.PENDING
+                     paused: str | None) -> Deployment:
+    """The successor's row (paused, with the pause's reason, if `paused` is one), its live cohort (`capital` drawn
+    from the bankroll), paper account and `deployed` row."""
+    status = DeploymentStatus.PENDING if paused is None else DeploymentStatus.PAUSED
     deployment = Deployment.objects.create(
         request_id=predecessor.request_id, predecessor=predecessor, status=status,
-        status_reason=predecessor.status_reason if paused else "", broker=predecessor.broker,
+        status_reason=paused or "", broker=predecessor.broker,
         trading_mode=predecessor.trading_mode, bankroll_id=predecessor.bankroll_id, family=predecessor.family,
         params=predecessor.params, symbols=predecessor.symbols, capital=capital,
         max_drawdown=predecessor.max_drawdown, max_return_variance=predecessor.max_return_variance,

@@ -13,10 +13,12 @@ from cohorts.selectors.ledger import ledger_total, ledger_unbalanced_transaction
 from cohorts.services.clocks import ReplayClock
 from neolight.errors import ApplicationError
 from promotions.models import DEPLOYMENT_STATES, Deployment, DeploymentStatus, LogKind, PromotionRequest, RequestStatus
+from promotions.permissions import PromotionForbidden
 from promotions.services.deploy_run import deployment_run
 from promotions.services.deployments import OverrideRefused, deployment_pause, deployment_start
 from promotions.services.requests import promotion_expire_due, promotion_reject, promotion_sign
 from risk.models import DecisionStatus, RolloutStep
+from risk.selectors.rollout import rollout_steps
 from risk.services.rollout import rollout_apply, rollout_step_down, rollout_step_up_request
 from tests.promotions.deployments.conftest import FUNDING, WorkerKilled
 from tests.promotions.deployments.helpers import bankroll_cash, broker_cash, fill_orders
@@ -74,6 +76,8 @@ def test_a_step_up_waits_for_ops_then_risk_then_moves_to_a_successor_settling_on
     returned = broker_cash(first)  # flattened: what the first slice's orders left at the broker
     assert bankroll_cash(first) == FUNDING - FIRST + returned - Decimal(250)
     assert rollout_apply(step_id=RolloutStep.objects.get(request=request).pk) == successor  # applied once
+    assert [(s.from_capital, s.to_capital, s.status) for s in rollout_steps(successor)] == [
+        (FIRST, 250, DecisionStatus.APPLIED), (0, FIRST, DecisionStatus.APPLIED)]  # the lineage's steps
 
     deployment_run(deployment_id=successor.pk, clock=ReplayClock(0))
     successor.refresh_from_db()
@@ -106,12 +110,13 @@ def test_a_step_down_applies_at_once_for_ops_risk_or_the_system_and_refuses_othe
     DEPLOYMENT_STATES.move(successor.pk, DeploymentStatus.RUNNING)  # as its run does
     paused = deployment_pause(deployment_id=successor.pk, reason="guardian", user=None)
     third = rollout_step_down(deployment_id=paused.pk, to_capital="20.50", reason="daily loss limit")  # the system
-    assert third.status == DeploymentStatus.PAUSED and third.capital == Decimal("20.50")  # the pause holds
+    assert third.status == DeploymentStatus.PAUSED and third.status_reason == "guardian"  # the pause holds
+    assert third.capital == Decimal("20.50")
     assert bankroll_cash(deployment) == FUNDING - Decimal("20.50")
 
 
 def test_a_step_up_above_the_ceiling_or_of_a_deployment_not_running_is_refused_with_nothing_written(
-        running, ops_user, settings):
+        running, ops_user, outsider, settings):
     deployment = running()
     before = (RolloutStep.objects.count(), PromotionRequest.objects.count(), bankroll_cash(deployment))
     with pytest.raises(ApplicationError, match=r"above the rollout's ceiling of \$500\.00") as refused:
@@ -120,6 +125,8 @@ def test_a_step_up_above_the_ceiling_or_of_a_deployment_not_running_is_refused_w
     settings.PROMOTION_MICRO_LIVE_CAP = 300  # the ceiling never passes the micro-live cap
     with pytest.raises(ApplicationError, match=r"ceiling of \$300\.00"):
         rollout_step_up_request(deployment_id=deployment.pk, user=ops_user, to_capital="400")
+    with pytest.raises(PromotionForbidden, match="may not ask for capital steps"):
+        rollout_step_up_request(deployment_id=deployment.pk, user=outsider)
     with pytest.raises(ApplicationError, match="whole cents"):
         rollout_step_up_request(deployment_id=deployment.pk, user=ops_user, to_capital="200.005")
     deployment_pause(deployment_id=deployment.pk, reason="checking", user=ops_user)
