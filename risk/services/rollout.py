@@ -31,6 +31,7 @@ from promotions.models import (
     DeploymentStatus,
     LogKind,
     PromotionLog,
+    PromotionRequest,
     RequestStatus,
 )
 from promotions.services.deployments import (
@@ -99,7 +100,7 @@ def _amount(value, field: str = "to_capital") -> Decimal:
 
 # --- step up: through the approval chain ---------------------------------------------------------------------
 @transaction.atomic
-def rollout_step_up_request(*, deployment_id: int, user, to_capital=None):
+def rollout_step_up_request(*, deployment_id: int, user, to_capital=None) -> PromotionRequest:
     """Asks the deployment's approval chain to step its capital up to `to_capital` (the next slice by default),
     within the ceiling, while it runs: a `RolloutStep` awaiting a request over the signed payload plus
     `resizes` = {"deployment", "to", "step"}. `user` is ops or an approver; None is the schedule. Returns the
