@@ -388,6 +388,18 @@ CELERY_BEAT_SCHEDULE["risk-leverage-evaluate-due"] = {  # completed cohorts and 
     "task": "risk.tasks.leverage.leverage_evaluate_due_task", "schedule": float(60 * RISK_LEVERAGE_EVERY_MINUTES),
     "options": {"expires": 60 * RISK_LEVERAGE_EVERY_MINUTES - 5}}
 
+# --- risk: gradual capital rollout (risk/services/rollout.py) --------------------------------------------
+# A deployment starts with a slice of its approved allocation; each step up goes through the approval chain after a
+# slice has run RISK_ROLLOUT_DAYS without a pause, mismatch or rollback; a step down applies at once. The first
+# fraction's default of 1 keeps the rollout off: a deployment starts with its whole allocation (set 0.25 to roll out).
+RISK_ROLLOUT_FIRST_FRACTION = env.float("RISK_ROLLOUT_FIRST_FRACTION", default=1.0)  # of the allocation; 1 = no rollout
+RISK_ROLLOUT_STEP_FRACTION = env.float("RISK_ROLLOUT_STEP_FRACTION", default=0.25)  # of the allocation, per step up
+RISK_ROLLOUT_DAYS = env.float("RISK_ROLLOUT_DAYS", default=1.0)  # days a slice runs without a breach before a step up
+RISK_ROLLOUT_MAX = env.float("RISK_ROLLOUT_MAX", default=1.0)  # the ceiling, × the allocation (≤ 1, ≤ the micro-live cap)
+RISK_ROLLOUT_EVERY_SECONDS = env.int("RISK_ROLLOUT_EVERY_SECONDS", default=600)  # how often steps are proposed
+CELERY_BEAT_SCHEDULE["risk-rollout-propose-due"] = {  # approved steps applied, due step-ups requested
+    "task": "risk.tasks.rollout.rollout_propose_due_task", "schedule": float(RISK_ROLLOUT_EVERY_SECONDS)}
+
 # --- risk: the guardian, breakers, trading modes and the kill switch (risk/services/guardian.py) --------
 RISK_DAILY_LOSS_LIMIT = env.float("RISK_DAILY_LOSS_LIMIT", default=0.03)  # day's loss (of its open equity): reduce-only
 RISK_CAPITAL_STOP = env.float("RISK_CAPITAL_STOP", default=0.05)  # day's loss that halts until a person resets it

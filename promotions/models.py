@@ -185,17 +185,22 @@ class DeploymentStatus(models.TextChoices):
     COMPLETED = "completed", "Completed (timer ran out)"
     ROLLED_BACK = "rolled_back", "Rolled back"
     FAILED = "failed", "Failed"
+    SUPERSEDED = "superseded", "Superseded (capital stepped)"  # its successor trades the new capital
 
 
-DEPLOYMENT_ENDED = (DeploymentStatus.COMPLETED, DeploymentStatus.ROLLED_BACK, DeploymentStatus.FAILED)
+DEPLOYMENT_ENDED = (DeploymentStatus.COMPLETED, DeploymentStatus.ROLLED_BACK, DeploymentStatus.FAILED,
+                    DeploymentStatus.SUPERSEDED)
 DEPLOYMENT_TRANSITIONS = {
-    DeploymentStatus.PENDING: {DeploymentStatus.RUNNING, DeploymentStatus.FAILED, DeploymentStatus.ROLLED_BACK},
+    DeploymentStatus.PENDING: {DeploymentStatus.RUNNING, DeploymentStatus.FAILED, DeploymentStatus.ROLLED_BACK,
+                               DeploymentStatus.SUPERSEDED},
     DeploymentStatus.RUNNING: {DeploymentStatus.PAUSED, DeploymentStatus.COMPLETED, DeploymentStatus.ROLLED_BACK,
-                               DeploymentStatus.FAILED},
-    DeploymentStatus.PAUSED: {DeploymentStatus.RUNNING, DeploymentStatus.ROLLED_BACK, DeploymentStatus.FAILED},
+                               DeploymentStatus.FAILED, DeploymentStatus.SUPERSEDED},
+    DeploymentStatus.PAUSED: {DeploymentStatus.RUNNING, DeploymentStatus.ROLLED_BACK, DeploymentStatus.FAILED,
+                              DeploymentStatus.SUPERSEDED},
     DeploymentStatus.COMPLETED: set(),
     DeploymentStatus.ROLLED_BACK: set(),
     DeploymentStatus.FAILED: set(),
+    DeploymentStatus.SUPERSEDED: set(),
 }
 
 
@@ -214,9 +219,15 @@ class TradingMode(models.TextChoices):
 
 class Deployment(models.Model):
     """An approved candidate trading its allocation on live bars through a broker until its timer runs out
-    or a rollback ends it. Its capital is drawn from and returned to `bankroll` through the ledger."""
+    or a rollback ends it. Its capital is drawn from and returned to `bankroll` through the ledger.
 
-    request = models.OneToOneField(PromotionRequest, on_delete=models.PROTECT, related_name="deployment")
+    A capital step (gradual rollout) ends a deployment (superseded) and starts its successor on the same request
+    with the new capital: a request deploys once (`predecessor` empty), and a deployment has at most one successor."""
+
+    request = models.ForeignKey(PromotionRequest, on_delete=models.PROTECT, related_name="deployments",
+                                help_text="the approved request it rests on (a successor keeps its predecessor's)")
+    predecessor = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="successor", help_text="the deployment whose capital step it continues")
     status = models.CharField(max_length=12, choices=DeploymentStatus.choices, default=DeploymentStatus.PENDING)
     status_reason = models.TextField(blank=True)
     broker = models.CharField(max_length=12, choices=BrokerName.choices, default=BrokerName.PAPER)
@@ -225,7 +236,7 @@ class Deployment(models.Model):
     family = models.CharField(max_length=32)
     params = models.JSONField()
     symbols = models.JSONField()
-    capital = MoneyField(help_text="the approved allocation")
+    capital = MoneyField(help_text="the capital it trades: the approved allocation, or its current rollout slice")
     max_drawdown = models.FloatField(help_text="rollback when equity falls this far below its peak (fraction)")
     max_return_variance = models.FloatField(help_text="rollback when the variance of 1-minute returns exceeds this")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -236,6 +247,8 @@ class Deployment(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            models.UniqueConstraint(fields=["request"], condition=models.Q(predecessor__isnull=True),
+                                    name="deployment_once_per_request"),
             models.CheckConstraint(condition=models.Q(status__in=DeploymentStatus.values), name="deployment_status_valid"),
             models.CheckConstraint(condition=models.Q(capital__gt=0), name="deployment_capital_positive"),
             models.CheckConstraint(condition=models.Q(trading_mode__in=TradingMode.values),
@@ -269,6 +282,7 @@ class LogKind(models.TextChoices):
     COMPLETED = "completed", "Deployment completed"
     RENEWED = "renewed", "Deployment renewed"
     MODE = "mode", "Trading mode changed"
+    RESIZED = "resized", "Capital stepped"
 
 
 class PromotionLog(models.Model):

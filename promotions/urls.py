@@ -9,6 +9,7 @@ urlpatterns = [
     path("promotions/deployments/<int:deployment_id>/override", views.deployment_override,
          name="deployment-override"),
     path("promotions/deployments/<int:deployment_id>/renewal", views.deployment_renewal, name="deployment-renewal"),
+    path("promotions/deployments/<int:deployment_id>/capital", views.deployment_capital, name="deployment-capital"),
 ]
 
 api_urlpatterns = [

@@ -9,6 +9,7 @@ from promotions.models import Deployment
 from promotions.selectors.status import promotion_page, promotion_status
 from promotions.services.deployments import deployment_pause, deployment_resume, deployment_rollback
 from promotions.services.requests import promotion_reject, promotion_renewal_request, promotion_sign
+from risk.services.rollout import rollout_step_down, rollout_step_up_request
 
 
 def promotion_list(request):
@@ -78,3 +79,27 @@ def deployment_renewal(request, deployment_id: int):
     messages.success(request, f"Renewal of deployment {deployment_id} requested: request {renewal.pk} awaits its "
                               "signatures.")
     return redirect("promotion-request", request_id=renewal.pk)
+
+
+@require_POST
+def deployment_capital(request, deployment_id: int):
+    """A capital step of the gradual rollout: step down at once to an amount, with a reason (ops or risk), or ask
+    the approval chain for a step up (the next slice, or the amount given; to the new request's page)."""
+    deployment = get_object_or_404(Deployment, pk=deployment_id)
+    to_capital = request.POST.get("to_capital", "").strip() or None
+    try:
+        if request.POST.get("action") == "step_down":
+            successor = rollout_step_down(deployment_id=deployment_id, to_capital=to_capital,
+                                          reason=request.POST.get("reason", ""), user=request.user)
+        else:
+            step_up = rollout_step_up_request(deployment_id=deployment_id, user=request.user, to_capital=to_capital)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("promotion-request", request_id=deployment.request_id)
+    if request.POST.get("action") == "step_down":
+        messages.success(request, f"Deployment {deployment_id} stepped down: deployment {successor.pk} trades "
+                                  f"${successor.capital:,.2f}.")
+        return redirect("promotion-request", request_id=deployment.request_id)
+    messages.success(request, f"Capital step of deployment {deployment_id} requested: request {step_up.pk} awaits "
+                              "its signatures.")
+    return redirect("promotion-request", request_id=step_up.pk)

@@ -161,7 +161,9 @@ class RolloutStep(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [models.CheckConstraint(condition=models.Q(from_capital__gte=0, to_capital__gte=0),
-                                              name="rollout_capital_not_negative")]
+                                              name="rollout_capital_not_negative"),
+                       models.UniqueConstraint(fields=["deployment"], condition=models.Q(status="awaiting"),
+                                               name="rollout_one_awaiting_step_per_deployment")]
 
     def __str__(self) -> str:
         return f"deployment {self.deployment_id}: ${self.from_capital:,.2f} → ${self.to_capital:,.2f} ({self.status})"

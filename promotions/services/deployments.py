@@ -29,6 +29,14 @@ settlement plus the execution cash, so the bankroll gets back what the deploymen
 Locks: every service that ends or moves a deployment locks its cohort's row, then the deployment's
 (`DEPLOYMENT_STATES`), the order a bar takes them in, so a rollback, a bar and a reconciliation never
 interleave and a deployment ends exactly once whoever sees the breach.
+
+Capital steps (gradual rollout, risk/services/rollout.py). The engine cannot change an agent's capital during a
+run, so a step is a successor: `deployment_succeed` ends the deployment (superseded: flattened, stopped and
+settled as a rollback is) and starts a new one of the same genome, limits, broker, mode and timer with the new
+capital drawn anew from the bankroll, in one transaction under the same locks — both happen or neither, and a
+rollback that comes first leaves it nothing to do. The successor rests on the same request and names its
+`predecessor` (unique: one successor per deployment, whoever retries). A new deployment starts with the first
+slice of its allocation when RISK_ROLLOUT_FIRST_FRACTION is below 1.
 """
 from __future__ import annotations
 
@@ -47,6 +55,7 @@ from cohorts.models import AllocationPolicy, Bankroll, Cohort, CohortMode, Cohor
 from cohorts.selectors.market import canonical_symbols
 from cohorts.services.cohorts import cohort_fail, cohort_launch
 from cohorts.services.inputs import LaunchInput
+from neolight import faults
 from neolight.celery import enqueue
 from neolight.errors import ApplicationError
 from neolight.realtime import broadcast_on_commit
@@ -164,9 +173,12 @@ def deployment_start(*, request_id: int, clock: str = "wall", run: bool = True) 
                                field="payload")
     start = timezone.now().replace(second=0, microsecond=0)
     duration = timedelta(hours=terms.hours)
+    from risk.services import rollout  # risk builds on deployments
+
+    capital = rollout.rollout_first_capital(terms.capital)
     deployment = Deployment.objects.create(
         request=request, broker=broker, trading_mode=terms.trading_mode, bankroll=bankroll, family=terms.family,
-        params=terms.params, symbols=list(canonical_symbols(terms.symbols)), capital=terms.capital,
+        params=terms.params, symbols=list(canonical_symbols(terms.symbols)), capital=capital,
         max_drawdown=terms.max_drawdown, max_return_variance=terms.max_return_variance, ends_at=start + duration)
     deployment_broker(deployment)  # a broker that cannot be built (a mode it refuses, no keys) refuses the start
     params = dict(terms.params)
@@ -176,18 +188,20 @@ def deployment_start(*, request_id: int, clock: str = "wall", run: bool = True) 
     except ValueError as exc:
         raise ApplicationError(f"The request's genome cannot trade: {exc}.", field="payload") from None
     cohort = cohort_launch(
-        data=LaunchInput(bankroll=terms.capital, agents=1, policy=AllocationPolicy.EQUAL,
+        data=LaunchInput(bankroll=capital, agents=1, policy=AllocationPolicy.EQUAL,
                          symbols=tuple(deployment.symbols), start=start, end=start + 2 * duration,
                          exposure_limit=Decimal(1), leverage_ceiling=Decimal(1), mode=CohortMode.LIVE,
                          compliance_notes=f"Micro-live deployment {deployment.pk} of promotion request {request.pk}."),
         source=bankroll, genomes=[genome], weights=[1.0], weights_note="one agent: the approved genome", run=False)
     DeploymentRun.objects.create(deployment=deployment, cohort=cohort)
     if broker == BrokerName.PAPER:
-        paper_account_open(name=paper_account_name(deployment), cash=terms.capital, fee_bps=cohort.wallet.fee_bps,
+        paper_account_open(name=paper_account_name(deployment), cash=capital, fee_bps=cohort.wallet.fee_bps,
                            slippage_bps=cohort.wallet.slippage_bps)
     deployment_log(deployment, LogKind.DEPLOYED, f"{deployment.trading_mode} deployment of {terms.family} with "
-         f"${terms.capital:,.2f} on {broker}, until {deployment.ends_at:%Y-%m-%d %H:%M} UTC",
-         cohort=cohort, data={"cohort": cohort.pk, "capital": str(terms.capital)})
+         f"${capital:,.2f} on {broker}, until {deployment.ends_at:%Y-%m-%d %H:%M} UTC",
+         cohort=cohort, data={"cohort": cohort.pk, "capital": str(capital)})
+    if capital != terms.capital:
+        rollout.rollout_first_step(deployment=deployment, allocation=terms.capital)
     if run:
         transaction.on_commit(lambda: enqueue("promotions.tasks.deployment_run_task", deployment.pk, clock))
     return deployment
@@ -295,6 +309,74 @@ def deployment_renew(*, deployment_id: int, hours: int, reason: str, user=None) 
         deployment.ends_at = ends_at
         deployment_log(deployment, LogKind.RENEWED, f"Renewed until {ends_at:%Y-%m-%d %H:%M} UTC: {reason}"[:300], actor=user,
              data={"reason": reason, "from": before.isoformat(), "to": ends_at.isoformat()})
+    return deployment
+
+
+# --- capital steps ---------------------------------------------------------------------------------
+def deployment_succeed(*, deployment_id: int, capital: Decimal, reason: str, user=None, clock: str = "wall",
+                       run: bool = True) -> Deployment | None:
+    """Moves a running or paused deployment to `capital` through a successor, exactly once: ends it (superseded:
+    flattened, stopped, settled) and starts its successor — same request, genome, limits, broker, mode and timer,
+    paused if it was, `capital` drawn anew from the bankroll — in one transaction. Returns the successor; None,
+    nothing written, if the deployment had ended (a rollback came first). ApplicationError, nothing written, when
+    the successor cannot start (the timer has run out, the bankroll is short)."""
+    if not (isinstance(capital, Decimal) and capital.is_finite() and capital > 0):
+        raise ApplicationError(f"A deployment's capital must be a positive amount, not {capital!r}.", field="capital")
+    with transaction.atomic():
+        cohort = deployment_cohort_lock(deployment_id)
+        before = Deployment.objects.select_for_update().get(pk=deployment_id)
+        if before.status in DEPLOYMENT_ENDED:
+            return None
+        start = timezone.now().replace(second=0, microsecond=0)
+        if start >= before.ends_at or start >= cohort.window_end:
+            raise ApplicationError(f"Deployment {before.pk}'s timer has run out; its capital can no longer be "
+                                   "stepped.", field="deployment")
+        deployment = DEPLOYMENT_STATES.move(deployment_id, DeploymentStatus.SUPERSEDED, finished_at=timezone.now(),
+                                            status_reason=f"Capital stepped to ${capital:,.2f}: {reason}"[:2000])
+        _wind_down(deployment, f"Deployment {deployment.pk} superseded: {reason}")
+        deployment_log(deployment, LogKind.RESIZED, f"Capital stepped from ${deployment.capital:,.2f} to "
+                       f"${capital:,.2f}: {reason}"[:300], actor=user,
+                       data={"from": str(deployment.capital), "to": str(capital), "reason": reason})
+        faults.point("deployment.superseded")
+        paused = before.status_reason if before.status == DeploymentStatus.PAUSED else None
+        successor = _successor_start(deployment, capital=capital, start=start, window_end=cohort.window_end,
+                                     paused=paused)
+    if run:
+        transaction.on_commit(lambda: enqueue("promotions.tasks.deployment_run_task", successor.pk, clock))
+    return successor
+
+
+def _successor_start(predecessor: Deployment, *, capital: Decimal, start: datetime, window_end: datetime,
+                     paused: str | None) -> Deployment:
+    """The successor's row (paused, with the pause's reason, if `paused` is one), its live cohort (`capital` drawn
+    from the bankroll), paper account and `deployed` row."""
+    status = DeploymentStatus.PENDING if paused is None else DeploymentStatus.PAUSED
+    deployment = Deployment.objects.create(
+        request_id=predecessor.request_id, predecessor=predecessor, status=status,
+        status_reason=paused or "", broker=predecessor.broker,
+        trading_mode=predecessor.trading_mode, bankroll_id=predecessor.bankroll_id, family=predecessor.family,
+        params=predecessor.params, symbols=predecessor.symbols, capital=capital,
+        max_drawdown=predecessor.max_drawdown, max_return_variance=predecessor.max_return_variance,
+        ends_at=predecessor.ends_at)
+    params = dict(deployment.params)
+    genome = engine.Genome(deployment.family, {k: v for k, v in params.items() if k != "side"},
+                           params.get("side", "long"))
+    cohort = cohort_launch(
+        data=LaunchInput(bankroll=capital, agents=1, policy=AllocationPolicy.EQUAL, symbols=tuple(deployment.symbols),
+                         start=start, end=window_end, exposure_limit=Decimal(1), leverage_ceiling=Decimal(1),
+                         mode=CohortMode.LIVE,
+                         compliance_notes=f"Micro-live deployment {deployment.pk} of promotion request "
+                                          f"{deployment.request_id}, successor of deployment {predecessor.pk}."),
+        source=deployment.bankroll, genomes=[genome], weights=[1.0], weights_note="one agent: the approved genome",
+        run=False)
+    DeploymentRun.objects.create(deployment=deployment, cohort=cohort)
+    if deployment.broker == BrokerName.PAPER:
+        paper_account_open(name=paper_account_name(deployment), cash=capital, fee_bps=cohort.wallet.fee_bps,
+                           slippage_bps=cohort.wallet.slippage_bps)
+    deployment_log(deployment, LogKind.DEPLOYED, f"{deployment.trading_mode} successor of deployment "
+                   f"{predecessor.pk} with ${capital:,.2f} on {deployment.broker}, until "
+                   f"{deployment.ends_at:%Y-%m-%d %H:%M} UTC", cohort=cohort,
+                   data={"cohort": cohort.pk, "capital": str(capital), "predecessor": predecessor.pk})
     return deployment
 
 

@@ -160,6 +160,24 @@ def promotion_renewal_request(*, deployment_id: int, user, hours: int | None = N
                                  f"signed by {' then '.join(signed.roles)}")
 
 
+@transaction.atomic
+def promotion_resize_request(*, deployment: Deployment, user, resizes: dict, message: str) -> PromotionRequest:
+    """Opens a request for a capital step of `deployment` (the gradual rollout, risk/services/rollout.py): on the
+    same candidate, over its signed payload plus `resizes`, signed by the same roles; its last approval applies the
+    step. `user` is ops or an approver, None the rollout's schedule."""
+    if user is not None:
+        user = _actor(user)
+        if not is_approver(user, deployment.request.roles):
+            raise PromotionForbidden(f"{user.get_username()} may not ask for capital steps: only members of "
+                                     f"{settings.PROMOTION_OPS_GROUP} or of an approval role "
+                                     f"({', '.join(deployment.request.roles)}) may.")
+    signed = deployment.request
+    candidate = PromotionCandidate.objects.select_for_update(of=("self",)).get(pk=signed.candidate_id)
+    payload = {**{k: v for k, v in signed.payload.items() if k not in ("renews", "resizes", "leverage_step")},
+               "resizes": resizes}
+    return _request_open(candidate=candidate, payload=payload, roles=list(signed.roles), user=user, message=message)
+
+
 @refusals_logged("leverage_step")
 @transaction.atomic
 def promotion_leverage_request(*, deployment_id: int, decision_id: int, to_tier: str) -> PromotionRequest:
@@ -194,6 +212,7 @@ def promotion_withdraw(*, request_id: int, reason: str) -> PromotionRequest | No
         return None
     _log(LogKind.CANCELLED, row, None, f"Request {request_id} withdrawn: {reason}")
     _leverage_step_closed(row, reason)
+    _request_ended(row, f"withdrawn: {reason}")
     return row
 
 
@@ -291,6 +310,7 @@ def _decide(*, request_id: int, user, note: str, decision: str, seen: str | None
     now = signature.signed_at
     if decision == Decision.REJECT:
         REQUEST_STATES.move(request.pk, RequestStatus.REJECTED, decided_at=now, status_reason=note)
+        _request_ended(request, f"rejected by {_name(user)} ({role}): {note}")
         _log(LogKind.REJECTED, request, user, f"Request {request.pk} rejected by {_name(user)} ({role}): {note}",
              signature=signature.pk, step=step, role=role)
         _leverage_step_closed(request, f"rejected by {_name(user)} ({role}): {note}")
@@ -364,11 +384,15 @@ def on_final_approval(request_id: int) -> None:
                    .values_list("user_id", flat=True))
     _log(LogKind.APPROVED, request, None, f"Request {request_id} approved by every role ({', '.join(request.roles)})",
          signers=signers, digest=request.payload_digest)
-    renews = request.payload.get("renews")
+    renews, resizes = request.payload.get("renews"), request.payload.get("resizes")
     try:
         if renews is not None:
             deployment_renew(deployment_id=int(renews), hours=int(request.payload["limits"]["hours"]),
                              reason=f"renewal approved through request {request_id}")
+        elif resizes is not None:  # a capital step of the gradual rollout: the deployment's successor
+            from risk.services.rollout import rollout_apply  # risk builds on promotions
+
+            rollout_apply(step_id=int(resizes["step"]))
         elif "leverage_step" in request.payload:
             from risk.services.leverage import leverage_step_approved
 
@@ -376,8 +400,10 @@ def on_final_approval(request_id: int) -> None:
         else:
             deployment_start(request_id=request_id)
     except ApplicationError as exc:  # the approval stands; why nothing changed is on record and on the page
-        what = (f"renewal of deployment {renews}" if renews is not None else "leverage step" if "leverage_step" in
-                request.payload else f"deployment of request {request_id}")
+        what = (f"renewal of deployment {renews}" if renews is not None
+                else f"capital step of deployment {resizes['deployment']}" if resizes is not None
+                else "leverage step" if "leverage_step" in request.payload
+                else f"deployment of request {request_id}")
         log.warning("request %s: the %s did not happen: %s", request_id, what, exc.message)
         _log(LogKind.REFUSED, request, None, f"The {what} did not happen: {exc.message}"[:300])
 
@@ -398,6 +424,7 @@ def promotion_cancel(*, request_id: int, user, reason: str) -> PromotionRequest:
         raise PromotionForbidden(f"{user.get_username()} may not cancel request {request.pk}: only its requester "
                                  f"or a member of {settings.PROMOTION_OPS_GROUP} may.")
     REQUEST_STATES.move(request.pk, RequestStatus.CANCELLED, decided_at=timezone.now(), status_reason=reason)
+    _request_ended(request, f"cancelled by {_name(user)}: {reason}")
     _log(LogKind.CANCELLED, request, user, f"Request {request.pk} cancelled by {_name(user)}: {reason}")
     _leverage_step_closed(request, f"cancelled by {_name(user)}: {reason}")
     return PromotionRequest.objects.get(pk=request.pk)
@@ -414,6 +441,7 @@ def promotion_expire_due(now: datetime | None = None) -> list[int]:
                                       status_reason="not signed in time")
             if row is not None:
                 _log(LogKind.EXPIRED, row, None, f"Request {pk} expired unsigned at {row.expires_at.isoformat()}")
+                _request_ended(row, "expired unsigned")
                 _leverage_step_closed(row, "not signed in time")
                 expired.append(pk)
     return expired
@@ -450,6 +478,14 @@ def promotion_payload_change(*, request_id: int, user, payload: dict, reason: st
 
 
 # --- shared guards -------------------------------------------------------------------------------------------
+
+def _request_ended(request: PromotionRequest, why: str) -> None:
+    """A capital step awaiting `request`, which ended unapproved, is refused with it (risk/services/rollout.py)."""
+    if request.payload.get("resizes") is not None:
+        from risk.services.rollout import rollout_refuse  # risk builds on promotions
+
+        rollout_refuse(request_id=request.pk, reason=f"request {request.pk} {why}")
+
 
 def _required(text: str | None, field: str, message: str) -> str:
     text = (text or "").strip()
