@@ -16,13 +16,12 @@ weights, and what no group may take stays in cash.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
 
-from .var import VarResult, historical_var
+from .var import VarResult, _result  # one home for the VaR/CVaR conventions and the money conversion
 
 LEVELS = (0.95, 0.99)
 
@@ -54,12 +53,8 @@ def portfolio_monte_carlo(returns: np.ndarray, weights: np.ndarray, *, seed: int
     factor = _factor(covariance)
     draws = rng.standard_normal((n_paths, len(mean))) @ factor.T + mean
     outcomes = np.expm1(draws) @ shares
-    results = {}
-    for level in levels:
-        result = historical_var(outcomes, level=level, horizon=1, portfolio_value=portfolio_value)
-        results[level] = dataclasses.replace(result, method="monte_carlo_portfolio", horizon=horizon,
-                                             observations=values.shape[0])
-    return results
+    return {level: _result("monte_carlo_portfolio", outcomes, level, horizon, values.shape[0], portfolio_value)
+            for level in levels}
 
 
 def _factor(covariance: np.ndarray) -> np.ndarray:
