@@ -7,13 +7,14 @@ switch, deployments, breakers, decisions, alerts) are what the page's websocket 
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.http import QueryDict
 
 from cohorts.models import Bankroll, CohortStatus
@@ -214,13 +215,24 @@ def risk_page(*, user, params: QueryDict) -> dict:
     subject, problem = page_subject(user=user, params=params)
     return {"subject": subject, "subject_problem": problem, "choices": subject_choices(user),
             "var": subject_var(subject), **risk_live(user=user, params=params, subject=subject),
-            "query": page_query(params)}
+            "query": page_query(params), "rendered": time.time()}
+
+
+def risk_changed_at() -> float:
+    """When a live part last moved (epoch seconds; 0 when nothing ever did): the kill switch, a decision, a breaker,
+    an alert or a deployment's log."""
+    moments = [KillSwitch.objects.filter(pk=1).values_list("changed_at", flat=True).first(),
+               LeverageDecision.objects.aggregate(at=Max("created_at"))["at"],
+               Breaker.objects.aggregate(at=Max("updated_at"))["at"],
+               Alert.objects.aggregate(at=Max("raised_at"))["at"],
+               PromotionLog.objects.filter(kind__in=ROLLBACK_KINDS).aggregate(at=Max("created_at"))["at"]]
+    return max((m.timestamp() for m in moments if m is not None), default=0.0)
 
 
 def page_query(params: QueryDict) -> str:
     """The page's query string without its page number (links add theirs) nor the live part's flag."""
     kept = params.copy()
-    for name in ("page", "part"):
+    for name in ("page", "part", "rendered"):
         kept.pop(name, None)
     return kept.urlencode()
 
