@@ -307,8 +307,9 @@ def _rebuilt(cohort: Cohort, bars: int | None) -> Equity:
     """Curves and book from the fills: cash moves by each fill's price × quantity and fee; positions are
     valued at each bar's close. `bars`: the first this many bars of the window (all when None)."""
     window = bar_window(symbols=list(cohort.symbols), start=cohort.window_start, end=cohort.window_end)
+    every = window.timestamps.astype("datetime64[s]").astype(np.int64)  # a fill's bar is found among all of them
     close = window.close[:bars] if bars else window.close
-    stamps = window.timestamps[: len(close)].astype("datetime64[s]").astype(np.int64)
+    stamps = every[: len(close)]
     agents = list(cohort.agents.order_by("index").values_list("index", "capital"))
     capital = np.array([float(c) for _, c in agents])
     order = {index: row for row, (index, _) in enumerate(agents)}
@@ -318,7 +319,7 @@ def _rebuilt(cohort: Cohort, bars: int | None) -> Equity:
     rows = Fill.objects.filter(cohort=cohort).values_list("agent__index", "instrument__symbol", "ts", "side", "qty",
                                                           "price", "fee")
     for index, symbol, ts, side, qty, price, fee in rows.iterator(chunk_size=5000):
-        t = int(np.searchsorted(stamps, int(ts.timestamp()), side="right")) - 1
+        t = int(np.searchsorted(every, int(ts.timestamp()), side="right")) - 1
         if not 0 <= t < steps or symbol not in columns:
             continue
         signed = float(qty) if side == "buy" else -float(qty)
