@@ -1,0 +1,46 @@
+"""The `/risk/leverage` page as a server renders it: the subject's tier and VaR, empty states, the kill switch form."""
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission
+
+from risk.models import KillSwitch
+
+
+@pytest.mark.django_db
+def test_page_shows_a_cohorts_tier_var_and_stresses(client, completed, owner):
+    client.force_login(owner)
+    html = client.get(f"/risk/leverage?subject=cohort&id={completed.pk}").content.decode()
+
+    assert 'id="tier-current">2×<' in html and 'id="tier-next">3×<' in html and 'id="tier-down">1×<' in html
+    assert "No leverage decisions yet — the ladder is evaluated after each cohort" in html
+    assert 'id="var-h95">$' in html and 'id="var-m99">$' in html
+    assert "replay of the 2021-05-19 crash" in html and "gap down 20%" in html
+    assert "No breaker has tripped" in html and "No alerts yet" in html
+    assert 'id="kill-button" disabled' in html and "Can engage and release the kill switch" in html
+
+
+@pytest.mark.django_db
+def test_live_part_and_a_wrong_subject_explain_themselves(client, outsider):
+    client.force_login(outsider)
+    page = client.get("/risk/leverage?subject=cohort&id=424242").content.decode()
+    assert "There is no cohort 424242." in page
+    live = client.get("/risk/leverage?part=live&kind=nope&from=yesterday").content.decode()
+    assert 'id="risk-tier" hx-swap-oob="true"' in live and 'id="risk-live" hx-swap-oob="true"' in live
+    assert "is not a date" in live
+
+
+@pytest.mark.django_db
+def test_kill_switch_form_needs_the_permission_and_a_reason(client, outsider):
+    client.force_login(outsider)
+    refused = client.post("/risk/kill-switch", {"action": "engage", "reason": "test"}, follow=True).content.decode()
+    assert "You may not operate the kill switch" in refused
+    assert not KillSwitch.objects.filter(engaged=True).exists()
+
+    outsider.user_permissions.add(Permission.objects.get(codename="operate_kill_switch"))
+    client.post("/risk/kill-switch", {"action": "engage", "reason": " "})
+    assert not KillSwitch.objects.filter(engaged=True).exists()
+    page = client.post("/risk/kill-switch", {"action": "engage", "reason": "venue outage",
+                                             "next": "https://elsewhere.example/"}, follow=True)
+    assert page.redirect_chain[-1][0] == "/risk/leverage"
+    assert "Kill switch engaged" in page.content.decode() and "venue outage" in page.content.decode()
