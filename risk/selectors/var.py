@@ -21,6 +21,7 @@ Reports are cached per subject, its last bar and the parameters.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -173,7 +174,7 @@ def _version(kind: str, subject) -> str:
         run = getattr(subject, "run", None)
         return f"{subject.status}:{_cohort_version(run.cohort_id) if run else '-'}"
     rows = Cohort.objects.filter(source=subject).order_by("-id").values_list("id", "status", "progress")[:50]
-    return str(hash(tuple(rows)))
+    return hashlib.sha256(repr(list(rows)).encode()).hexdigest()[:16]  # the same in every process
 
 
 def _cohort_version(cohort_id: int) -> str:

@@ -26,7 +26,7 @@ asgi_server = browser.asgi_server
 
 
 def cohort_and_running_deployment(tmp_path, owner):
-    """A 12-agent cohort run on three bundled hours (and the crash's two), and a running deployment of its agent 0,
+    """A 10-agent cohort run on three bundled hours (and the crash's two), and a running deployment of its agent 0,
     written in a thread of their own: this one runs the browser's event loop."""
     from cohorts.services.cohorts import cohort_launch, cohort_run
     from cohorts.services.inputs import cohort_input
@@ -37,7 +37,7 @@ def cohort_and_running_deployment(tmp_path, owner):
         try:
             slices = [(0, 180), (CRASH_FIRST_ROW, CRASH_FIRST_ROW + 120)]
             bars_import_files(paths=[bundled_rows(tmp_path, s, slices) for s in SYMBOLS])
-            launched = cohort_launch(data=cohort_input(bankroll="5000", agents=12, symbols=",".join(SYMBOLS), **HOURS),
+            launched = cohort_launch(data=cohort_input(bankroll="5000", agents=10, symbols=",".join(SYMBOLS), **HOURS),
                                      run=False, user=owner)
             cohort = cohort_run(cohort_id=launched.pk)
             agent = Agent.objects.get(cohort=cohort, index=0)

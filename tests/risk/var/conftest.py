@@ -39,11 +39,11 @@ def owner(db):
 
 @pytest.fixture
 def completed(bars, owner):
-    """A cohort of 12 agents run to completion on the first three hours, launched by `owner`."""
+    """A cohort of 10 agents run to completion on the first three hours, launched by `owner`."""
     from cohorts.services.cohorts import cohort_launch, cohort_run
     from cohorts.services.inputs import cohort_input
 
-    cohort = cohort_launch(data=cohort_input(bankroll="5000", agents=12, symbols=",".join(SYMBOLS), **HOURS),
+    cohort = cohort_launch(data=cohort_input(bankroll="5000", agents=10, symbols=",".join(SYMBOLS), **HOURS),
                            run=False, user=owner)
     return cohort_run(cohort_id=cohort.pk)
 

@@ -21,7 +21,7 @@ def test_owner_gets_proposals_for_their_latest_cohort_adding_up_exactly(complete
     cohort = body["cohort"]
     assert cohort["id"] == completed.pk and cohort["total"] == "5000.00"
     agents = cohort["agents"]
-    assert len(agents) == 12
+    assert len(agents) == 10
     assert sum(cents(a["proposed"]) for a in agents) + cents(cohort["cash"]) == Decimal("5000.00")
     assert sum(cents(a["current"]) for a in agents) <= Decimal("5000.00")
     for agent in agents:

@@ -10,7 +10,7 @@ import pytest
 from cohorts.engine.metrics import returns as bar_returns
 from cohorts.selectors.cohorts import cohort_curves
 from risk.engine import historical_var
-from risk.selectors.var import cohort_book, var_report
+from risk.selectors.var import var_report
 
 
 @pytest.mark.django_db
