@@ -44,3 +44,33 @@ def test_kill_switch_form_needs_the_permission_and_a_reason(client, outsider):
                                              "next": "https://elsewhere.example/"}, follow=True)
     assert page.redirect_chain[-1][0] == "/risk/leverage"
     assert "Kill switch engaged" in page.content.decode() and "venue outage" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_decisions_move_the_tier_and_the_log_filters_and_pages_them(client, owner, outsider):
+    from decimal import Decimal
+
+    from risk.models import LeverageDecision, LeverageLadder
+    from tests.factories import CohortFactory
+
+    cohort = CohortFactory(launched_by=owner, status="completed")
+    ladder = LeverageLadder.objects.create(name="desk", is_default=True)
+    for n in range(22):
+        LeverageDecision.objects.create(subject_kind="cohort", cohort=cohort, ladder=ladder, rule="hold",
+                                        from_tier=Decimal(2), to_tier=Decimal(2), rationale=f"hold number {n}")
+    LeverageDecision.objects.create(subject_kind="cohort", cohort=cohort, ladder=ladder, rule="step_up",
+                                    from_tier=Decimal(2), to_tier=Decimal(3), inputs={"rolling_sharpe": 1.9},
+                                    rationale="Sharpe 1.90 above 1.50 with a drawdown of 1.2%")
+
+    client.force_login(owner)
+    html = client.get(f"/risk/leverage?subject=cohort&id={cohort.pk}").content.decode()
+    assert 'id="tier-current">3×<' in html and 'id="tier-next">4×<' in html and 'id="tier-down">2×<' in html
+    assert "2× → 3×" in html and "Sharpe 1.90 above 1.50" in html and "Page 1 of 2" in html
+    older = client.get(f"/risk/leverage?subject=cohort&id={cohort.pk}&page=2").content.decode()
+    assert "hold number 0" in older and "Page 2 of 2" in older
+    only = client.get("/risk/leverage?rule=step_up&status=applied&from=2000-01-01").content.decode()
+    assert "Sharpe 1.90 above 1.50" in only and "hold number" not in only
+    assert "No decision matches these filters" in client.get("/risk/leverage?to=2000-01-01").content.decode()
+
+    client.force_login(outsider)  # another's cohort: not in their log
+    assert "Sharpe 1.90 above 1.50" not in client.get("/risk/leverage?rule=step_up").content.decode()
