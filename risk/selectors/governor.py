@@ -67,7 +67,7 @@ def cohort_allocation(cohort: Cohort | None) -> dict | None:
     if cohort is None:
         return None
     agents = list(cohort.agents.order_by("index"))
-    equity = cohort_equity(cohort)
+    equity = cohort_equity(cohort, book=False)
     total = to_cents(cohort.wallet.bankroll)
     returns = (bar_returns(equity.agents, equity.capital).T if equity is not None
                else np.zeros((0, len(agents))))
@@ -98,7 +98,7 @@ def deployment_allocation(deployments: list[Deployment]) -> dict:
     total = to_cents(min(sum(current, Decimal(0)), ceiling) if ceiling > 0 else sum(current, Decimal(0)))
     frames, sharpe, roi = [], [], []
     for d in deployments:
-        equity = cohort_equity(d.run.cohort) if getattr(d, "run", None) else None
+        equity = cohort_equity(d.run.cohort, book=False) if getattr(d, "run", None) else None
         if equity is None or equity.parent.size == 0:
             frames.append(pd.Series(dtype=float, name=d.pk))
             sharpe.append(np.nan)

@@ -230,12 +230,12 @@ def bankroll_book(bankroll: Bankroll) -> Book:
                    .select_related("wallet").order_by("-window_end", "-id")[:settings.RISK_VAR_BANKROLL_COHORTS])
     frames, books = [], []
     for cohort in cohorts:
-        equity = cohort_equity(cohort)
+        equity = cohort_equity(cohort, book=cohort.status == CohortStatus.RUNNING)
         if equity is None or equity.parent.size == 0:
             continue
         previous = np.concatenate(([equity.bankroll], equity.parent[:-1]))
         frames.append(pd.DataFrame({"ts": equity.timestamps, "pnl": equity.parent - previous}))
-        books.append(equity)
+        books.append((cohort, equity))
     if not frames or book.value <= 0:
         book.explanation = (f"Bankroll {bankroll.name} has no cohort with an equity curve yet: its VaR adds up its "
                             "cohorts' swings, so it is measured once a cohort has traded.")
@@ -247,14 +247,14 @@ def bankroll_book(bankroll: Bankroll) -> Book:
     book.window = (cohorts[-1].window_start, cohorts[0].window_end)
     book.notes.append(f"Swings of {len(frames)} cohort(s) over {pnl.size:,} minutes, as fractions of today's "
                       f"${book.value:,.2f}.")
-    running = [e for e in books if e.running]
+    running = [equity for _, equity in books if equity.running] or [cohort_equity(books[0][0])]
     dollars: dict[str, float] = {}
-    for equity in running or books[:1]:
+    for equity in running:
         at = -1 if equity.running else int(np.argmax(np.abs(equity.notional).sum(axis=1)))
         for symbol, amount in zip(equity.symbols, equity.notional[at], strict=True):
             dollars[symbol] = dollars.get(symbol, 0.0) + float(amount)
     book.positions = {s: d / float(book.value) for s, d in dollars.items() if d}
-    book.notes.append("Book: the running cohorts' positions now." if running
+    book.notes.append("Book: the running cohorts' positions now." if running[0].running
                       else "Book: the latest cohort's largest position (nothing runs now).")
     return book
 
@@ -282,26 +282,25 @@ def _positions(equity: Equity) -> tuple[dict[str, float], str]:
 
 
 # --- equity curves -------------------------------------------------------------------------------------
-def cohort_equity(cohort: Cohort) -> Equity | None:
-    """A cohort's curves: the stored ones once it completed, rebuilt from its fills while a live one runs; its
-    book (positions × closes per bar) from its fills and the stored bars. None when it has neither."""
+def cohort_equity(cohort: Cohort, *, book: bool = True) -> Equity | None:
+    """A cohort's curves: the stored ones once it completed, rebuilt from its fills while a live one runs; with
+    `book`, its positions × closes per bar too (from its fills and the stored bars). None when it has neither."""
     stored = cohort_curves(cohort) if cohort.status == CohortStatus.COMPLETED else None
     running = cohort.status == CohortStatus.RUNNING and cohort.mode == CohortMode.LIVE
     if stored is None and not running:
         return None
-    bars = None
-    if running:
-        bars = CohortCheckpoint.objects.filter(cohort=cohort).values_list("bar", flat=True).first()
-        if not bars:
-            return None
-    rebuilt = _rebuilt(cohort, bars)
     if stored is None:
-        return rebuilt
-    notional = rebuilt.notional
-    if notional.shape[0] != stored["parent"].size:  # the stored bars moved since: the book is only a book
-        notional = np.zeros((stored["parent"].size, len(rebuilt.symbols)))
-    return Equity(timestamps=stored["timestamps"], parent=stored["parent"], agents=stored["agents"],
-                  capital=rebuilt.capital, bankroll=rebuilt.bankroll, symbols=rebuilt.symbols, notional=notional)
+        bars = CohortCheckpoint.objects.filter(cohort=cohort).values_list("bar", flat=True).first()
+        return _rebuilt(cohort, bars) if bars else None
+    capital = np.array([float(c) for c in cohort.agents.order_by("index").values_list("capital", flat=True)])
+    equity = Equity(timestamps=stored["timestamps"], parent=stored["parent"], agents=stored["agents"],
+                    capital=capital, bankroll=float(cohort.wallet.bankroll), symbols=tuple(sorted(cohort.symbols)),
+                    notional=np.zeros((stored["parent"].size, len(cohort.symbols))))
+    if book:
+        rebuilt = _rebuilt(cohort, None)
+        if rebuilt.notional.shape[0] == stored["parent"].size:  # else the stored bars moved since: no book
+            equity.symbols, equity.notional = rebuilt.symbols, rebuilt.notional
+    return equity
 
 
 def _rebuilt(cohort: Cohort, bars: int | None) -> Equity:
@@ -317,15 +316,18 @@ def _rebuilt(cohort: Cohort, bars: int | None) -> Equity:
     columns = {s: k for k, s in enumerate(window.symbols)}
     count, steps, width = len(agents), len(stamps), len(window.symbols)
     cash, held = np.zeros((count, steps)), np.zeros((count, steps, width))
-    rows = Fill.objects.filter(cohort=cohort).values_list("agent__index", "instrument__symbol", "ts", "side", "qty",
-                                                          "price", "fee")
-    for index, symbol, ts, side, qty, price, fee in rows.iterator(chunk_size=5000):
-        t = int(np.searchsorted(every, int(ts.timestamp()), side="right")) - 1
-        if not 0 <= t < steps or symbol not in columns:
-            continue
-        signed = float(qty) if side == "buy" else -float(qty)
-        cash[order[index], t] -= signed * float(price) + float(fee)
-        held[order[index], t, columns[symbol]] += signed
+    rows = list(Fill.objects.filter(cohort=cohort).values_list("agent__index", "instrument__symbol", "ts", "side",
+                                                                "qty", "price", "fee"))
+    if rows:
+        index, symbol, ts, side, qty, price, fee = zip(*rows, strict=True)
+        t = np.searchsorted(every, np.array([int(moment.timestamp()) for moment in ts]), side="right") - 1
+        a = np.array([order[i] for i in index])
+        k = np.array([columns.get(name, -1) for name in symbol])
+        signed = np.where(np.array(side) == "buy", 1.0, -1.0) * np.array(qty, dtype=np.float64)
+        flow = signed * np.array(price, dtype=np.float64) + np.array(fee, dtype=np.float64)
+        keep = (t >= 0) & (t < steps) & (k >= 0)
+        np.add.at(cash, (a[keep], t[keep]), -flow[keep])
+        np.add.at(held, (a[keep], t[keep], k[keep]), signed[keep])
     held = np.cumsum(held, axis=1)
     positions = held * close[None, :, :]
     agent_equity = capital[:, None] + np.cumsum(cash, axis=1) + positions.sum(axis=2)
