@@ -11,9 +11,9 @@ from neolight.errors import BAD_REQUEST
 from risk.selectors.var import KINDS, var_report, var_subject
 
 USD = "USD, a decimal string with cents (a loss is positive)"
-FORBIDDEN = OpenApiResponse(description="You may not see this subject (a cohort you did not launch, a bankroll "
-                                        "without the right to see every cohort).")
-NOT_FOUND = OpenApiResponse(description="No such cohort, deployment or bankroll.")
+FORBIDDEN = OpenApiResponse(description="A bankroll, without the right to see every cohort.")
+NOT_FOUND = OpenApiResponse(description="No such cohort, deployment or bankroll you may see (as the cohorts API, a "
+                                        "cohort you may not see is answered as one that is not there).")
 
 
 class VarQuerySerializer(serializers.Serializer):

@@ -26,7 +26,7 @@ from neolight.money import CENT, to_cents
 from promotions.models import Deployment, DeploymentStatus
 from risk.engine.portfolio import GovernorWeights, governor_weights
 from risk.models import DecisionStatus, RolloutStep
-from risk.selectors.var import RiskForbidden, RiskNotFound, bankroll_value, cohort_equity
+from risk.selectors.var import RiskNotFound, bankroll_value, cohort_equity
 
 
 def governor_allocations(*, user, cohort_id: int | None = None) -> dict:
@@ -42,11 +42,9 @@ def _governed_cohort(user, cohort_id: int | None) -> Cohort | None:
     if cohort_id is None:
         return visible.filter(status=CohortStatus.COMPLETED, deployment_run__isnull=True).order_by(
             "-finished_at", "-id").first()
-    if not Cohort.objects.filter(pk=cohort_id).exists():
-        raise RiskNotFound(f"There is no cohort {cohort_id}.", field="cohort")
     cohort = visible.filter(pk=cohort_id).first()
-    if cohort is None:
-        raise RiskForbidden(f"You may not see cohort {cohort_id}.", field="cohort")
+    if cohort is None:  # as the cohorts API: a cohort one may not see is one that is not there
+        raise RiskNotFound(f"There is no cohort {cohort_id} you may see.", field="cohort")
     if cohort.status != CohortStatus.COMPLETED:
         raise ApplicationError(f"Cohort {cohort_id} is {cohort.status}: the governor weighs completed cohorts.",
                                field="cohort")

@@ -88,22 +88,19 @@ class Book:
 
 # --- subjects and who may see them ---------------------------------------------------------------------
 def var_subject(*, user, kind: str, subject_id: int):
-    """The bankroll, cohort or deployment `user` may measure; 404 when there is none, 403 when it is not theirs.
-    A cohort: the cohorts API's visibility. A deployment: its live cohort's. A bankroll: whoever sees every cohort."""
-    if kind == "cohort":
-        cohort = Cohort.objects.filter(pk=subject_id).first()
+    """The bankroll, cohort or deployment `user` may measure. A cohort: the cohorts API's visibility (404 for one
+    they may not see, as there). A deployment: its live cohort's. A bankroll: whoever sees every cohort (else 403)."""
+    if kind == "cohort":  # as the cohorts API: a cohort one may not see is one that is not there
+        cohort = cohort_visible(user).filter(pk=subject_id).first()
         if cohort is None:
-            raise RiskNotFound(f"There is no cohort {subject_id}.", field="cohort")
-        if not cohort_visible(user).filter(pk=subject_id).exists():
-            raise RiskForbidden(f"You may not see cohort {subject_id}.", field="cohort")
+            raise RiskNotFound(f"There is no cohort {subject_id} you may see.", field="cohort")
         return cohort
-    if kind == "deployment":
+    if kind == "deployment":  # visible with its live cohort
         deployment = Deployment.objects.select_related("run__cohort").filter(pk=subject_id).first()
-        if deployment is None:
-            raise RiskNotFound(f"There is no deployment {subject_id}.", field="deployment")
         run = getattr(deployment, "run", None)
-        if not (run and cohort_visible(user).filter(pk=run.cohort_id).exists()) and not user.has_perm("cohorts.view_cohort"):
-            raise RiskForbidden(f"You may not see deployment {subject_id}.", field="deployment")
+        if deployment is None or not (user.has_perm("cohorts.view_cohort")
+                                      or (run and cohort_visible(user).filter(pk=run.cohort_id).exists())):
+            raise RiskNotFound(f"There is no deployment {subject_id} you may see.", field="deployment")
         return deployment
     if kind == "bankroll":
         bankroll = Bankroll.objects.filter(pk=subject_id).first()

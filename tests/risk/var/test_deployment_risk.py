@@ -58,4 +58,4 @@ def test_a_deployments_var_is_its_cohorts_and_the_governor_weighs_it_while_it_ru
     if item["roi"] is not None and item["roi"] > 0:
         assert Decimal(item["proposed"]) == Decimal("1250.00")  # alone, it still gets no more than one group's cap
     assert client_of(outsider).get("/api/governor/allocations").json()["deployments"]["items"] == []
-    assert client_of(outsider).get(f"/api/risk/var?deployment={deployment.pk}").status_code == 403
+    assert client_of(outsider).get(f"/api/risk/var?deployment={deployment.pk}").status_code == 404

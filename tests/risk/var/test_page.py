@@ -24,7 +24,7 @@ def test_page_shows_a_cohorts_tier_var_and_stresses(client, completed, owner):
 def test_live_part_and_a_wrong_subject_explain_themselves(client, outsider):
     client.force_login(outsider)
     page = client.get("/risk/leverage?subject=cohort&id=424242").content.decode()
-    assert "There is no cohort 424242." in page
+    assert "There is no cohort 424242 you may see." in page
     live = client.get("/risk/leverage?part=live&kind=nope&from=yesterday").content.decode()
     assert 'id="risk-tier" hx-swap-oob="true"' in live and 'id="risk-live" hx-swap-oob="true"' in live
     assert "is not a date" in live

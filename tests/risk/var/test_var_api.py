@@ -53,8 +53,9 @@ def test_the_same_seed_gives_the_same_monte_carlo_and_another_seed_another(compl
 def test_outsider_anonymous_and_unknown_subjects_are_refused(completed, outsider, anonymous_api):
     assert anonymous_api.get(f"/api/risk/var?cohort={completed.pk}").status_code == 401
     outside = client_of(outsider)
-    assert outside.get(f"/api/risk/var?cohort={completed.pk}").status_code == 403
-    assert outside.get("/api/risk/var?bankroll=1").status_code in (403, 404)
+    hidden = outside.get(f"/api/risk/var?cohort={completed.pk}")  # as the cohorts API: not theirs, not there
+    assert hidden.status_code == 404 and "cohort" in hidden.json()["errors"]
+    assert outside.get(f"/api/risk/var?bankroll={completed.source_id}").status_code == 403
     assert outside.get("/api/risk/var?cohort=999999").status_code == 404
 
 
