@@ -381,10 +381,39 @@ CELERY_BEAT_SCHEDULE["promotions-deployments-reconcile"] = {  # each minute: led
 
 # --- risk: the leverage ladder (risk/services/leverage.py) ------------------------------------------
 # The ladder's thresholds are kept per policy in the admin (LeverageLadder); these are the defaults of a new one.
+RISK_LEVERAGE_DEPLOYMENT_MINUTES = env.int("RISK_LEVERAGE_DEPLOYMENT_MINUTES", default=60)  # a deployment's spacing
+RISK_LEVERAGE_BATCH = env.int("RISK_LEVERAGE_BATCH", default=50)  # most evaluations one scheduled run makes
+RISK_LEVERAGE_EVERY_MINUTES = env.int("RISK_LEVERAGE_EVERY_MINUTES", default=5)  # how often the schedule looks
+CELERY_BEAT_SCHEDULE["risk-leverage-evaluate-due"] = {  # completed cohorts and days, deployments every hour
+    "task": "risk.tasks.leverage.leverage_evaluate_due_task", "schedule": float(60 * RISK_LEVERAGE_EVERY_MINUTES),
+    "options": {"expires": 60 * RISK_LEVERAGE_EVERY_MINUTES - 5}}
 
 # --- risk: the guardian, breakers, trading modes and the kill switch (risk/services/guardian.py) --------
 
 # --- risk: alerts (risk/services/alerts.py) -------------------------------------------------------
+# Routing: an alert goes to the enabled channels of its rule (admin: Risk › Alert rules); a kind with no rule, or a
+# rule with no enabled channel, goes to RISK_ALERT_EMAILS (an e-mail channel "default e-mail" is kept for them).
+RISK_ALERT_EMAILS = env.list("RISK_ALERT_EMAILS", default=[])  # default routing's addresses; empty = none
+RISK_ALERT_TIMEOUT_SECONDS = env.float("RISK_ALERT_TIMEOUT_SECONDS", default=10.0)  # per SMTP / Slack / Telegram call
+RISK_ALERT_MAX_ATTEMPTS = env.int("RISK_ALERT_MAX_ATTEMPTS", default=6)  # a delivery fails after this many tries
+RISK_ALERT_RETRY_SECONDS = env.float("RISK_ALERT_RETRY_SECONDS", default=30.0)  # first retry's wait, doubled each time
+RISK_ALERT_RETRY_MAX_SECONDS = env.float("RISK_ALERT_RETRY_MAX_SECONDS", default=900.0)  # longest wait between tries
+TELEGRAM_API_URL = env.str("TELEGRAM_API_URL", default="https://api.telegram.org")  # Telegram Bot API base URL
+RISK_ALERT_RULES_EVERY_SECONDS = env.int("RISK_ALERT_RULES_EVERY_SECONDS", default=60)  # beat: alert rules checked
+# Each rule's figure; an AlertRule's `threshold` in the admin overrides it. parent_drawdown: fall of a running
+# cohort's parent equity below its capital; leverage_breach: share of the agent's limit (min of its tier and the
+# wallet's ceiling); utilisation: capital at work / bankroll; beat_missed: periods a scheduled job may miss;
+# anomaly: |z-score| (risk/services/anomaly.py).
+RISK_ALERT_THRESHOLDS = {"parent_drawdown": 0.05, "leverage_breach": 1.0, "utilisation": 0.9, "beat_missed": 2.0,
+                         "anomaly": 3.0}
+RISK_ALERT_THRESHOLDS.update(env.json("RISK_ALERT_THRESHOLDS", default={}))
+RISK_ANOMALY_HISTORY = env.int("RISK_ANOMALY_HISTORY", default=20)  # past values a figure is compared with
+RISK_ANOMALY_MIN_HISTORY = env.int("RISK_ANOMALY_MIN_HISTORY", default=5)  # fewer past values: no verdict
+RISK_ANOMALY_MIN_HOURS = env.float("RISK_ANOMALY_MIN_HOURS", default=1.0)  # a deployment younger is not judged yet
+RISK_ANOMALY_COHORT_LOOKBACK_MINUTES = env.int("RISK_ANOMALY_COHORT_LOOKBACK_MINUTES", default=60)  # cohorts ended since
+CELERY_BEAT_SCHEDULE["risk-alert-rules"] = {  # the alert rules and the anomaly checks, each minute
+    "task": "risk.tasks.alerts.alert_rules_check_task", "schedule": float(RISK_ALERT_RULES_EVERY_SECONDS),
+    "options": {"expires": max(RISK_ALERT_RULES_EVERY_SECONDS - 5, 5)}}
 
 # --- risk: Value at Risk, stress scenarios and the capital governor (risk/services/var.py) ---------------
 RISK_VAR_HORIZON = env.int("RISK_VAR_HORIZON", default=60)  # VaR horizon in 1-minute steps (?horizon= overrides)

@@ -112,7 +112,8 @@ class DecisionStatus(models.TextChoices):
 
 class LeverageDecision(Subject):
     """One evaluation of the ladder for one subject: the inputs, the rule that fired, from → to, and why.
-    The subject's current tier is the `to_tier` of its latest applied decision (the ladder's start before any)."""
+    The subject's current tier is the `to_tier` of its latest applied decision, latest by `applied_at` (a step up
+    approved later counts from its approval), the ladder's start before any."""
 
     ladder = models.ForeignKey(LeverageLadder, on_delete=models.PROTECT, related_name="decisions")
     rule = models.CharField(max_length=32, help_text="risk.engine.Rule, or 'manual'")
@@ -126,6 +127,8 @@ class LeverageDecision(Subject):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                               related_name="+", help_text="empty for the scheduled evaluations")
     created_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True, help_text="when the tier took effect: at once, or when "
+                                                                        "the approval chain's last signature landed")
 
     class Meta:
         ordering = ["-created_at", "-id"]

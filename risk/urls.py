@@ -5,9 +5,11 @@ from django.urls import path
 
 from risk import views
 from risk.apis.governor import AllocationsApi
+from risk.apis.leverage import LeverageApi
 from risk.apis.var import VarApi
 
 api_urlpatterns: list = [
+    path("risk/leverage", LeverageApi.as_view(), name="api-risk-leverage"),
     path("risk/var", VarApi.as_view(), name="api-risk-var"),
     path("governor/allocations", AllocationsApi.as_view(), name="api-governor-allocations"),
 ]

@@ -36,6 +36,7 @@ from promotions.services.deployments import (
     deployment_now,
     deployment_pause,
 )
+from risk.services.alerts import alert_raise, alert_resolve
 
 log = logging.getLogger(__name__)
 ZERO = Decimal(0)
@@ -70,7 +71,10 @@ def deployment_reconcile(*, deployment_id: int) -> str:
         if differences:
             deployment_pause(deployment_id=deployment_id, reason="Reconciliation mismatch: " + "; ".join(differences),
                              kind=LogKind.MISMATCH, data=figures)
+            alert_raise("reconciliation", f"deployment:{deployment_id}", f"Deployment {deployment_id}: reconciliation "
+                        "mismatch, paused: " + "; ".join(differences), deployment=deployment, data=figures)
             return "mismatch"
+        alert_resolve("reconciliation", f"deployment:{deployment_id}")  # a match clears an earlier mismatch's alert
         now = deployment_now(run)
         if run.reconciled_at is None or now - run.reconciled_at >= timedelta(
                 minutes=settings.DEPLOYMENT_RECONCILED_LOG_MINUTES):

@@ -69,6 +69,7 @@ from promotions.models import (
     TradingMode,
 )
 from promotions.services.deploy_ledger import execution_settle
+from risk.services.alerts import alert_raise
 
 log = logging.getLogger(__name__)
 DEPLOYMENTS = "deployments"  # the realtime group every deployment event goes to
@@ -260,6 +261,8 @@ def deployment_rollback(*, deployment_id: int, reason: str, user=None, data: dic
         _wind_down(deployment, f"Deployment {deployment.pk} rolled back: {reason}")
         deployment_log(deployment, LogKind.ROLLED_BACK, f"Rolled back: {reason}"[:300], actor=user,
              data={"reason": reason, **(data or {})})
+        alert_raise("rollback", f"deployment:{deployment.pk}", f"Deployment {deployment.pk} rolled back: {reason}",
+                    deployment=deployment, data={"reason": reason})
     return deployment
 
 

@@ -160,6 +160,52 @@ def promotion_renewal_request(*, deployment_id: int, user, hours: int | None = N
                                  f"signed by {' then '.join(signed.roles)}")
 
 
+@refusals_logged("leverage_step")
+@transaction.atomic
+def promotion_leverage_request(*, deployment_id: int, decision_id: int, to_tier: str) -> PromotionRequest:
+    """Asks the deployment's approval chain to raise its leverage tier (risk's ladder): a request on the same
+    candidate over the deployment's signed payload plus `leverage_step`; its last approval applies the decision
+    (`leverage_step_approved`). Opened by the system (no requester), only while the deployment runs or is paused."""
+    deployment = Deployment.objects.select_related("request").filter(pk=deployment_id).first()
+    if deployment is None:
+        raise ApplicationError(f"There is no deployment {deployment_id}.", field="deployment")
+    if deployment.status in DEPLOYMENT_ENDED:
+        raise ApplicationError(f"Deployment {deployment.pk} has ended; its leverage cannot change.", field="deployment")
+    signed = deployment.request
+    missing = sorted(set(signed.roles) - set(Group.objects.filter(name__in=signed.roles).values_list("name", flat=True)))
+    if missing:
+        raise ApplicationError(f"The approval chain names groups that do not exist: {', '.join(missing)}.",
+                               field="policy")
+    candidate = PromotionCandidate.objects.select_for_update(of=("self",)).select_related("agent").get(
+        pk=signed.candidate_id)
+    step = {"deployment": deployment.pk, "decision": decision_id, "to": to_tier}
+    payload = {key: value for key, value in signed.payload.items() if key not in ("renews", "leverage_step")}
+    return _request_open(candidate=candidate, payload={**payload, "leverage_step": step}, roles=list(signed.roles),
+                         user=None, message=f"Leverage step up of deployment {deployment.pk} to {to_tier}× requested "
+                                            f"by the leverage ladder; signed by {' then '.join(signed.roles)}")
+
+
+@transaction.atomic
+def promotion_withdraw(*, request_id: int, reason: str) -> PromotionRequest | None:
+    """Cancels pending request `request_id` on the system's behalf (what it asked no longer applies, e.g. a step
+    up overtaken by a step down); None when it is no longer pending."""
+    row = REQUEST_STATES.move(request_id, RequestStatus.CANCELLED, decided_at=timezone.now(), status_reason=reason)
+    if row is None:
+        return None
+    _log(LogKind.CANCELLED, row, None, f"Request {request_id} withdrawn: {reason}")
+    _leverage_step_closed(row, reason)
+    return row
+
+
+def _leverage_step_closed(request: PromotionRequest, reason: str) -> None:
+    """A request that asked for a leverage step and ended unapproved (rejected, expired, cancelled): risk marks
+    its decision refused, in the same transaction."""
+    if "leverage_step" in request.payload:
+        from risk.services.leverage import leverage_step_refused
+
+        leverage_step_refused(request_id=request.pk, reason=reason)
+
+
 def _notify_next_signers(request: PromotionRequest) -> None:
     """After commit, e-mails the group whose step the request now awaits (promotions/services/notify.py)."""
     transaction.on_commit(functools.partial(enqueue, "promotions.tasks.promotion_notify_task", request.pk))
@@ -247,6 +293,7 @@ def _decide(*, request_id: int, user, note: str, decision: str, seen: str | None
         REQUEST_STATES.move(request.pk, RequestStatus.REJECTED, decided_at=now, status_reason=note)
         _log(LogKind.REJECTED, request, user, f"Request {request.pk} rejected by {_name(user)} ({role}): {note}",
              signature=signature.pk, step=step, role=role)
+        _leverage_step_closed(request, f"rejected by {_name(user)} ({role}): {note}")
     else:
         _log(LogKind.SIGNED, request, user, f"Request {request.pk}: {role} approved by {_name(user)}",
              signature=signature.pk, step=step, role=role)
@@ -322,10 +369,15 @@ def on_final_approval(request_id: int) -> None:
         if renews is not None:
             deployment_renew(deployment_id=int(renews), hours=int(request.payload["limits"]["hours"]),
                              reason=f"renewal approved through request {request_id}")
+        elif "leverage_step" in request.payload:
+            from risk.services.leverage import leverage_step_approved
+
+            leverage_step_approved(request_id=request_id)
         else:
             deployment_start(request_id=request_id)
     except ApplicationError as exc:  # the approval stands; why nothing changed is on record and on the page
-        what = f"renewal of deployment {renews}" if renews is not None else f"deployment of request {request_id}"
+        what = (f"renewal of deployment {renews}" if renews is not None else "leverage step" if "leverage_step" in
+                request.payload else f"deployment of request {request_id}")
         log.warning("request %s: the %s did not happen: %s", request_id, what, exc.message)
         _log(LogKind.REFUSED, request, None, f"The {what} did not happen: {exc.message}"[:300])
 
@@ -347,6 +399,7 @@ def promotion_cancel(*, request_id: int, user, reason: str) -> PromotionRequest:
                                  f"or a member of {settings.PROMOTION_OPS_GROUP} may.")
     REQUEST_STATES.move(request.pk, RequestStatus.CANCELLED, decided_at=timezone.now(), status_reason=reason)
     _log(LogKind.CANCELLED, request, user, f"Request {request.pk} cancelled by {_name(user)}: {reason}")
+    _leverage_step_closed(request, f"cancelled by {_name(user)}: {reason}")
     return PromotionRequest.objects.get(pk=request.pk)
 
 
@@ -361,6 +414,7 @@ def promotion_expire_due(now: datetime | None = None) -> list[int]:
                                       status_reason="not signed in time")
             if row is not None:
                 _log(LogKind.EXPIRED, row, None, f"Request {pk} expired unsigned at {row.expires_at.isoformat()}")
+                _leverage_step_closed(row, "not signed in time")
                 expired.append(pk)
     return expired
 
