@@ -40,6 +40,10 @@ DECISIONS_PER_PAGE = 20
 SHOWN = 20  # rows of the short lists (alerts, deployments, rollback log)
 ROLLBACK_KINDS = (LogKind.ROLLED_BACK, LogKind.PAUSED, LogKind.RESUMED, LogKind.COMPLETED)
 KILL_SWITCH_PERMISSION = "risk.operate_kill_switch"
+INPUT_LABELS = {"rolling_sharpe": "rolling Sharpe", "drawdown": "drawdown", "max_drawdown": "window's max drawdown",
+                "consecutive_losses": "losses in a row", "observations": "observations"}
+INPUTS = {"rolling_sharpe": formats.number, "drawdown": lambda v: formats.percent(v, 1),
+          "max_drawdown": lambda v: formats.percent(v, 1), "consecutive_losses": str, "observations": str}
 
 
 @dataclass(frozen=True)
@@ -126,8 +130,7 @@ def tier_summary(subject: Subject | None) -> dict:
 
 def _decision_row(decision: LeverageDecision) -> dict:
     inputs = decision.inputs or {}
-    shown = {name: inputs[name] for name in ("rolling_sharpe", "drawdown", "max_drawdown", "consecutive_losses",
-                                             "observations") if name in inputs}
+    shown = {label: INPUTS[name](inputs[name]) for name, label in INPUT_LABELS.items() if inputs.get(name) is not None}
     return {"id": decision.pk, "at": decision.created_at, "subject": decision.subject_label, "rule": decision.rule,
             "move": f"{tier_text(decision.from_tier)} → {tier_text(decision.to_tier)}",
             "status": decision.get_status_display(), "rationale": decision.rationale, "inputs": shown,
