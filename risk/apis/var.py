@@ -41,7 +41,7 @@ class VarQuerySerializer(serializers.Serializer):
         return attrs
 
 
-class SubjectSerializer(serializers.Serializer):
+class VarSubjectSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=KINDS)
     id = serializers.IntegerField()
     label = serializers.CharField()
@@ -69,7 +69,7 @@ class StressSerializer(serializers.Serializer):
 
 
 class VarSerializer(serializers.Serializer):
-    subject = SubjectSerializer()
+    subject = VarSubjectSerializer()
     value = serializers.CharField(help_text="the value at risk's base: equity now, USD")
     horizon = serializers.IntegerField(help_text="1-minute steps")
     paths = serializers.IntegerField()
