@@ -217,7 +217,8 @@ def risk_page(*, user, params: QueryDict) -> dict:
     """Everything the page shows (module docstring)."""
     subject, problem = page_subject(user=user, params=params)
     return {"subject": subject, "subject_problem": problem, "choices": subject_choices(user),
-            "var": subject_var(subject), **risk_live(user=user, params=params, subject=subject),
+            "var": subject_var(subject, horizon=page_horizon(params)), "horizon": page_horizon(params),
+            **risk_live(user=user, params=params, subject=subject),
             "query": page_query(params), "rendered": time.time()}
 
 
@@ -240,7 +241,15 @@ def page_query(params: QueryDict) -> str:
     return kept.urlencode()
 
 
-def subject_var(subject: Subject | None) -> dict | None:
+def page_horizon(params: QueryDict) -> int:
+    """The VaR horizon the query string asks for (1-minute steps), within bounds; the default otherwise."""
+    raw = params.get("horizon", "")
+    if raw.isdigit() and 1 <= int(raw) <= settings.RISK_VAR_MAX_HORIZON:
+        return int(raw)
+    return settings.RISK_VAR_HORIZON
+
+
+def subject_var(subject: Subject | None, *, horizon: int | None = None) -> dict | None:
     """The subject's VaR report; a campaign's is its latest day's cohort's."""
     if subject is None:
         return None
@@ -250,7 +259,7 @@ def subject_var(subject: Subject | None) -> dict | None:
         if day is None:
             return {"explanation": f"{subject.label} has no day yet: its VaR is its latest day's cohort's."}
         row = day.cohort
-    report = var_report(row)
+    report = var_report(row, horizon=horizon)
     if subject.kind == "campaign":
         report = {**report, "notes": [f"The campaign's latest day: cohort {row.pk}.", *report["notes"]]}
     return report

@@ -74,3 +74,11 @@ def test_decisions_move_the_tier_and_the_log_filters_and_pages_them(client, owne
 
     client.force_login(outsider)  # another's cohort: not in their log
     assert "Sharpe 1.90 above 1.50" not in client.get("/risk/leverage?rule=step_up").content.decode()
+
+
+@pytest.mark.django_db
+def test_the_var_horizon_comes_from_the_query_string_within_bounds(client, completed, owner):
+    client.force_login(owner)
+    url = f"/risk/leverage?subject=cohort&id={completed.pk}"
+    assert "over 15 minutes" in client.get(f"{url}&horizon=15").content.decode()
+    assert "over 60 minutes" in client.get(f"{url}&horizon=99999").content.decode()  # out of bounds: the default
