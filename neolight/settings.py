@@ -415,7 +415,7 @@ CELERY_BEAT_SCHEDULE["risk-alert-rules"] = {  # the alert rules and the anomaly 
     "task": "risk.tasks.alerts.alert_rules_check_task", "schedule": float(RISK_ALERT_RULES_EVERY_SECONDS),
     "options": {"expires": max(RISK_ALERT_RULES_EVERY_SECONDS - 5, 5)}}
 
-# --- risk: Value at Risk, stress scenarios and the capital governor (risk/services/var.py) ---------------
+# --- risk: Value at Risk, stress scenarios and the capital governor (risk/selectors/var.py, governor.py) ------
 RISK_VAR_HORIZON = env.int("RISK_VAR_HORIZON", default=60)  # VaR horizon in 1-minute steps (?horizon= overrides)
 RISK_VAR_MAX_HORIZON = env.int("RISK_VAR_MAX_HORIZON", default=1440)  # the largest ?horizon= accepted (a day)
 RISK_VAR_SEED = env.int("RISK_VAR_SEED", default=7)  # seed of the Monte Carlo paths: same data, same figures
