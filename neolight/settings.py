@@ -439,7 +439,19 @@ CELERY_BEAT_SCHEDULE["risk-alert-rules"] = {  # the alert rules and the anomaly 
     "task": "risk.tasks.alerts.alert_rules_check_task", "schedule": float(RISK_ALERT_RULES_EVERY_SECONDS),
     "options": {"expires": max(RISK_ALERT_RULES_EVERY_SECONDS - 5, 5)}}
 
-# --- risk: Value at Risk, stress scenarios and the capital governor (risk/services/var.py) ---------------
+# --- risk: Value at Risk, stress scenarios and the capital governor (risk/selectors/var.py, governor.py) ------
+RISK_VAR_HORIZON = env.int("RISK_VAR_HORIZON", default=60)  # VaR horizon in 1-minute steps (?horizon= overrides)
+RISK_VAR_MAX_HORIZON = env.int("RISK_VAR_MAX_HORIZON", default=1440)  # the largest ?horizon= accepted (a day)
+RISK_VAR_SEED = env.int("RISK_VAR_SEED", default=7)  # seed of the Monte Carlo paths: same data, same figures
+RISK_VAR_PATHS = env.int("RISK_VAR_PATHS", default=100_000)  # Monte Carlo paths (?paths= overrides)
+RISK_VAR_MAX_PATHS = env.int("RISK_VAR_MAX_PATHS", default=500_000)  # the most ?paths= accepted
+RISK_VAR_BANKROLL_COHORTS = env.int("RISK_VAR_BANKROLL_COHORTS", default=30)  # a bankroll's latest cohorts measured
+RISK_VAR_CACHE_SECONDS = env.int("RISK_VAR_CACHE_SECONDS", default=600)  # a report is kept per subject and last bar
+RISK_STRESS_CRASH_DAY = env.str("RISK_STRESS_CRASH_DAY", default="2021-05-19")  # the crash replayed from stored bars
+RISK_STRESS_GAPS = env.list("RISK_STRESS_GAPS", cast=float, default=[5.0, 10.0, 20.0])  # ± gap scenarios, in %
+RISK_STRESS_SIGMAS = env.float("RISK_STRESS_SIGMAS", default=3.0)  # correlation to one: every symbol falls this many σ
+RISK_GOVERNOR_MAX_CORRELATION = env.float("RISK_GOVERNOR_MAX_CORRELATION", default=0.8)  # above: share one cap
+RISK_GOVERNOR_GROUP_CAP = env.float("RISK_GOVERNOR_GROUP_CAP", default=0.25)  # most of the total one group may get
 
 LOGGING = {
     "version": 1,

@@ -321,7 +321,8 @@ def test_benchmark_risk_reports_latency_and_every_verdict_for_a_seed():
 
     def run(seed):
         out = StringIO()
-        call_command("benchmark", "risk", "--orders", "3000", "--symbols", "4", "--seed", str(seed), "--json", stdout=out)
+        call_command("benchmark", "risk", "--orders", "3000", "--symbols", "4", "--seed", str(seed), "--paths", "2000",
+                     "--repeats", "1", "--json", stdout=out)
         return json.loads(out.getvalue())
 
     first, again, other = run(1), run(1), run(2)

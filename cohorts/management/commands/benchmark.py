@@ -5,7 +5,8 @@ on the bundled bars and prints the time of each phase from launch to the persist
 simulation stepped bar by bar and its checkpoint; `live` runs a live-paper cohort on the replay clock and times
 each bar from its arrival to its fills committed in the ledger and its progress broadcast; `promotion_gate` runs
 seeded 3-day campaigns on synthetic markets without and with a planted edge and counts the Day-3 promotions proposed;
-`risk` times the pre-trade risk check on seeded orders against seeded accounts.
+`risk` times the pre-trade risk check on seeded orders against seeded accounts, and the Monte Carlo VaR of a wallet
+of --agents agents (--paths paths).
 """
 import json
 import resource
@@ -18,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
+from django.conf import settings
 from django.core.cache import cache as default_cache
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -43,6 +45,7 @@ from promotions.services.candidates import (
     promotion_guards,
     promotion_policy_default,
 )
+from risk.engine.portfolio import portfolio_monte_carlo
 from risk.engine.pretrade import AccountState, Order, Reason, RiskLimits, pretrade_check
 
 BUNDLED_CRYPTO = ["BTC-USDT", "ETH-USDT", "DOGE-USDT", "LTC-USDT", "XRP-USDT", "ADA-USDT"]
@@ -52,6 +55,7 @@ GATE_EDGE_BPS = 200.0  # stationary std of the planted mean-reverting component:
 GATE_EXPLOITING = ("bollinger_reversion", "rsi_reversion", "vwap_scalper", "pairs_zscore")
 # The service calls of a cohort run, as the run module names them, and the phase each one is.
 RISK_TARGET_US, RISK_AIM_US = 1000, 50  # the pre-trade check per order: the target, and what it aims for
+VAR_TARGET_MS = 1000  # Monte Carlo VaR: 100,000 paths for a 30-agent wallet
 PHASES = {"bar_window": "read bars", "_simulate": "simulate", "cohort_post_fills": "post fills",
           "cohort_settle": "settle/return", "cohort_scores_save": "scores", "_persist": "persist"}
 
@@ -76,7 +80,9 @@ class Command(BaseCommand):
         "the time taken. "
         "risk: --orders seeded random orders (of --symbols symbols) through the pre-trade risk check against "
         "seeded accounts and limits; prints the per-order latency (p50/p99/max, µs) against the target (< 1 ms) "
-        "and the aim (< 50 µs), and how many orders were accepted or refused, by reason."
+        "and the aim (< 50 µs), and how many orders were accepted or refused, by reason; then the Monte Carlo VaR "
+        "(95% and 99%) of a wallet of --agents agents over a day of seeded correlated returns with --paths paths "
+        "(median of --repeats runs after a warm-up, target < 1 s)."
     )
 
     def add_arguments(self, parser):
@@ -97,14 +103,17 @@ class Command(BaseCommand):
                                  f"{GATE_EDGE_BPS:g})")
         parser.add_argument("--orders", type=int, default=100_000, help="risk: orders checked (default 100000)")
         parser.add_argument("--seed", type=int, default=0, help="risk: seed of the accounts and orders (default 0)")
+        parser.add_argument("--paths", type=int, default=100_000, help="risk: Monte Carlo paths (default 100000)")
         parser.add_argument("--json", action="store_true", dest="as_json", help="print one JSON line")
 
     def handle(self, *args, target, agents, symbols, days, as_json, **options):
         if agents < 1 or days < 1 or options["repeats"] < 1:
             raise CommandError("--agents, --days and --repeats must be positive")
         if target == "risk":
-            return self._report_risk(pretrade_bench(orders=options["orders"], symbols=_count(symbols),
-                                                    seed=options["seed"]), as_json)
+            report = pretrade_bench(orders=options["orders"], symbols=_count(symbols), seed=options["seed"])
+            report["monte_carlo"] = var_bench(agents=agents, paths=options["paths"], repeats=options["repeats"],
+                                              seed=options["seed"])
+            return self._report_risk(report, as_json)
         if target == "promotion_gate":
             return self._report_gate(promotion_gate(agents=agents, seeds=options["seeds"], trials=options["trials"],
                                                     edge_bps=options["edge_bps"],
@@ -253,6 +262,34 @@ class Command(BaseCommand):
             f"{report['max_us']} µs per order (target < {report['target_us']} µs: {report['meets_target']}; aim < "
             f"{report['aim_us']} µs: {report['meets_aim']})\n"
             f"accepted {report['accepted']:,}, refused {report['refused']:,}; by reason: {counts}")
+        mc = report["monte_carlo"]
+        self.stdout.write(
+            f"Monte Carlo VaR, {mc['paths']:,} paths for a {mc['agents']}-agent wallet ({mc['observations']:,} "
+            f"returns, {mc['horizon']}-minute horizon, 95% and 99%): median {mc['median_ms']} ms, best {mc['best_ms']} "
+            f"ms of {mc['repeats']} (target < {mc['target_ms']} ms: {mc['meets_target']}); VaR 99% "
+            f"{mc['var_99']:.4%} of the wallet")
+
+
+def var_bench(*, agents: int, paths: int, repeats: int, seed: int, observations: int = 1440) -> dict:
+    """Times `portfolio_monte_carlo` (both levels, one set of paths) on a wallet of `agents` agents with a day of
+    seeded 1-minute returns sharing a common factor, equal capital shares; median and best of `repeats` runs."""
+    if paths < 2:
+        raise CommandError("--paths must be at least 2")
+    rng = np.random.default_rng(seed)
+    returns = rng.normal(0.0, 0.002, (observations, agents)) + rng.normal(0.0, 0.001, (observations, 1))
+    weights = np.full(agents, 1.0 / agents)
+    horizon = settings.RISK_VAR_HORIZON
+    run = lambda: portfolio_monte_carlo(returns, weights, seed=seed, horizon=horizon, n_paths=paths)  # noqa: E731
+    run()  # warm-up
+    timings = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        results = run()
+        timings.append(time.perf_counter() - began)
+    median_ms = round(float(np.median(timings)) * 1000, 1)
+    return {"agents": agents, "paths": paths, "observations": observations, "horizon": horizon, "repeats": repeats,
+            "median_ms": median_ms, "best_ms": round(min(timings) * 1000, 1), "target_ms": VAR_TARGET_MS,
+            "meets_target": median_ms < VAR_TARGET_MS, "var_95": results[0.95].var, "var_99": results[0.99].var}
 
 
 def pretrade_bench(*, orders: int, symbols: int, seed: int, accounts: int = 64) -> dict:
