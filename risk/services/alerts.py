@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from neolight.celery import enqueue
 from neolight.errors import ApplicationError
+from neolight.realtime import RISK, broadcast_on_commit
 from risk.alerts import ChannelError, channel_send
 from risk.models import Alert, AlertChannel, AlertDelivery, AlertRule, AlertStatus, ChannelKind, DeliveryStatus
 
@@ -57,6 +58,7 @@ def alert_raise(kind: str, key: str, message: str, *, trading_mode: str | None =
         return None
     log.warning("alert %s [%s] %s", kind, mode, message)
     transaction.on_commit(lambda: alert_route(alert_id=alert.pk), robust=True)  # a routing fault never undoes the caller
+    broadcast_on_commit(RISK, "alert", {"alert": alert.pk, "kind": kind})  # the risk page shows it live
     return alert
 
 

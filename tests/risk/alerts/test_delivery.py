@@ -227,3 +227,19 @@ def test_without_a_rule_alerts_go_to_the_default_addresses(smtp, settings, eager
     channel = AlertDelivery.objects.get(alert=alert).channel
     assert (channel.name, channel.kind) == ("default e-mail", ChannelKind.EMAIL)
     assert alert_route(alert_id=alert.pk) == []  # routed once
+
+
+def test_a_raised_alert_is_pushed_to_the_risk_page_after_commit(django_capture_on_commit_callbacks):
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from neolight.realtime import RISK
+
+    layer = get_channel_layer()
+    page = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(RISK, page)
+    with django_capture_on_commit_callbacks(execute=True):
+        alert = alert_raise("utilisation", "bankroll:house", "Bankroll house: utilisation 95%")
+
+    message = async_to_sync(layer.receive)(page)
+    assert message["event"] == "alert" and message["payload"] == {"alert": alert.pk, "kind": "utilisation"}
