@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from rest_framework.authtoken.models import Token
@@ -14,6 +15,24 @@ os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "x6wW0hgeyvdUMWJnnaPqvUJN2GKQpTAp
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "cohorts" / "sample_data"
 CRYPTO = ["BTC-USDT", "ETH-USDT", "DOGE-USDT", "LTC-USDT", "XRP-USDT", "ADA-USDT"]
+
+
+def pytest_configure(config):
+    """Parallel runs (pytest-xdist, `-n 2`): each worker takes a Redis database of its own, the next ones after
+    REDIS_URL's, since the suite flushes its database before each test (PostgreSQL test databases get a suffix
+    per worker from pytest-django). Runs before anything has connected to Redis; subprocesses inherit it."""
+    from django.conf import settings
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw") or not settings.REDIS_URL:
+        return
+    url = urlsplit(settings.REDIS_URL)
+    own = urlunsplit(url._replace(path=f"/{int(url.path.strip('/') or 0) + 1 + int(worker[2:])}"))
+    if settings.CELERY_BROKER_URL == settings.REDIS_URL:
+        settings.CELERY_BROKER_URL = own
+    settings.REDIS_URL = os.environ["REDIS_URL"] = own
+    settings.CACHES["default"]["LOCATION"] = own
+    settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"] = own
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -139,11 +139,7 @@ def promotion_renewal_request(*, deployment_id: int, user, hours: int | None = N
     a request on the same candidate over the deployment's signed payload plus `renews`; its last approval moves
     the timer (`deployment_renew`). Only while the deployment runs or is paused, asked by ops or an approver."""
     user = _actor(user)
-    deployment = Deployment.objects.select_related("request").filter(pk=deployment_id).first()
-    if deployment is None:
-        raise ApplicationError(f"There is no deployment {deployment_id}.", field="deployment")
-    if deployment.status in DEPLOYMENT_ENDED:
-        raise ApplicationError(f"Deployment {deployment.pk} has ended; it cannot be renewed.", field="deployment")
+    deployment = _deployment_open(deployment_id, "it cannot be renewed")
     signed = deployment.request
     if not is_approver(user, signed.roles):
         raise PromotionForbidden(f"{user.get_username()} may not ask for renewals: only members of "
@@ -154,7 +150,7 @@ def promotion_renewal_request(*, deployment_id: int, user, hours: int | None = N
         raise ApplicationError("A renewal adds at least one hour.", field="hours")
     candidate = PromotionCandidate.objects.select_for_update(of=("self",)).select_related("agent").get(
         pk=signed.candidate_id)
-    payload = {**signed.payload, "renews": deployment.pk, "limits": {**limits, "hours": hours}}
+    payload = {**_step_payload(signed, "renews", deployment.pk), "limits": {**limits, "hours": hours}}
     return _request_open(candidate=candidate, payload=payload, roles=list(signed.roles), user=user,
                          message=f"Renewal of deployment {deployment.pk} by {hours} h requested by {_name(user)}; "
                                  f"signed by {' then '.join(signed.roles)}")
@@ -173,9 +169,26 @@ def promotion_resize_request(*, deployment: Deployment, user, resizes: dict, mes
                                      f"({', '.join(deployment.request.roles)}) may.")
     signed = deployment.request
     candidate = PromotionCandidate.objects.select_for_update(of=("self",)).get(pk=signed.candidate_id)
-    payload = {**{k: v for k, v in signed.payload.items() if k not in ("renews", "resizes", "leverage_step")},
-               "resizes": resizes}
-    return _request_open(candidate=candidate, payload=payload, roles=list(signed.roles), user=user, message=message)
+    return _request_open(candidate=candidate, payload=_step_payload(signed, "resizes", resizes), roles=list(signed.roles),
+                         user=user, message=message)
+
+
+STEP_KEYS = ("renews", "resizes", "leverage_step")  # what a request on a running deployment asks for
+
+
+def _step_payload(signed: PromotionRequest, key: str, value: Any) -> dict[str, Any]:
+    """The deployment's signed payload asking for one step (`key`: one of STEP_KEYS) and nothing else."""
+    return {**{k: v for k, v in signed.payload.items() if k not in STEP_KEYS}, key: value}
+
+
+def _deployment_open(deployment_id: int, refused: str) -> Deployment:
+    """Deployment `deployment_id` while it runs or is paused; ApplicationError saying what an ended one `refused`."""
+    deployment = Deployment.objects.select_related("request").filter(pk=deployment_id).first()
+    if deployment is None:
+        raise ApplicationError(f"There is no deployment {deployment_id}.", field="deployment")
+    if deployment.status in DEPLOYMENT_ENDED:
+        raise ApplicationError(f"Deployment {deployment.pk} has ended; {refused}.", field="deployment")
+    return deployment
 
 
 @refusals_logged("leverage_step")
@@ -184,11 +197,7 @@ def promotion_leverage_request(*, deployment_id: int, decision_id: int, to_tier:
     """Asks the deployment's approval chain to raise its leverage tier (risk's ladder): a request on the same
     candidate over the deployment's signed payload plus `leverage_step`; its last approval applies the decision
     (`leverage_step_approved`). Opened by the system (no requester), only while the deployment runs or is paused."""
-    deployment = Deployment.objects.select_related("request").filter(pk=deployment_id).first()
-    if deployment is None:
-        raise ApplicationError(f"There is no deployment {deployment_id}.", field="deployment")
-    if deployment.status in DEPLOYMENT_ENDED:
-        raise ApplicationError(f"Deployment {deployment.pk} has ended; its leverage cannot change.", field="deployment")
+    deployment = _deployment_open(deployment_id, "its leverage cannot change")
     signed = deployment.request
     missing = sorted(set(signed.roles) - set(Group.objects.filter(name__in=signed.roles).values_list("name", flat=True)))
     if missing:
@@ -197,8 +206,7 @@ def promotion_leverage_request(*, deployment_id: int, decision_id: int, to_tier:
     candidate = PromotionCandidate.objects.select_for_update(of=("self",)).select_related("agent").get(
         pk=signed.candidate_id)
     step = {"deployment": deployment.pk, "decision": decision_id, "to": to_tier}
-    payload = {key: value for key, value in signed.payload.items() if key not in ("renews", "leverage_step")}
-    return _request_open(candidate=candidate, payload={**payload, "leverage_step": step}, roles=list(signed.roles),
+    return _request_open(candidate=candidate, payload=_step_payload(signed, "leverage_step", step), roles=list(signed.roles),
                          user=None, message=f"Leverage step up of deployment {deployment.pk} to {to_tier}× requested "
                                             f"by the leverage ladder; signed by {' then '.join(signed.roles)}")
 

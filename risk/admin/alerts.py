@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 
+from neolight.admin import ReadOnlyAdmin, ReadOnlyInline
 from neolight.errors import ApplicationError
 from risk.models import Alert, AlertChannel, AlertDelivery, AlertRule, ChannelKind
 from risk.services.alerts import alert_channel_test
@@ -99,35 +100,13 @@ class AlertRuleAdmin(admin.ModelAdmin):
         return super().get_queryset(request).prefetch_related("channels")
 
 
-class ReadOnly(admin.ModelAdmin):
-    """The alerts and their delivery log are written by the services only."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class DeliveryInline(admin.TabularInline):
+class DeliveryInline(ReadOnlyInline):
     model = AlertDelivery
     fields = ("channel", "status", "attempts", "response", "error", "created_at", "sent_at")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Alert)
-class AlertAdmin(ReadOnly):
+class AlertAdmin(ReadOnlyAdmin):
     list_display = ("raised_at", "kind", "trading_mode", "status", "key", "message", "resolved_at")
     list_filter = ("kind", "status", "trading_mode")
     search_fields = ("key", "message")
@@ -136,7 +115,7 @@ class AlertAdmin(ReadOnly):
 
 
 @admin.register(AlertDelivery)
-class AlertDeliveryAdmin(ReadOnly):
+class AlertDeliveryAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "alert", "channel", "status", "attempts", "response", "error", "sent_at")
     list_filter = ("status", "channel__kind", "channel", "alert__kind")
     search_fields = ("alert__message", "response", "error")

@@ -127,3 +127,19 @@ def test_the_database_keeps_the_mode_trail_append_only_and_live_tied_to_a_reques
     with pytest.raises(IntegrityError), transaction.atomic():
         ModeChange.objects.create(deployment=deployment, from_mode="PAPER", to_mode="LIVE", reason="sneak")
     assert ModeChange.objects.get().reason == "ready"
+
+
+def test_the_deployment_command_changes_a_mode_as_a_named_approver_and_refuses_without_one(pending, ops_user):
+    from django.core.management import CommandError, call_command
+
+    deployment = pending("TEST")
+    with pytest.raises(CommandError, match="without a user"):
+        call_command("deployment", "mode", str(deployment.pk), "--to", "PAPER", "--reason", "from the shell")
+    assert not ModeChange.objects.filter(deployment=deployment).exists()
+
+    call_command("deployment", "mode", str(deployment.pk), "--to", "PAPER", "--reason", "from the shell",
+                 "--user", ops_user.username)
+
+    deployment.refresh_from_db()
+    change = ModeChange.objects.get(deployment=deployment)
+    assert deployment.trading_mode == TradingMode.PAPER and (change.actor, change.reason) == (ops_user, "from the shell")
