@@ -162,6 +162,8 @@ class EntryKind(models.TextChoices):
     CAMPAIGN_DAY = "campaign_day", "Campaign day"
     LEARNING_CYCLE = "learning_cycle", "Learning cycle"
     DECISION = "decision", "Decision"
+    NARRATION = "narration", "Narration"  # the assistant's sentence for an event (assistant/services/narration.py)
+    POST_MORTEM = "post_mortem", "Post-mortem"  # written after a rollback, the kill switch or a halt
 
 
 class KnowledgeEntry(models.Model):

@@ -15,6 +15,7 @@ from django.db import transaction
 
 COHORTS = "cohorts"
 BANKROLL = "bankroll"
+ASSISTANT = "assistant"  # the assistant's narration feed: every major event as a sentence
 RISK = "risk"  # leverage decisions, breakers, the kill switch, alerts: the /risk/leverage page
 
 

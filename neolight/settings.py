@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "knowledge",
     "promotions",
     "risk",
+    "assistant",
 ]
 
 MIDDLEWARE = [
@@ -452,6 +453,16 @@ RISK_STRESS_GAPS = env.list("RISK_STRESS_GAPS", cast=float, default=[5.0, 10.0, 
 RISK_STRESS_SIGMAS = env.float("RISK_STRESS_SIGMAS", default=3.0)  # correlation to one: every symbol falls this many σ
 RISK_GOVERNOR_MAX_CORRELATION = env.float("RISK_GOVERNOR_MAX_CORRELATION", default=0.8)  # above: share one cap
 RISK_GOVERNOR_GROUP_CAP = env.float("RISK_GOVERNOR_GROUP_CAP", default=0.25)  # most of the total one group may get
+
+# --- assistant: intents, grow plans and the console (assistant/intents/, assistant/services/) -------------
+
+# --- assistant: narration and post-mortems (assistant/services/narration.py) ------------------------------
+
+# --- assistant: reports, CSV and PDF, scheduled e-mails (assistant/reports/) ------------------------------
+
+# --- operations: metrics, health, structured logs (neolight/ops/) -----------------------------------------
+
+# --- operations: backups, restore, retention, queues (neolight/ops/) --------------------------------------
 
 LOGGING = {
     "version": 1,

@@ -7,6 +7,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from assistant.urls import api_urlpatterns as assistant_api
 from cohorts.urls import api_urlpatterns as cohorts_api
 from knowledge.urls import api_urlpatterns as knowledge_api
 from promotions.urls import api_urlpatterns as promotions_api
@@ -25,6 +26,7 @@ api_urlpatterns = [
     *knowledge_api,
     *promotions_api,
     *risk_api,
+    *assistant_api,
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -40,4 +42,5 @@ urlpatterns = [
     path("", include("knowledge.urls")),
     path("", include("promotions.urls")),
     path("", include("risk.urls")),
+    path("", include("assistant.urls")),
 ]

@@ -1,0 +1,6 @@
+"""The assistant's pages and API."""
+from __future__ import annotations
+
+api_urlpatterns: list = []
+
+urlpatterns: list = []
