@@ -13,6 +13,16 @@ from tests.conftest import sample_slice
 def posted_cohort(transactional_db, tmp_path):
     """A completed 10-agent cohort on the first hour of BTC-USDT, committed (a dump made by another process sees
     it): funding, the draw, the fills and the return of its capital are in the ledger."""
+    return run_cohort(tmp_path)
+
+
+@pytest.fixture
+def completed_cohort(db, tmp_path):
+    """The same cohort inside the test's transaction."""
+    return run_cohort(tmp_path)
+
+
+def run_cohort(tmp_path):
     from cohorts.services.cohorts import cohort_launch, cohort_run
     from cohorts.services.inputs import cohort_input
     from cohorts.services.market import bars_import_files
