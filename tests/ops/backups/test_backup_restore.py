@@ -41,7 +41,7 @@ def test_pg_backup_then_restore_into_a_fresh_database_gives_the_same_ledger_and_
             restored.execute("DELETE FROM cohorts_entry")
 
 
-def test_restore_refuses_a_database_that_is_not_empty_and_names_a_difference(posted_cohort, tmp_path, capsys):
+def test_restore_refuses_a_database_that_is_not_empty_and_a_damaged_file(db, tmp_path):
     dump = tmp_path / f"neolight{'.dump' if connection.vendor == 'postgresql' else '.sqlite3'}"
     if connection.vendor == "sqlite" and connection.is_in_memory_db():
         pytest.skip("an in-memory test database cannot be dumped by another connection")
@@ -61,7 +61,7 @@ def test_restore_refuses_a_database_that_is_not_empty_and_names_a_difference(pos
         call_command("restore", str(damaged), "--force")
 
 
-def test_a_changed_figure_is_named_and_exits_1(tmp_path, capsys, transactional_db):
+def test_a_changed_figure_is_named_and_exits_1(tmp_path, capsys):
     """SQLite (the embedded mode): a manifest that disagrees with the dump's contents fails the restore."""
     import sqlite3
 
@@ -81,7 +81,7 @@ def test_a_changed_figure_is_named_and_exits_1(tmp_path, capsys, transactional_d
     assert "table django_migrations: 1 rows restored, 2 in the manifest" in capsys.readouterr().out
 
 
-def test_scheduled_backups_keep_the_newest(tmp_path, settings, transactional_db):
+def test_scheduled_backups_keep_the_newest(tmp_path, settings):
     import sqlite3
 
     settings.BACKUP_DIR = tmp_path
