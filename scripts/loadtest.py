@@ -149,8 +149,9 @@ class Operator:
         except Exception as error:  # noqa: BLE001 (a refused or dropped socket is an error to report)
             self.tally.record("WS /ws/cohorts/", started, False, f"{type(error).__name__}: {error}")
 
-    async def run(self, until: float, launch: bool) -> None:
+    async def run(self, until: float, launch: bool, delay: float = 0.0) -> None:
         try:
+            await asyncio.sleep(delay)
             if not await self.login():
                 return
             if launch:
@@ -162,9 +163,9 @@ class Operator:
 
 async def load(*, base: str, users: int, seconds: float, password: str, prefix: str = "load", launch: bool = True,
                think: float = 1.0, soak_minutes: float | None = None, sample_seconds: float = 60.0,
-               server_pid: int | None = None, out=sys.stdout) -> dict:
+               server_pid: int | None = None, ramp: float = 0.0, out=sys.stdout) -> dict:
     """Runs the load (or, with `soak_minutes`, the soak) and returns the report: per endpoint requests, errors,
-    p50 and p99 in ms; websocket pushes received; soak samples."""
+    p50 and p99 in ms; websocket pushes received; soak samples. Users start evenly spread over `ramp` seconds."""
     host = urlsplit(base).hostname
     if host not in LOCAL_HOSTS:
         raise SystemExit(f"{base} is not on this machine: the load test only runs against 127.0.0.1.")
@@ -174,7 +175,7 @@ async def load(*, base: str, users: int, seconds: float, password: str, prefix: 
     operators = [Operator(base, f"{prefix}{i}", password, tally, think) for i in range(1, users + 1)]
     samples = []
     started = time.monotonic()
-    work = asyncio.gather(*(op.run(until, launch) for op in operators))
+    work = asyncio.gather(*(op.run(until, launch, ramp * i / users) for i, op in enumerate(operators)))
     if soak_minutes:
         baseline = rss_kib(server_pid)
         while not work.done():
@@ -236,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-seconds", type=float, default=60.0, help="soak sampling period")
     parser.add_argument("--server-pid", type=int, help="the server's process id, for its memory in a soak")
     parser.add_argument("--think", type=float, default=1.0, help="mean pause between a user's rounds, seconds")
+    parser.add_argument("--ramp", type=float, default=0.0,
+                        help="seconds over which the users start (logins hash passwords: 50 at once queue up)")
     parser.add_argument("--no-launch", action="store_true", help="do not launch cohorts")
     parser.add_argument("--prefix", default="load", help="user names: PREFIX1, PREFIX2, …")
     parser.add_argument("--password", default=os.environ.get("LOADTEST_PASSWORD", "load-test-password-1"))
@@ -248,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     report = asyncio.run(load(base=args.base.rstrip("/"), users=args.users, seconds=args.seconds,
                               password=args.password, prefix=args.prefix, launch=not args.no_launch,
                               think=args.think, soak_minutes=args.soak, sample_seconds=args.sample_seconds,
-                              server_pid=args.server_pid))
+                              server_pid=args.server_pid, ramp=args.ramp))
     if args.json:
         print(json.dumps(report, indent=2))
     else:
