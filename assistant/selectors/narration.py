@@ -288,9 +288,9 @@ FACTS: dict[str, Callable[..., Facts | None]] = {
 }
 
 
-def event_facts(event: str, **context: Any) -> Facts | None:
-    """The facts of `event` read from the database (None: nothing to say); Facts({}) for an event without a reader."""
-    reader = FACTS.get(event)
+def event_facts(name: str, /, **context: Any) -> Facts | None:
+    """The facts of event `name` read from the database (None: nothing to say); Facts({}) for an event without a reader."""
+    reader = FACTS.get(name)
     return reader(**context) if reader is not None else Facts({})
 
 

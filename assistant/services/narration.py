@@ -4,9 +4,9 @@ with the event's name and the rows it is about, so nothing is said about work th
 
 The sentence's figures are read back after the commit (assistant/selectors/narration.py) and formatted as a trader
 reads them; the entry's data carries the event, its links (ids of cohort, campaign, request, deployment, …) and the
-context given. An unknown event is logged and skipped; a narration that fails is logged and never undoes, nor
-interrupts, the work it describes. A rollback, the kill switch or a breaker halting a subject also gets its
-post-mortem (assistant/services/postmortem.py), written once the narration is out.
+context given (rows as their ids). An unknown event is logged and skipped; a narration that fails is logged and
+never undoes, nor interrupts, the work it describes. A rollback, the kill switch or a breaker halting a subject
+also gets its post-mortem (assistant/services/postmortem.py), written once the narration is out.
 """
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ SENTENCES: dict[str, str] = {
 }
 
 
-def narrate(event: str, *, cohort=None, campaign=None, **context: Any) -> KnowledgeEntry | None:
+def narrate(event: str, /, *, cohort=None, campaign=None, **context: Any) -> KnowledgeEntry | None:
     """Stores the event's sentence as a narration entry and pushes it to the feed, then writes the incident's
     post-mortem if the event is one. None, with nothing written, for an unknown event, an event said elsewhere
     (`event_facts` None) or a fault (logged)."""
@@ -86,12 +86,12 @@ def narrate(event: str, *, cohort=None, campaign=None, **context: Any) -> Knowle
     return entry
 
 
-def narrate_on_commit(event: str, **context: Any) -> None:
+def narrate_on_commit(event: str, /, **context: Any) -> None:
     """`narrate` once the current transaction commits (never if it rolls back; at once outside one)."""
     transaction.on_commit(lambda: narrate(event, **context), robust=True)
 
 
-def _store(event: str, template: str, *, cohort, campaign, **context: Any) -> KnowledgeEntry | None:
+def _store(event: str, template: str, /, *, cohort, campaign, **context: Any) -> KnowledgeEntry | None:
     given = {"cohort": _pk(cohort), "campaign": _pk(campaign), **{k: _pk(v) for k, v in context.items()}}
     needed = {name for _, name, _, _ in string.Formatter().parse(template) if name}
     facts = Facts({}) if needed <= given.keys() else event_facts(event, cohort=cohort, campaign=campaign, **context)
@@ -104,11 +104,11 @@ def _store(event: str, template: str, *, cohort, campaign, **context: Any) -> Kn
     fields["campaign"] = fields["campaign"] if fields["campaign"] is not None else _pk(campaign)
     links = {k: v for k, v in (("cohort", fields["cohort"]), ("campaign", fields["campaign"])) if v is not None}
     return entry_create(kind=EntryKind.NARRATION, title=template.format(**fields),
-                        data={"event": event, "links": {**links, **facts.links}, **_plain(context)},
+                        data={"event": event, "links": {**links, **facts.links}, "context": _plain(context)},
                         cohort=cohort, campaign=campaign)
 
 
-def _follow_up(event: str, **context: Any) -> None:
+def _follow_up(event: str, /, **context: Any) -> None:
     """The post-mortem of an incident, after its narration (postmortem.py imports this module)."""
     from assistant.services import postmortem
 

@@ -32,7 +32,7 @@ def postmortem_rollback(*, deployment, **_) -> KnowledgeEntry:
     """The post-mortem of deployment `deployment`'s rollback (once)."""
     deployment_id = getattr(deployment, "pk", deployment)
     with transaction.atomic():
-        row = Deployment.objects.select_for_update().select_related("request__requested_by").get(pk=deployment_id)
+        row = Deployment.objects.select_for_update(of=("self",)).select_related("request__requested_by").get(pk=deployment_id)
         key = f"rollback:deployment:{row.pk}"
         done = _written(key)
         if done is not None:
@@ -198,8 +198,13 @@ def _trimmed(lines: list[Line]) -> list[Line]:
 
 def _log_lines(deployment: Deployment) -> list[Line]:
     rows = PromotionLog.objects.filter(request_id=deployment.request_id).order_by("id")
-    return [(r.created_at, f"{'Order' if r.kind == LogKind.ORDER else r.get_kind_display()}: {r.message}")
-            for r in rows]
+    return [(r.created_at, _log_text(r)) for r in rows]
+
+
+def _log_text(row: PromotionLog) -> str:
+    """The log row's message, after its kind unless the message starts with the kind's word already."""
+    kind = "Order" if row.kind == LogKind.ORDER else row.get_kind_display()
+    return row.message if row.message.split(" ")[0].rstrip(":") == kind.split(" ")[0] else f"{kind}: {row.message}"
 
 
 def _breaker_lines(*, deployment=None, cohort=None, since=None) -> list[Line]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from knowledge.models import EntryKind, KnowledgeEntry
+from tests.cohorts.conftest import crypto_hours  # noqa: F401
 from tests.promotions.deployments.conftest import (  # noqa: F401
     approved,
     at_start,
@@ -14,9 +15,8 @@ from tests.promotions.deployments.conftest import (  # noqa: F401
     quick_passwords,
     risk_user,
 )
-from tests.cohorts.conftest import crypto_hours  # noqa: F401
 from tests.risk.guardian.conftest import operator  # noqa: F401
-from tests.risk.ladder.conftest import campaign_days, ladder  # noqa: F401
+from tests.risk.ladder.conftest import campaign_days, deployment_of, groups, ladder  # noqa: F401
 
 
 def said(event: str | None = None) -> list[str]:
