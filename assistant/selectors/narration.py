@@ -45,6 +45,10 @@ def percent(fraction: float | None, *, sign: bool = True) -> str:
     return f"{value:+.{places}f} %" if sign else f"{value:.{places}f} %"
 
 
+def days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"
+
+
 def pk(value) -> int | None:
     return getattr(value, "pk", value)
 
@@ -102,13 +106,13 @@ def _campaign(campaign) -> Campaign:
 
 def campaign_started(*, campaign, **_) -> Facts:
     row = _campaign(campaign)
-    return Facts({"bankroll": money(row.bankroll), "days": row.days}, {"campaign": row.pk}, campaign=row)
+    return Facts({"bankroll": money(row.bankroll), "days": days(row.days)}, {"campaign": row.pk}, campaign=row)
 
 
 def campaign_day_finished(*, campaign, day, **_) -> Facts:
     row = _campaign(campaign)
     cohort = CampaignDay.objects.select_related("cohort").get(campaign=row, number=day).cohort
-    return Facts({"day": day, "days": row.days, "equity": money(cohort.final_equity), "roi": percent(cohort.roi),
+    return Facts({"day": day, "total": row.days, "equity": money(cohort.final_equity), "roi": percent(cohort.roi),
                   **_best(cohort)}, {"campaign": row.pk, "cohort": cohort.pk}, cohort=cohort, campaign=row)
 
 
@@ -117,7 +121,7 @@ def campaign_ended(*, campaign, **_) -> Facts:
     last = CampaignDay.objects.select_related("cohort").filter(campaign=row).order_by("-number").first()
     equity = last.cohort.final_equity if last and last.cohort.final_equity is not None else row.bankroll
     reason = (row.status_reason or "no reason given").splitlines()[0][:160]
-    return Facts({"bankroll": money(row.bankroll), "equity": money(equity), "days": row.days, "reason": reason,
+    return Facts({"bankroll": money(row.bankroll), "equity": money(equity), "days": days(row.days), "reason": reason,
                   "roi": percent(float(equity / row.bankroll) - 1), "who": _name(row.cancelled_by)},
                  {"campaign": row.pk}, campaign=row)
 
@@ -150,9 +154,11 @@ def _request(request) -> PromotionRequest:
     return PromotionRequest.objects.select_related("candidate", "requested_by").get(pk=pk(request))
 
 
-def request_facts(*, request, **_) -> Facts:
+def request_facts(*, request, signature=None, **_) -> Facts:
+    """The request's facts; a signature's (`signature`: the one the event is about, the latest if not given)."""
     row = _request(request)
-    signature = row.signatures.select_related("user").order_by("-id").first()
+    signatures = row.signatures.select_related("user")
+    signature = signatures.filter(pk=pk(signature)).first() if signature is not None else signatures.order_by("-id").first()
     fields = {"what": _what(row), "who": _name(row.requested_by) if row.requested_by else "the Day-3 go/no-go",
               "roles": " then ".join(row.roles), "steps": len(row.roles), "reason": row.status_reason[:160]}
     if signature is not None:

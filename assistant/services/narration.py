@@ -29,10 +29,10 @@ SENTENCES: dict[str, str] = {
     "cohort.resumed": "Cohort {cohort} resumed its live run: {agents} agents on {bankroll}.",
     "cohort.finished": "Cohort {cohort} finished: {equity} ({roi}); best agent #{best_agent} {best_family}.",
     "cohort.failed": "Cohort {cohort} failed: {reason}. {returned} went back to the bankroll.",
-    "campaign.started": "Campaign {campaign} started: {bankroll} over {days} days.",
-    "campaign.day_finished": "Campaign {campaign}, day {day} of {days} finished: {equity} ({roi}); "
+    "campaign.started": "Campaign {campaign} started: {bankroll} over {days}.",
+    "campaign.day_finished": "Campaign {campaign}, day {day} of {total} finished: {equity} ({roi}); "
                              "best agent #{best_agent} {best_family}.",
-    "campaign.completed": "Campaign {campaign} completed its {days} days: {bankroll} → {equity} ({roi}).",
+    "campaign.completed": "Campaign {campaign} completed {days}: {bankroll} → {equity} ({roi}).",
     "campaign.failed": "Campaign {campaign} failed: {reason}",
     "campaign.cancelled": "Campaign {campaign} cancelled by {who}: {bankroll} → {equity} so far.",
     "cycle.completed": "Learning after day {day} of campaign {campaign}: {adopted} tuned genomes adopted, "

@@ -325,12 +325,12 @@ def _decide(*, request_id: int, user, note: str, decision: str, seen: str | None
              signature=signature.pk, step=step, role=role)
         _leverage_step_closed(request, f"rejected by {_name(user)} ({role}): {note}")
         from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
-        narrate_on_commit("promotion.rejected", request=request)
+        narrate_on_commit("promotion.rejected", request=request, signature=signature)
     else:
         _log(LogKind.SIGNED, request, user, f"Request {request.pk}: {role} approved by {_name(user)}",
              signature=signature.pk, step=step, role=role)
         from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
-        narrate_on_commit("promotion.signed", request=request)
+        narrate_on_commit("promotion.signed", request=request, signature=signature)
         if step == len(request.roles) - 1:
             REQUEST_STATES.move(request.pk, RequestStatus.APPROVED, decided_at=now,
                                 status_reason=f"approved by {', '.join(request.roles)}")

@@ -6,6 +6,7 @@ import pytest
 
 from knowledge.models import EntryKind, KnowledgeEntry
 from tests.cohorts.conftest import crypto_hours  # noqa: F401
+from tests.knowledge.conftest import crypto_days  # noqa: F401
 from tests.promotions.deployments.conftest import (  # noqa: F401
     approved,
     at_start,
