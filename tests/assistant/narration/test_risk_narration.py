@@ -11,12 +11,15 @@ import pytest
 from assistant.selectors.narration import postmortems_since
 from assistant.services.postmortem import postmortem_halt, postmortem_kill_switch
 from cohorts.models import CohortMode
+from promotions.services.deployments import deployment_resume
 from risk.models import BreakerEvent, KillSwitchEvent, TradingState
 from risk.services.alerts import alert_raise
 from risk.services.guardian import Reading, SubjectGuard, kill_switch_engage, kill_switch_release
 from risk.services.leverage import leverage_evaluate
+from risk.services.modes import mode_change
 from tests.assistant.narration.conftest import events, post_mortems, said
 from tests.factories import CohortFactory
+from tests.promotions.chain.conftest import member
 from tests.risk.guardian.conftest import START
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +62,7 @@ def test_a_breaker_halting_a_live_cohort_is_narrated_with_one_post_mortem(commit
     assert postmortem_halt(event=halt).pk == written.pk and len(post_mortems()) == 1
 
 
-def test_the_kill_switch_is_narrated_with_what_it_paused_and_one_post_mortem(operator, deployment_of, commit):
+def test_the_kill_switch_is_narrated_with_what_it_paused_and_one_post_mortem(operator, deployment_of, groups, commit):
     deployment = deployment_of("PAPER")
     with commit():
         kill_switch_engage(user=operator, reason="exchange outage")
@@ -78,6 +81,15 @@ def test_the_kill_switch_is_narrated_with_what_it_paused_and_one_post_mortem(ope
 
     with commit():
         kill_switch_release(user=operator, reason="exchange back")
+        deployment_resume(deployment_id=deployment.pk, reason="prices sane again", user=member("risky", groups["risk"]))
     assert said("kill_switch.released") == ["Kill switch released by switcher: exchange back. Paused deployments "
                                             "stay paused."]
+    assert said("deployment.resumed") == [f"Deployment {deployment.pk} resumed: prices sane again"]
     assert len(post_mortems()) == 1
+
+
+def test_a_change_of_trading_mode_is_narrated(deployment_of, groups, commit):
+    deployment = deployment_of("LIVE")
+    with commit():
+        mode_change(deployment_id=deployment.pk, to="PAPER", user=member("risky", groups["risk"]), reason="calmer")
+    assert said() == [f"Deployment {deployment.pk}'s trading mode: LIVE → PAPER (by hand): calmer"]
