@@ -10,6 +10,7 @@ also gets its post-mortem (assistant/services/postmortem.py), written once the n
 """
 from __future__ import annotations
 
+import functools
 import logging
 import string
 from typing import Any
@@ -39,7 +40,7 @@ SENTENCES: dict[str, str] = {
                        "{replaced} agents replaced (out-of-sample score {score}).",
     "promotion.requested": "Request {request}: {what}, asked by {who}; signed by {roles}.",
     "promotion.signed": "Request {request}: {role} signed by {signer} (step {step} of {steps}).",
-    "promotion.approved": "Request {request} approved by every role ({roles}): {what}.",
+    "promotion.approved": "Request {request} approved: {role} signed by {signer}, the last of {steps} steps; {what}.",
     "promotion.rejected": "Request {request} rejected by {signer} ({role}): {note}",
     "promotion.expired": "Request {request} expired unsigned: {what}.",
     "promotion.cancelled": "Request {request} cancelled: {reason}",
@@ -88,7 +89,7 @@ def narrate(event: str, /, *, cohort=None, campaign=None, **context: Any) -> Kno
 
 def narrate_on_commit(event: str, /, **context: Any) -> None:
     """`narrate` once the current transaction commits (never if it rolls back; at once outside one)."""
-    transaction.on_commit(lambda: narrate(event, **context), robust=True)
+    transaction.on_commit(functools.partial(narrate, event, **context), robust=True)
 
 
 def _store(event: str, template: str, /, *, cohort, campaign, **context: Any) -> KnowledgeEntry | None:

@@ -329,15 +329,14 @@ def _decide(*, request_id: int, user, note: str, decision: str, seen: str | None
     else:
         _log(LogKind.SIGNED, request, user, f"Request {request.pk}: {role} approved by {_name(user)}",
              signature=signature.pk, step=step, role=role)
-        from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
-        narrate_on_commit("promotion.signed", request=request, signature=signature)
         if step == len(request.roles) - 1:
             REQUEST_STATES.move(request.pk, RequestStatus.APPROVED, decided_at=now,
                                 status_reason=f"approved by {', '.join(request.roles)}")
             transaction.on_commit(functools.partial(on_final_approval, request.pk))
-            narrate_on_commit("promotion.approved", request=request)
         else:
             _notify_next_signers(request)
+            from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+            narrate_on_commit("promotion.signed", request=request, signature=signature)
     return PromotionRequest.objects.get(pk=request.pk)
 
 
@@ -399,6 +398,8 @@ def on_final_approval(request_id: int) -> None:
                    .values_list("user_id", flat=True))
     _log(LogKind.APPROVED, request, None, f"Request {request_id} approved by every role ({', '.join(request.roles)})",
          signers=signers, digest=request.payload_digest)
+    from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+    narrate_on_commit("promotion.approved", request=request)  # its last signature's sentence, before what it starts
     renews, resizes = request.payload.get("renews"), request.payload.get("resizes")
     try:
         if renews is not None:
