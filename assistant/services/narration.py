@@ -68,8 +68,8 @@ SENTENCES: dict[str, str] = {
 
 def narrate(event: str, /, *, cohort=None, campaign=None, **context: Any) -> KnowledgeEntry | None:
     """Stores the event's sentence as a narration entry and pushes it to the feed, then writes the incident's
-    post-mortem if the event is one. None, with nothing written, for an unknown event, an event said elsewhere
-    (`event_facts` None) or a fault (logged)."""
+    post-mortem if the event is one. Returns the entry; None, with no narration written, for an unknown event, an
+    event said elsewhere (`event_facts` None) or a fault (logged)."""
     template = SENTENCES.get(event)
     if template is None:
         log.warning("no sentence for event %s", event)
@@ -77,13 +77,13 @@ def narrate(event: str, /, *, cohort=None, campaign=None, **context: Any) -> Kno
     try:
         with transaction.atomic():
             entry = _store(event, template, cohort=cohort, campaign=campaign, **context)
+        if entry is not None:
+            broadcast(ASSISTANT, "narration", {"id": entry.pk, "event": event, "text": entry.title,
+                                               "links": entry.data["links"], "at": entry.created_at.isoformat()})
     except Exception:
         log.exception("narration of %s failed", event)
-        return None
-    if entry is not None:
-        broadcast(ASSISTANT, "narration", {"id": entry.pk, "event": event, "text": entry.title,
-                                           "links": entry.data["links"], "at": entry.created_at.isoformat()})
-        _follow_up(event, **context)
+        entry = None
+    _follow_up(event, **context)  # the incident's post-mortem, even if its sentence could not be said
     return entry
 
 
