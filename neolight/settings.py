@@ -484,6 +484,8 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG or sys.stderr.isat
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")  # DEBUG, INFO, WARNING
 DJANGO_STRUCTLOG_CELERY_ENABLED = True  # a queued task carries its request's log context to the worker
 DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = True  # the client address on request lines
+# Keep the X-Request-ID a proxy or load balancer sends (only behind one that sets it); otherwise each request gets a new id.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = env.bool("LOG_TRUST_REQUEST_ID", default=False)
 if REDIS_URL:  # pages keep answering from the database while Redis is down (reads miss, writes are dropped)
     CACHES["default"]["BACKEND"] = "neolight.ops.cache.DegradingRedisCache"
     CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=2.0),
