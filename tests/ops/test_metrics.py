@@ -99,3 +99,35 @@ def test_queue_depth_counts_tasks_waiting_in_redis(client, settings):
     heartbeat_task.delay()
     heartbeat_task.delay()
     assert scrape(client)[("neolight_celery_queue_length", (("queue", "celery"),))] == 2
+
+
+REQUEST_TWICE = """
+import django
+django.setup()
+from django.test import Client
+for _ in range(2):
+    assert Client().get("/healthz").status_code == 200
+"""
+
+
+@pytest.mark.django_db
+def test_multiprocess_mode_adds_up_every_process(client, tmp_path, monkeypatch):
+    """Two web processes sharing PROMETHEUS_MULTIPROC_DIR: one scrape counts the requests of both."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "neolight.settings"}
+    root = Path(__file__).resolve().parents[2]
+    processes = [subprocess.Popen([sys.executable, "-c", REQUEST_TWICE], cwd=root, env=env, stderr=subprocess.PIPE)
+                 for _ in range(2)]
+    for p in processes:
+        assert p.wait(timeout=120) == 0, p.stderr.read().decode()[-2000:]
+    assert len(list(tmp_path.glob("*.db"))) >= 2  # one file per process
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    samples = scrape(client)
+    assert samples[("django_http_responses_total_by_status_view_method_total",
+                    (("method", "GET"), ("status", "200"), ("view", "healthz")))] == 4
+    assert samples[("neolight_cohorts", (("status", "completed"),))] == 0  # the business figures are there too
