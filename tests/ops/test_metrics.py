@@ -131,3 +131,22 @@ def test_multiprocess_mode_adds_up_every_process(client, tmp_path, monkeypatch):
     assert samples[("django_http_responses_total_by_status_view_method_total",
                     (("method", "GET"), ("status", "200"), ("view", "healthz")))] == 4
     assert samples[("neolight_cohorts", (("status", "completed"),))] == 0  # the business figures are there too
+
+
+@pytest.mark.django_db
+def test_the_grafana_dashboard_plots_metrics_that_exist(client, settings):
+    import json
+    import re
+    from pathlib import Path
+
+    from django.test import Client
+
+    Client().get(reverse("healthz"))  # some HTTP traffic first
+    dashboard = json.loads((Path(__file__).resolve().parents[2] / "deploy/grafana/neolight.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    plotted = {re.sub(r"_(bucket|total)$", "", m) for e in exprs for m in re.findall(r"\b(?:neolight|django)_\w+", e)}
+    response = client.get(reverse("metrics"))
+    served = {f.name for f in text_string_to_metric_families(response.content.decode())}
+    if not settings.REDIS_URL:
+        plotted.discard("neolight_celery_queue_length")  # queues are measured in Redis only
+    assert plotted - served == set()
