@@ -4,7 +4,7 @@ import os
 import threading
 
 from celery import Celery
-from celery.signals import before_task_publish, worker_init
+from celery.signals import before_task_publish, setup_logging, worker_init
 from django_structlog.celery.steps import DjangoStructLogInitStep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "neolight.settings")
@@ -13,6 +13,16 @@ app = Celery("neolight")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.steps["worker"].add(DjangoStructLogInitStep)  # a worker binds the log context a task was queued with
+
+
+@setup_logging.connect
+def django_logging(**_kwargs) -> None:
+    """Workers and beat log as Daphne does (settings.LOGGING: structured, LOG_FORMAT), not in Celery's own format."""
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)
 
 
 @before_task_publish.connect

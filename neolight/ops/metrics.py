@@ -47,6 +47,8 @@ def metrics_allowed(request) -> bool:
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:
         return False
+    if address.version == 6 and address.ipv4_mapped:  # a dual-stack listener reports ::ffff:127.0.0.1
+        address = address.ipv4_mapped
     return any(address in ipaddress.ip_network(n, strict=False) for n in settings.METRICS_ALLOWED_NETWORKS)
 
 

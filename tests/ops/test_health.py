@@ -141,3 +141,21 @@ def test_a_silent_beat_or_worker_makes_readyz_red(client, settings):
 
 def test_heartbeat_keys_are_distinct():
     assert len(set(HEARTBEAT_KEYS.values())) == len(HEARTBEAT_KEYS)
+
+
+@pytest.mark.django_db
+def test_an_unapplied_migration_makes_readyz_red(client, settings, monkeypatch):
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from neolight.ops import health
+
+    settings.REDIS_URL = ""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    monkeypatch.setattr(health, "_all_migrations_applied", False)
+    executor = MigrationExecutor(connection)
+    app, name = sorted(executor.loader.graph.leaf_nodes())[0]
+    executor.recorder.record_unapplied(app, name)  # as after deploying code whose migration was not run
+
+    status, body = ready(client)
+    assert status == 503 and body["checks"]["migrations"]["detail"] == f"1 unapplied: {app}.{name}"

@@ -74,6 +74,7 @@ def test_metrics_refused_from_another_network_unless_the_token_is_sent(client, s
     settings.METRICS_ALLOWED_NETWORKS = ["203.0.113.0/24"]
     assert scrape(client, **outside)
     assert client.get(reverse("metrics")).status_code == 403  # 127.0.0.1 is no longer listed
+    assert scrape(client, REMOTE_ADDR="::ffff:203.0.113.20")  # the same address, as a dual-stack socket reports it
 
 
 @pytest.mark.django_db
