@@ -8,12 +8,12 @@ from rest_framework.test import APIClient
 
 from tests.conftest import sample_slice
 
-PAIR = ["BTC-USDT", "ETH-USDT"]
+PAIR = ["BTC-USDT"]
 
 
 @pytest.fixture
 def two_days(db, tmp_path):
-    """Two bundled pairs' first two days (2021-05-06 and 2021-05-07 UTC), imported through the real service."""
+    """A bundled pair's first two days (2021-05-06 and 2021-05-07 UTC), imported through the real service."""
     from cohorts.services.market import bars_import_files
 
     return bars_import_files(paths=[sample_slice(tmp_path, s, 2 * 1440) for s in PAIR])

@@ -69,7 +69,7 @@ def test_a_cohort_start_is_confirmed_once_through_the_launch_service(two_days, g
     said = api.post(ASK, {"text": "start an intraday cohort with $2,000 and 10 agents on 2021-05-07"},
                     format="json").json()
     assert said["intent"] == "start_cohort" and said["needs_confirmation"]
-    assert "BTC-USDT, ETH-USDT" in said["answer"] and "2021-05-07" in said["answer"]
+    assert "on BTC-USDT, trading" in said["answer"] and "2021-05-07" in said["answer"]
 
     first = api.post(CONFIRM, {"token": said["confirm"]}, format="json").json()
     again = api.post(CONFIRM, {"token": said["confirm"]}, format="json").json()
