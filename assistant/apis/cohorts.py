@@ -35,7 +35,7 @@ class CohortsStatusSerializer(serializers.Serializer):
     cohorts = CohortStatusSerializer(many=True)
 
 
-class CheckSerializer(serializers.Serializer):
+class ReadinessCheckSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text="guard or readiness")
     name = serializers.CharField()
     value = serializers.FloatField(allow_null=True)
@@ -45,7 +45,7 @@ class CheckSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
-class ChainStepSerializer(serializers.Serializer):
+class ReadinessStepSerializer(serializers.Serializer):
     step = serializers.IntegerField()
     role = serializers.CharField()
     state = serializers.CharField(help_text="approved, rejected, pending or void")
@@ -62,8 +62,8 @@ class ReadinessSerializer(serializers.Serializer):
     candidate = serializers.DictField(allow_null=True, help_text="the best candidate: agent, family, rank, "
                                       "allocation (USD string), is_eligible")
     request = serializers.DictField(allow_null=True, help_text="its latest request: id, status, expires_at")
-    checks = CheckSerializer(many=True)
-    chain = ChainStepSerializer(many=True)
+    checks = ReadinessCheckSerializer(many=True)
+    chain = ReadinessStepSerializer(many=True)
 
 
 class DaySerializer(serializers.Serializer):

@@ -89,10 +89,10 @@ def normalise(text: str) -> str:
         pass
     # what alpha2digit leaves of scales: "half a 1000", "2 and a half 1000", "a 1000", "2.5 1000", "5 000"
     text = re.sub(r"\bhalf an? (1000|1000000)\b", lambda m: str(int(m[1]) // 2), text)
-    text = re.sub(r"(\d+(?:\.\d+)?) and a half (1000|1000000)\b",
+    text = re.sub(r"(?<![\d.])(\d{1,12}(?:\.\d{1,6})?) and a half (1000|1000000)\b",
                   lambda m: f"{Decimal(m[1]) * int(m[2]) + int(m[2]) // 2}", text)
     text = re.sub(r"\ban? (1000|1000000)\b", r"\1", text)
-    text = re.sub(r"(\d+(?:\.\d+)?) (1000|1000000)\b", lambda m: f"{Decimal(m[1]) * int(m[2]):f}", text)
+    text = re.sub(r"(?<![\d.])(\d{1,12}(?:\.\d{1,6})?) (1000|1000000)\b", lambda m: f"{Decimal(m[1]) * int(m[2]):f}", text)
     return re.sub(r"(\d) (\d{3})\b(?! ?(?:days?|weeks?))", r"\1\2", text)  # "5 000" → "5000"
 
 
@@ -103,7 +103,10 @@ def parse(text: str, *, today: date) -> Intent:
     if len(text) > MAX_CHARS:
         return Intent("unknown", problem=f"That is longer than {MAX_CHARS} characters.")
     plain = normalise(text)
-    found = _Found.read(plain, today)
+    try:
+        found = _Found.read(plain, today)
+    except ArithmeticError:  # a number beyond what an amount or an id can be
+        return Intent("unknown", problem="A number in it is too large to be an amount, a duration or an id.")
     heard = _heard(plain, found)
     if not heard:
         return Intent("unknown", understood=found.understood(), problem="I did not recognise a request.")

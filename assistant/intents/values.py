@@ -8,7 +8,7 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
-NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+"
+NUMBER = r"(?:\d{1,3}(?:,\d{3}){1,4}|\d{1,15})(?:\.\d{1,8})?(?!\d)|\.\d{1,8}(?!\d)"  # at most 15 digits before the point
 SCALES = {"k": 1000, "thousand": 1000, "grand": 1000, "m": 1_000_000, "mm": 1_000_000, "million": 1_000_000}
 SCALE = r"(?:k|thousand|grand|mm|m|million)\b"
 CURRENCY = r"(?:dollars?|usd|bucks)\b"

@@ -46,6 +46,14 @@ def test_twenty_unclear_sentences_get_helpful_answers_and_nothing_is_done(two_da
     assert not Campaign.objects.exists() and not Cohort.objects.exists() and not KnowledgeEntry.objects.exists()
 
 
+@pytest.mark.parametrize("text", ["status of cohort 99999999999999999999", "is cohort 99999999999999 ready to go live?",
+                                  "how is campaign 99999999999 doing", "bankroll summary over 100000 days",
+                                  "grow $999999999999999 over 3 days", "start a cohort with $1,000 on 9999-12-31"])
+def test_odd_numbers_get_answers_never_a_server_error(api, text):
+    response = api.post(ASK, {"text": text}, format="json")
+    assert response.status_code == 200 and response.json()["confirm"] is None
+
+
 def test_a_grow_is_proposed_then_confirmed_once(two_days, grower):
     api = client_of(grower)
     said = api.post(ASK, {"text": "grow $1,000 over 2 days at most 3x"}, format="json").json()
