@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from assistant.intents import INTENTS
 from assistant.services.ask import Answer, ask, ask_confirm
 from neolight.errors import BAD_REQUEST
+from neolight.throttles import LaunchThrottle
 
 
 class AskSerializer(serializers.Serializer):
@@ -46,6 +47,8 @@ class AskApi(APIView):
 
 
 class ConfirmApi(APIView):
+    throttle_classes = [*APIView.throttle_classes, LaunchThrottle]  # counted as launches, like the launch API
+
     @extend_schema(operation_id="assistant_confirm", request=ConfirmSerializer,
                    responses={200: AnswerSerializer, 400: BAD_REQUEST,
                               403: OpenApiResponse(description="You may not do what the token names.")})

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from assistant.services.grow import grow_input, grow_start
 from neolight.errors import BAD_REQUEST
+from neolight.throttles import LaunchThrottle
 
 
 @extend_schema_field({"type": "string", "format": "decimal", "pattern": r"^[0-9]{1,6}(\.[0-9]{1,2})?$",
@@ -58,6 +59,8 @@ class PlanSerializer(serializers.Serializer):
 
 
 class GrowApi(APIView):
+    throttle_classes = [*APIView.throttle_classes, LaunchThrottle]  # counted as launches, like the launch API
+
     @extend_schema(operation_id="assistant_grow", request=GrowSerializer,
                    responses={201: PlanSerializer, 400: BAD_REQUEST,
                               403: OpenApiResponse(description="You may not start campaigns.")})
