@@ -27,7 +27,7 @@ from assistant.selectors.bankroll import bankroll_summary
 from assistant.selectors.funding import fund_tomorrow
 from assistant.selectors.readiness import promotion_readiness
 from assistant.selectors.status import campaign_status, cohort_status, cohorts_status
-from assistant.services.grow import GrowForbidden, grow_input, grow_start
+from assistant.services.grow import GrowForbidden, grow_input, grow_prerequisites_check, grow_start
 from cohorts.models import Bar, Cohort
 from cohorts.selectors.market import symbols_with_bars
 from cohorts.services.cohorts import cohort_launch
@@ -239,9 +239,10 @@ def _propose(intent: Intent, user) -> Answer:
         if not user.has_perm("knowledge.add_campaign"):
             raise GrowForbidden("you may not start campaigns.")
         data = grow_input(bankroll=args["bankroll"], days=args["days"], max_leverage=args.get("max_leverage"))
+        start = grow_prerequisites_check(data=data, user=user)
         text = (f"Grow {money(data.bankroll)} over {data.days} days at most {data.max_leverage:g}× leverage: I'll start "
-                f"a replay campaign on the latest {data.days} days of stored bars, with a learning cycle after each "
-                f"day and the Day-3 review on day {settings.PROMOTION_DAY}. Confirm to start.")
+                f"a replay campaign on the latest {data.days} days of stored bars (from {start.isoformat()}), with a "
+                f"learning cycle after each day and the Day-3 review on day {settings.PROMOTION_DAY}. Confirm to start.")
     else:
         if not user.has_perm("cohorts.add_cohort"):
             raise ApplicationError("you may not launch cohorts.")

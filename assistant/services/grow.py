@@ -99,11 +99,8 @@ def grow_start(*, data: GrowInput, user, request_key: str = "") -> Grown:
         done = KnowledgeEntry.objects.filter(kind=EntryKind.DECISION, data__grow_request=request_key).first()
         if done is not None:
             return Grown(campaign=done.campaign, plan=done.data["plan"], is_new=False)
-    busy = Campaign.objects.filter(created_by=user, status__in=[CampaignStatus.PENDING, CampaignStatus.RUNNING]).first()
-    if busy is not None:
-        raise ApplicationError(f"Your campaign {busy.pk} is still {busy.status}: wait for it to finish or cancel it "
-                               "before growing another bankroll.")
-    request = campaign_input_all(bankroll=data.bankroll, days=data.days, start=_replay_start(data.days),
+    start = grow_prerequisites_check(data=data, user=user)
+    request = campaign_input_all(bankroll=data.bankroll, days=data.days, start=start,
                                  name=f"Grow ${data.bankroll:,.2f} over {data.days} days (at most {data.max_leverage:g}×)")
     campaign = campaign_start(data=request, user=user)
     plan = grow_plan(campaign=campaign, max_leverage=data.max_leverage)
@@ -112,6 +109,16 @@ def grow_start(*, data: GrowInput, user, request_key: str = "") -> Grown:
                  body=f"Started from the assistant by {user.get_username()}; at most {data.max_leverage:g}× leverage.",
                  data={"plan": plan, "grow_request": request_key, "max_leverage": str(data.max_leverage)})
     return Grown(campaign=campaign, plan=plan, is_new=True)
+
+
+def grow_prerequisites_check(*, data: GrowInput, user):
+    """Day 1 of the replay, once the prerequisites hold: no pending or running campaign of `user`, and stored
+    bars for `data.days` days. ApplicationError otherwise (nothing is written)."""
+    busy = Campaign.objects.filter(created_by=user, status__in=[CampaignStatus.PENDING, CampaignStatus.RUNNING]).first()
+    if busy is not None:
+        raise ApplicationError(f"Your campaign {busy.pk} is still {busy.status}: wait for it to finish or cancel it "
+                               "before growing another bankroll.")
+    return _replay_start(data.days)
 
 
 def _replay_start(days: int):

@@ -60,6 +60,7 @@ def test_a_grow_is_proposed_then_confirmed_once(two_days, grower):
     assert said["intent"] == "grow" and said["arguments"] == {"bankroll": "1000.00", "days": 2, "max_leverage": "3"}
     assert said["needs_confirmation"] and said["confirm"] and "$1,000.00 over 2 days" in said["answer"]
     assert not Campaign.objects.exists()  # nothing before the confirmation
+    assert "(from 2021-05-06)" in said["answer"]
 
     first = api.post(CONFIRM, {"token": said["confirm"]}, format="json").json()
     again = api.post(CONFIRM, {"token": said["confirm"]}, format="json").json()
@@ -70,6 +71,8 @@ def test_a_grow_is_proposed_then_confirmed_once(two_days, grower):
     assert again["data"]["campaign"] == campaign.pk and again["data"]["is_new"] is False
     assert again["answer"].startswith("Already started")
     assert [r["day"] for r in first["data"]["plan"]["rows"]] == [1, 2]
+    busy = api.post(ASK, {"text": "grow $500 over 1 day"}, format="json").json()
+    assert busy["confirm"] is None and f"Your campaign {campaign.pk} is still pending" in busy["answer"]
 
 
 def test_a_cohort_start_is_confirmed_once_through_the_launch_service(two_days, grower):
