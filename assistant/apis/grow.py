@@ -38,7 +38,8 @@ class PlanRowSerializer(serializers.Serializer):
     end_low = serializers.CharField(allow_null=True, help_text="USD")
     end_high = serializers.CharField(allow_null=True, help_text="USD")
     leverage_tier = serializers.CharField(help_text="× the ladder could allow on that day (capped by max_leverage)")
-    at_risk = serializers.CharField(help_text="USD: bankroll at risk that day (estimate, see the README)")
+    at_risk = serializers.CharField(help_text="USD, an estimate of the bankroll at risk that day: its starting bankroll (high end) × the "
+                                    "larger of the daily stop and the worst daily loss on record")
     is_review = serializers.BooleanField(help_text="the Day-3 promotion review happens after this day")
 
 
