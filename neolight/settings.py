@@ -458,6 +458,8 @@ RISK_GOVERNOR_MAX_CORRELATION = env.float("RISK_GOVERNOR_MAX_CORRELATION", defau
 RISK_GOVERNOR_GROUP_CAP = env.float("RISK_GOVERNOR_GROUP_CAP", default=0.25)  # most of the total one group may get
 
 # --- assistant: intents, grow plans and the console (assistant/intents/, assistant/services/) -------------
+ASSISTANT_CONFIRM_SECONDS = env.int("ASSISTANT_CONFIRM_SECONDS", default=300)  # how long an answer's Confirm stays good
+ASSISTANT_HISTORY = env.int("ASSISTANT_HISTORY", default=30)  # questions and answers the console keeps per session
 
 # --- assistant: narration and post-mortems (assistant/services/narration.py) ------------------------------
 
