@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from assistant.models import DeliveryStatus, ReportDelivery, ReportKind, ReportRecipient
@@ -55,23 +56,23 @@ def report_files(report: Report, formats: tuple[str, ...] = ("csv", "pdf")) -> l
 
 def report_deliver(*, recipient_id: int, kind: str, period: str) -> ReportDelivery:
     """Sends report `kind` of `period` to the recipient once (CSV and PDF attached); a delivery already sent is
-    returned untouched. A mail-server error propagates (the caller retries) after being noted on the row."""
+    returned untouched. A mail-server error is noted on the delivery's row, then propagates (the caller retries)."""
+    recipient = ReportRecipient.objects.get(pk=recipient_id)
+    ReportDelivery.objects.get_or_create(recipient=recipient, kind=kind, period=period)  # claimed, committed
     try:
-        return _deliver(recipient_id, kind, period)
+        return _send_once(recipient, kind, period)
     except Exception as exc:
-        ReportDelivery.objects.filter(recipient_id=recipient_id, kind=kind, period=period,
-                                      status=DeliveryStatus.PENDING).update(error=f"{type(exc).__name__}: {exc}"[:300])
+        ReportDelivery.objects.filter(recipient=recipient, kind=kind, period=period, status=DeliveryStatus.PENDING) \
+            .update(attempts=F("attempts") + 1, error=f"{type(exc).__name__}: {exc}"[:300])
         raise
 
 
 @transaction.atomic
-def _deliver(recipient_id: int, kind: str, period: str) -> ReportDelivery:
-    recipient = ReportRecipient.objects.get(pk=recipient_id)
-    ReportDelivery.objects.get_or_create(recipient=recipient, kind=kind, period=period)
+def _send_once(recipient: ReportRecipient, kind: str, period: str) -> ReportDelivery:
+    """Locks the delivery's row while its mail is sent and marks it sent in the same transaction."""
     delivery = ReportDelivery.objects.select_for_update().get(recipient=recipient, kind=kind, period=period)
     if delivery.status == DeliveryStatus.SENT:
         return delivery
-    ReportDelivery.objects.filter(pk=delivery.pk).update(attempts=delivery.attempts + 1)
     report = report_build(kind=kind, period=period)
     files = report_files(report)
     message = EmailMessage(subject=f"[NeoLight] {report.title}", body=_body(report), to=recipient.addresses,

@@ -1,11 +1,15 @@
 """The reports as PDF: the HTML template rendered by WeasyPrint (A4, page numbers), charts as inline SVG."""
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.template.loader import render_to_string
 
 from . import charts
 from .data import Report
+
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # its steps are not news in the worker's log
 
 
 def report_html(report: Report) -> str:
