@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
@@ -183,8 +183,8 @@ def hourly_breakdown(cohorts: list[Cohort]) -> list[dict]:
 
 def leaderboard(cohort_ids: list[int]) -> list[dict]:
     """The period's best agents by ROI, then Sharpe."""
-    agents = (Agent.objects.filter(cohort__in=cohort_ids, roi__isnull=False).order_by("-roi", "-sharpe", "cohort", "index")
-              [:settings.REPORT_LEADERBOARD_SIZE])
+    agents = (Agent.objects.filter(cohort__in=cohort_ids, roi__isnull=False)
+              .order_by("-roi", F("sharpe").desc(nulls_last=True), "cohort", "index")[:settings.REPORT_LEADERBOARD_SIZE])
     return [{"rank": n, "cohort": a.cohort_id, "agent": a.index, "family": a.family, "roi": a.roi, "sharpe": a.sharpe,
              "max_drawdown": a.max_drawdown, "trades": a.trades, "win_rate": a.win_rate,
              "pnl": None if a.final_equity is None else to_cents(a.final_equity - a.capital)}
