@@ -3,6 +3,8 @@
 A delivery is unique per (recipient, report kind, period): the schedule claims the row before it sends, so a
 retry after a crash or a mail-server outage finds the report already sent and sends nothing twice.
 """
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import models
 
 
@@ -34,8 +36,23 @@ class ReportRecipient(models.Model):
         found = [part.strip() for line in self.emails.splitlines() for part in line.split(",")]
         return list(dict.fromkeys(address for address in found if address))
 
+    def clean(self) -> None:
+        bad = [address for address in self.addresses if not _is_email(address)]
+        if bad or not self.addresses:
+            raise ValidationError({"emails": f"Not an e-mail address: {', '.join(bad)}" if bad else "Give an address."})
+        if not (self.gets_daily or self.gets_campaign):
+            raise ValidationError("Choose the daily report, the campaign reports, or both.")
+
     def gets(self, kind: str) -> bool:
         return self.gets_daily if kind == ReportKind.DAILY else self.gets_campaign
+
+
+def _is_email(address: str) -> bool:
+    try:
+        validate_email(address)
+    except ValidationError:
+        return False
+    return True
 
 
 class DeliveryStatus(models.TextChoices):

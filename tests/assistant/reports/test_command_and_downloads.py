@@ -82,3 +82,16 @@ def test_downloads_need_a_login_and_show_only_what_the_user_may_see(day_cohort, 
     assert response["Content-Type"] == "text/csv" and response.content.startswith(b"row,cohort,cohort_tag")
     assert client.get(campaign_pdf).content.startswith(b"%PDF")
     assert client.get(reverse("report-daily") + "?date=nope").status_code == 400
+
+
+@pytest.mark.django_db
+def test_the_admin_refuses_a_recipient_with_a_bad_address(superuser, client):
+    client.force_login(superuser)
+    response = client.post(reverse("admin:assistant_reportrecipient_add"),
+                           {"name": "desk", "emails": "ana@desk.example, not-an-address", "gets_daily": "on",
+                            "is_enabled": "on"})
+    assert response.status_code == 200 and "Not an e-mail address: not-an-address" in response.content.decode()
+    assert not ReportRecipient.objects.exists()
+    client.post(reverse("admin:assistant_reportrecipient_add"),
+                {"name": "desk", "emails": "ana@desk.example\nbo@desk.example", "gets_daily": "on", "is_enabled": "on"})
+    assert ReportRecipient.objects.get().addresses == ["ana@desk.example", "bo@desk.example"]
