@@ -1,12 +1,13 @@
 """The assistant's pages and API."""
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 
 from assistant import views
 from assistant.apis import ask as ask_apis
 from assistant.apis import cohorts as cohort_apis
 from assistant.apis import grow as grow_apis
+from assistant.reports import views as report_views
 
 api_urlpatterns: list = [
     path("assistant/ask", ask_apis.AskApi.as_view(), name="api-assistant-ask"),
@@ -22,4 +23,10 @@ api_urlpatterns: list = [
 urlpatterns: list = [
     path("assistant/", views.console, name="assistant-console"),
     path("assistant/ask", views.console_ask, name="assistant-console-ask"),
+    # reports: downloads (assistant/reports/views.py)
+    path("reports/daily", report_views.report_daily_download, name="report-daily"),
+    re_path(r"^reports/campaigns/(?P<campaign_id>[0-9]+)\.(?P<fmt>csv|pdf)$", report_views.report_campaign_download,
+            name="report-campaign"),
+    path("reports/cohorts/<int:cohort_id>/reconciliation.csv", report_views.report_reconciliation_download,
+         name="report-reconciliation"),
 ]

@@ -464,6 +464,14 @@ ASSISTANT_HISTORY = env.int("ASSISTANT_HISTORY", default=30)  # questions and an
 # --- assistant: narration and post-mortems (assistant/services/narration.py) ------------------------------
 
 # --- assistant: reports, CSV and PDF, scheduled e-mails (assistant/reports/) ------------------------------
+# Recipients and the reports they get are kept in the admin (Assistant › Report recipients); deliveries are logged there.
+REPORT_DAILY_AFTER_MINUTES = env.int("REPORT_DAILY_AFTER_MINUTES", default=30)  # after a UTC day ends, its report goes
+REPORT_CAMPAIGN_LOOKBACK_HOURS = env.int("REPORT_CAMPAIGN_LOOKBACK_HOURS", default=48)  # campaigns ended since get theirs
+REPORT_LEADERBOARD_SIZE = env.int("REPORT_LEADERBOARD_SIZE", default=10)  # agents in a report's leaderboard
+REPORT_EVERY_MINUTES = env.int("REPORT_EVERY_MINUTES", default=15)  # beat: how often due reports are looked for
+CELERY_BEAT_SCHEDULE["assistant-reports-deliver-due"] = {  # the daily and campaign reports, once per recipient
+    "task": "assistant.tasks.reports_deliver_due_task", "schedule": float(60 * REPORT_EVERY_MINUTES),
+    "options": {"expires": 60 * REPORT_EVERY_MINUTES - 5}}
 
 # --- operations: metrics, health, structured logs (neolight/ops/) -----------------------------------------
 # /metrics (Prometheus), /healthz (liveness), /readyz (readiness), structured logs (README: Metrics, Health, Logs).
