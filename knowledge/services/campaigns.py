@@ -41,6 +41,7 @@ from knowledge.services.live import campaign_announce
 from neolight.celery import enqueue
 from neolight.errors import ApplicationError
 from neolight.money import to_cents
+from neolight.ops.logs import log_context
 
 NAME_MAX_CHARS = 120  # Campaign.name's length
 
@@ -226,8 +227,13 @@ def day_skip_note(campaign: Campaign, number: int) -> str:
 
 
 def campaign_advance(*, campaign_id: int, now: datetime | None = None) -> str:
-    """Takes the campaign's next step and says which: launched, ran, learned, completed, failed, waiting, finished."""
-    now = now or timezone.now()
+    """Takes the campaign's next step and says which: launched, ran, learned, completed, failed, waiting, finished.
+    Every log line of the step carries the campaign's id."""
+    with log_context(campaign_id=campaign_id):
+        return _advance(campaign_id, now or timezone.now())
+
+
+def _advance(campaign_id: int, now: datetime) -> str:
     campaign = Campaign.objects.get(pk=campaign_id)
     if campaign.status in CAMPAIGN_ENDED:
         _record_cancelled_day(campaign)
