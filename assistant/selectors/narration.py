@@ -58,13 +58,16 @@ def _name(user) -> str:
 
 
 # --- cohorts and campaigns ---------------------------------------------------------------------------------------
-def _cohort(cohort) -> tuple[Cohort, Campaign | None] | None:
-    """The cohort and its campaign; None for a deployment's own cohort (the deployment's sentences say it)."""
+def _cohort(cohort) -> tuple[Cohort, Campaign | None, dict[str, str]] | None:
+    """The cohort, its campaign and the sentence's `where` ("Campaign 2, day 1: " for a campaign day's cohort); None
+    for a deployment's own cohort (the deployment's sentences say it)."""
     row = Cohort.objects.select_related("wallet").get(pk=pk(cohort))
     if DeploymentRun.objects.filter(cohort=row).exists():
         return None
     day = CampaignDay.objects.select_related("campaign").filter(cohort=row).first()
-    return row, day.campaign if day else None
+    if day is None:
+        return row, None, {"where": ""}
+    return row, day.campaign, {"where": f"Campaign {day.campaign_id}, day {day.number}: "}
 
 
 def _best(cohort: Cohort) -> dict[str, Any]:
@@ -76,8 +79,8 @@ def cohort_started(*, cohort, **_) -> Facts | None:
     found = _cohort(cohort)
     if found is None:
         return None
-    row, campaign = found
-    return Facts({"agents": row.agent_count, "bankroll": money(row.wallet.bankroll)}, {"cohort": row.pk},
+    row, campaign, where = found
+    return Facts({**where, "agents": row.agent_count, "bankroll": money(row.wallet.bankroll)}, {"cohort": row.pk},
                  cohort=row, campaign=campaign)
 
 
@@ -85,8 +88,8 @@ def cohort_finished(*, cohort, **_) -> Facts | None:
     found = _cohort(cohort)
     if found is None:
         return None
-    row, campaign = found
-    return Facts({"equity": money(row.final_equity), "roi": percent(row.roi), **_best(row)}, {"cohort": row.pk},
+    row, campaign, where = found
+    return Facts({**where, "equity": money(row.final_equity), "roi": percent(row.roi), **_best(row)}, {"cohort": row.pk},
                  cohort=row, campaign=campaign)
 
 
@@ -94,9 +97,9 @@ def cohort_failed(*, cohort, **_) -> Facts | None:
     found = _cohort(cohort)
     if found is None:
         return None
-    row, campaign = found
+    row, campaign, where = found
     settled = CohortSettlement.objects.filter(cohort=row).values_list("settled", flat=True).first()
-    return Facts({"reason": row.status_reason.splitlines()[0][:160] if row.status_reason else "no reason given",
+    return Facts({**where, "reason": row.status_reason.splitlines()[0][:160] if row.status_reason else "no reason given",
                   "returned": money(settled)}, {"cohort": row.pk}, cohort=row, campaign=campaign)
 
 

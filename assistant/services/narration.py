@@ -26,17 +26,17 @@ log = logging.getLogger(__name__)
 
 # event → sentence, formatted with the event's facts (amounts already formatted as a trader reads them)
 SENTENCES: dict[str, str] = {
-    "cohort.started": "Cohort {cohort} started: {agents} agents on {bankroll}.",
-    "cohort.resumed": "Cohort {cohort} resumed its live run: {agents} agents on {bankroll}.",
-    "cohort.finished": "Cohort {cohort} finished: {equity} ({roi}); best agent #{best_agent} {best_family}.",
-    "cohort.failed": "Cohort {cohort} failed: {reason}. {returned} went back to the bankroll.",
+    "cohort.started": "{where}Cohort {cohort} started: {agents} agents on {bankroll}.",
+    "cohort.resumed": "{where}Cohort {cohort} resumed its live run: {agents} agents on {bankroll}.",
+    "cohort.finished": "{where}Cohort {cohort} finished: {equity} ({roi}); best agent #{best_agent} {best_family}.",
+    "cohort.failed": "{where}Cohort {cohort} failed: {reason}. {returned} went back to the bankroll.",
     "campaign.started": "Campaign {campaign} started: {bankroll} over {days}.",
     "campaign.day_finished": "Campaign {campaign}, day {day} of {total} finished: {equity} ({roi}); "
                              "best agent #{best_agent} {best_family}.",
     "campaign.completed": "Campaign {campaign} completed {days}: {bankroll} → {equity} ({roi}).",
     "campaign.failed": "Campaign {campaign} failed: {reason}",
     "campaign.cancelled": "Campaign {campaign} cancelled by {who}: {bankroll} → {equity} so far.",
-    "cycle.completed": "Learning after day {day} of campaign {campaign}: {adopted} tuned genomes adopted, "
+    "cycle.completed": "Campaign {campaign}, learning after day {day}: {adopted} tuned genomes adopted, "
                        "{replaced} agents replaced (out-of-sample score {score}).",
     "promotion.requested": "Request {request}: {what}, asked by {who}; signed by {roles}.",
     "promotion.signed": "Request {request}: {role} signed by {signer} (step {step} of {steps}).",
@@ -64,6 +64,7 @@ SENTENCES: dict[str, str] = {
     "mode.changed": "Deployment {deployment}'s trading mode: {from} → {to} ({how}): {reason}",
     "post_mortem.written": "Post-mortem written for {incident}.",
 }
+OPTIONAL = {"where": ""}  # fields a sentence may go without: "Campaign 2, day 1: " before a campaign day's cohort
 
 
 def narrate(event: str, /, *, cohort=None, campaign=None, **context: Any) -> KnowledgeEntry | None:
@@ -93,7 +94,7 @@ def narrate_on_commit(event: str, /, **context: Any) -> None:
 
 
 def _store(event: str, template: str, /, *, cohort, campaign, **context: Any) -> KnowledgeEntry | None:
-    given = {"cohort": _pk(cohort), "campaign": _pk(campaign), **{k: _pk(v) for k, v in context.items()}}
+    given = {**OPTIONAL, "cohort": _pk(cohort), "campaign": _pk(campaign), **{k: _pk(v) for k, v in context.items()}}
     needed = {name for _, name, _, _ in string.Formatter().parse(template) if name}
     facts = Facts({}) if needed <= given.keys() else event_facts(event, cohort=cohort, campaign=campaign, **context)
     if facts is None:

@@ -25,6 +25,7 @@ def test_a_one_day_campaign_is_narrated_from_start_to_completion(crypto_days, co
     assert said("campaign.started") == [f"Campaign {campaign.pk} started: $1,000.00 over 1 day."]
     assert said("campaign.day_finished")[0].startswith(
         f"Campaign {campaign.pk}, day 1 of 1 finished: ${cohort.final_equity:,.2f} ({roi}); best agent #")
-    assert said("cycle.completed")[0].startswith(f"Learning after day 1 of campaign {campaign.pk}: ")
+    assert said("cycle.completed")[0].startswith(f"Campaign {campaign.pk}, learning after day 1: ")
+    assert said("cohort.started") == [f"Campaign {campaign.pk}, day 1: Cohort {cohort.pk} started: 10 agents on $1,000.00."]
     assert said("campaign.completed") == [f"Campaign {campaign.pk} completed 1 day: $1,000.00 → "
                                           f"${cohort.final_equity:,.2f} ({roi})."]
