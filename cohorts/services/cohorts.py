@@ -137,6 +137,8 @@ def cohort_run(*, cohort_id: int, progress: Callable[[int], None] | None = None)
     if cohort is None:
         return Cohort.objects.get(pk=cohort_id)
     _announce(cohort, "cohort.started", progress=0)
+    from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+    narrate_on_commit("cohort.started", cohort=cohort)
     if not engine.is_warm():  # this process skipped its warm-up: the kernel compiles first (tens of seconds)
         _announce(cohort, "cohort.progress", progress=0, stage="preparing the engine")
 
@@ -256,6 +258,8 @@ def _persist(cohort: Cohort, window: BarWindow, result: engine.Result, began: fl
     )
     if completed is None:  # cannot happen while the row lock holds; never commit results without completion
         raise LeaseLost
+    from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+    narrate_on_commit("cohort.finished", cohort=completed)
 
 
 def cohort_fail(*, cohort_id: int, reason: str, token: uuid.UUID | None = None, is_stale: bool = False,
@@ -286,6 +290,8 @@ def cohort_fail(*, cohort_id: int, reason: str, token: uuid.UUID | None = None, 
             live.live_settle_failed(cohort=cohort)
         else:
             cohort_refund(cohort=cohort, source_cash=bankroll_cash_account(cohort.source))
+        from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+        narrate_on_commit("cohort.failed", cohort=cohort)
     _announce(cohort, "cohort.failed", status=CohortStatus.FAILED, reason=reason[:200])
     return cohort
 
