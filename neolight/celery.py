@@ -1,15 +1,37 @@
 """The Celery application; tasks are discovered in each app's tasks.py."""
+import contextvars
 import os
 import threading
 
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import before_task_publish, setup_logging, worker_init
+from django_structlog.celery.steps import DjangoStructLogInitStep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "neolight.settings")
 
 app = Celery("neolight")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.steps["worker"].add(DjangoStructLogInitStep)  # a worker binds the log context a task was queued with
+
+
+@setup_logging.connect
+def django_logging(**_kwargs) -> None:
+    """Workers and beat log as Daphne does (settings.LOGGING: structured, LOG_FORMAT), not in Celery's own format."""
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)
+
+
+@before_task_publish.connect
+def beat_heartbeat(sender=None, **_kwargs) -> None:
+    """Beat's heartbeat for /readyz: written in the process publishing the heartbeat task (beat)."""
+    from neolight.ops.health import HEARTBEAT_TASK, heartbeat_write
+
+    if sender == HEARTBEAT_TASK:
+        heartbeat_write("beat")
 
 
 @worker_init.connect
@@ -32,7 +54,8 @@ def task_named(name: str):
 def enqueue(task, *args) -> None:
     """Queues `task(*args)` for a worker (`task` is a task or its registered name; `.delay`, so eager when
     CELERY_TASK_ALWAYS_EAGER); in embedded mode (TASKS_IN_THREADS) runs it in a background thread instead,
-    so the request that queued it still returns at once. Call it after commit."""
+    so the request that queued it still returns at once, with the caller's log context (its request id). Call it
+    after commit."""
     from django.conf import settings
     from django.db import connection
 
@@ -47,4 +70,5 @@ def enqueue(task, *args) -> None:
         finally:
             connection.close()
 
-    threading.Thread(target=work, name=f"task-{task.name}", daemon=True).start()
+    context = contextvars.copy_context()  # a new thread starts with empty contextvars: carry the request's over
+    threading.Thread(target=context.run, args=(work,), name=f"task-{task.name}", daemon=True).start()

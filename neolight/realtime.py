@@ -7,6 +7,7 @@ show and check who may see it; a payload only names what changed.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -17,6 +18,7 @@ COHORTS = "cohorts"
 BANKROLL = "bankroll"
 ASSISTANT = "assistant"  # the assistant's narration feed: every major event as a sentence
 RISK = "risk"  # leverage decisions, breakers, the kill switch, alerts: the /risk/leverage page
+log = logging.getLogger(__name__)
 
 
 def cohort_group(cohort_id: int) -> str:
@@ -34,6 +36,7 @@ def broadcast(group: str, event: str, payload: dict[str, Any]) -> None:
     if layer is None:
         return
     async_to_sync(layer.group_send)(group, {"type": "live.event", "event": event, "payload": payload})
+    log.debug("pushed %s to %s", event, group)  # with the ids bound where it was pushed from (request, cohort…)
 
 
 def broadcast_on_commit(group: str, event: str, payload: dict[str, Any]) -> None:

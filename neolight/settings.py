@@ -4,11 +4,14 @@ With no variables set NeoLight runs embedded: SQLite, an in-process channel laye
 cache and Celery tasks executed in-process. `DATABASE_URL` switches to PostgreSQL; `REDIS_URL`
 switches the cache, the channel layer and the Celery broker to Redis. The README lists every knob.
 """
+import sys
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+
+from neolight.ops.logs import logging_config, structlog_configure
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -455,12 +458,48 @@ RISK_GOVERNOR_MAX_CORRELATION = env.float("RISK_GOVERNOR_MAX_CORRELATION", defau
 RISK_GOVERNOR_GROUP_CAP = env.float("RISK_GOVERNOR_GROUP_CAP", default=0.25)  # most of the total one group may get
 
 # --- assistant: intents, grow plans and the console (assistant/intents/, assistant/services/) -------------
+ASSISTANT_CONFIRM_SECONDS = env.int("ASSISTANT_CONFIRM_SECONDS", default=300)  # how long an answer's Confirm stays good
+ASSISTANT_HISTORY = env.int("ASSISTANT_HISTORY", default=30)  # questions and answers the console keeps per session
 
 # --- assistant: narration and post-mortems (assistant/services/narration.py) ------------------------------
 
 # --- assistant: reports, CSV and PDF, scheduled e-mails (assistant/reports/) ------------------------------
+# Recipients and the reports they get are kept in the admin (Assistant › Report recipients); deliveries are logged there.
+REPORT_DAILY_AFTER_MINUTES = env.int("REPORT_DAILY_AFTER_MINUTES", default=30)  # after a UTC day ends, its report goes
+REPORT_CAMPAIGN_LOOKBACK_HOURS = env.int("REPORT_CAMPAIGN_LOOKBACK_HOURS", default=48)  # campaigns ended since get theirs
+REPORT_LEADERBOARD_SIZE = env.int("REPORT_LEADERBOARD_SIZE", default=10)  # agents in a report's leaderboard
+REPORT_EVERY_MINUTES = env.int("REPORT_EVERY_MINUTES", default=15)  # beat: how often due reports are looked for
+CELERY_BEAT_SCHEDULE["assistant-reports-deliver-due"] = {  # the daily and campaign reports, once per recipient
+    "task": "assistant.tasks.reports_deliver_due_task", "schedule": float(60 * REPORT_EVERY_MINUTES),
+    "options": {"expires": 60 * REPORT_EVERY_MINUTES - 5}}
 
 # --- operations: metrics, health, structured logs (neolight/ops/) -----------------------------------------
+# /metrics (Prometheus), /healthz (liveness), /readyz (readiness), structured logs (README: Metrics, Health, Logs).
+INSTALLED_APPS += ["django_structlog", "neolight.ops"]  # request/task log context; heartbeat task, metrics hooks
+MIDDLEWARE.insert(0, "django_prometheus.middleware.PrometheusBeforeMiddleware")  # first: times the whole request
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "django_structlog.middlewares.RequestMiddleware")  # binds request_id, user_id, ip to every line
+MIDDLEWARE.insert(MIDDLEWARE.index("django_structlog.middlewares.RequestMiddleware") + 1,
+                  "neolight.ops.logs.RequestIdHeaderMiddleware")  # answers with X-Request-ID
+MIDDLEWARE.append("django_prometheus.middleware.PrometheusAfterMiddleware")  # last: sees the view and status
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])  # may scrape
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")  # or any client sending "Authorization: Bearer <token>"; empty: none
+READY_CHECK_TIMEOUT_SECONDS = env.float("READY_CHECK_TIMEOUT_SECONDS", default=2.0)  # /readyz's wait for Redis
+OPS_HEARTBEAT_SECONDS = env.int("OPS_HEARTBEAT_SECONDS", default=30)  # beat's heartbeat; /readyz allows 2 periods
+CELERY_BEAT_SCHEDULE["ops-heartbeat"] = {  # beat publishes it (beat's heartbeat), a worker runs it (the worker's)
+    "task": "neolight.ops.tasks.heartbeat_task", "schedule": float(OPS_HEARTBEAT_SECONDS),
+    "options": {"expires": OPS_HEARTBEAT_SECONDS}}
+# LOG_FORMAT: json (one object a line, production) or console (a terminal); default console when DEBUG or a TTY.
+LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG or sys.stderr.isatty() else "json")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")  # DEBUG, INFO, WARNING
+DJANGO_STRUCTLOG_CELERY_ENABLED = True  # a queued task carries its request's log context to the worker
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = True  # the client address on request lines
+# Keep the X-Request-ID a proxy or load balancer sends (only behind one that sets it); otherwise each request gets a new id.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = env.bool("LOG_TRUST_REQUEST_ID", default=False)
+if REDIS_URL:  # pages keep answering from the database while Redis is down (reads miss, writes are dropped)
+    CACHES["default"]["BACKEND"] = "neolight.ops.cache.DegradingRedisCache"
+    CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=2.0),
+                                    "socket_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=2.0)}  # seconds
 
 # --- operations: backups, restore, retention, queues (neolight/ops/) --------------------------------------
 # Backups (neolight/ops/backup.py): `manage.py backup` / `restore`; beat makes one every BACKUP_EVERY_HOURS and keeps
@@ -505,12 +544,8 @@ CELERY_TASK_ROUTES = {
 }
 WORKER_QUEUES = ["cohorts", "learning", "alerts", "live", "default"]  # deploy/ starts a worker for each
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},  # DEBUG, INFO, WARNING
-}
+LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)  # structlog renders every line (neolight/ops/logs.py)
+structlog_configure()
 
 # --- market-data providers (cohorts/providers/) ----------------------------------------------------
 ALPACA_DATA_URL = env.str("ALPACA_DATA_URL", default="https://data.alpaca.markets")  # Alpaca market data (stocks, crypto)

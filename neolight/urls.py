@@ -1,8 +1,5 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_not_required
-from django.db import connection
-from django.http import JsonResponse
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -10,16 +7,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from assistant.urls import api_urlpatterns as assistant_api
 from cohorts.urls import api_urlpatterns as cohorts_api
 from knowledge.urls import api_urlpatterns as knowledge_api
+from neolight.ops.health import healthz, readyz
+from neolight.ops.metrics import metrics_view
 from promotions.urls import api_urlpatterns as promotions_api
 from risk.urls import api_urlpatterns as risk_api
-
-
-@login_not_required
-def healthz(request):
-    """Liveness for load balancers: answers 200 when the database answers."""
-    connection.ensure_connection()
-    return JsonResponse({"status": "ok"})
-
 
 api_urlpatterns = [
     *cohorts_api,
@@ -38,6 +29,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api_urlpatterns)),
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("", include("cohorts.urls")),
     path("", include("knowledge.urls")),
     path("", include("promotions.urls")),

@@ -46,6 +46,7 @@ from neolight import faults
 from neolight.celery import enqueue
 from neolight.errors import ApplicationError
 from neolight.money import CENT, money_from_float, quantize, to_cents
+from neolight.ops.logs import log_context
 from neolight.realtime import COHORTS, broadcast, broadcast_on_commit, cohort_group
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,8 @@ def cohort_run(*, cohort_id: int, progress: Callable[[int], None] | None = None)
     if cohort is None:
         return Cohort.objects.get(pk=cohort_id)
     _announce(cohort, "cohort.started", progress=0)
+    from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+    narrate_on_commit("cohort.started", cohort=cohort)
     if not engine.is_warm():  # this process skipped its warm-up: the kernel compiles first (tens of seconds)
         _announce(cohort, "cohort.progress", progress=0, stage="preparing the engine")
 
@@ -152,19 +155,21 @@ def cohort_run(*, cohort_id: int, progress: Callable[[int], None] | None = None)
 def run_fenced(cohort: Cohort, token: uuid.UUID, work: Callable[[], None]) -> Cohort:
     """Does a run's `work` while its lease holds: a lost lease stops it writing (whoever took the cohort over
     decides), any other error fails the cohort with the reason and settles its capital once; a run that ends
-    is announced. Returns the cohort as it then is."""
-    try:
-        work()
-    except LeaseLost:
-        log.warning("cohort %s: the run lost its lease; it stopped writing", cohort.pk)
-        return Cohort.objects.get(pk=cohort.pk)
-    except Exception as exc:
-        log.exception("cohort %s failed", cohort.pk)
-        reason = exc.message if isinstance(exc, ApplicationError) else f"{type(exc).__name__}: {exc}"
-        return cohort_fail(cohort_id=cohort.pk, reason=reason, token=token) or Cohort.objects.get(pk=cohort.pk)
-    cohort.refresh_from_db()
-    _announce(cohort, "cohort.finished", progress=100, status=cohort.status)
-    return cohort
+    is announced. Returns the cohort as it then is. Every log line of the run carries the cohort's id."""
+    with log_context(cohort_id=cohort.pk):
+        try:
+            work()
+        except LeaseLost:
+            log.warning("cohort %s: the run lost its lease; it stopped writing", cohort.pk)
+            return Cohort.objects.get(pk=cohort.pk)
+        except Exception as exc:
+            log.exception("cohort %s failed", cohort.pk)
+            reason = exc.message if isinstance(exc, ApplicationError) else f"{type(exc).__name__}: {exc}"
+            return cohort_fail(cohort_id=cohort.pk, reason=reason, token=token) or Cohort.objects.get(pk=cohort.pk)
+        cohort.refresh_from_db()
+        log.info("cohort %s %s in %s s", cohort.pk, cohort.status, cohort.runtime_seconds)
+        _announce(cohort, "cohort.finished", progress=100, status=cohort.status)
+        return cohort
 
 
 def _announce(cohort: Cohort, event: str, **payload) -> None:
@@ -253,6 +258,8 @@ def _persist(cohort: Cohort, window: BarWindow, result: engine.Result, began: fl
     )
     if completed is None:  # cannot happen while the row lock holds; never commit results without completion
         raise LeaseLost
+    from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+    narrate_on_commit("cohort.finished", cohort=completed)
 
 
 def cohort_fail(*, cohort_id: int, reason: str, token: uuid.UUID | None = None, is_stale: bool = False,
@@ -283,6 +290,8 @@ def cohort_fail(*, cohort_id: int, reason: str, token: uuid.UUID | None = None, 
             live.live_settle_failed(cohort=cohort)
         else:
             cohort_refund(cohort=cohort, source_cash=bankroll_cash_account(cohort.source))
+        from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+        narrate_on_commit("cohort.failed", cohort=cohort)
     _announce(cohort, "cohort.failed", status=CohortStatus.FAILED, reason=reason[:200])
     return cohort
 

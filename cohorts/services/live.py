@@ -91,6 +91,8 @@ def cohort_run_live(*, cohort_id: int, clock: ReplayClock | WallClock,
     if cohort is None:
         return Cohort.objects.get(pk=cohort_id)
     _announce(cohort, "cohort.started", progress=cohort.progress, mode=CohortMode.LIVE, resumed=resumed)
+    from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+    narrate_on_commit("cohort.resumed" if resumed else "cohort.started", cohort=cohort)
     remaining = max(0.0, (cohort.window_end - timezone.now()).total_seconds())
 
     def work() -> None:

@@ -41,6 +41,7 @@ from knowledge.services.live import campaign_announce
 from neolight.celery import enqueue
 from neolight.errors import ApplicationError
 from neolight.money import to_cents
+from neolight.ops.logs import log_context
 
 NAME_MAX_CHARS = 120  # Campaign.name's length
 
@@ -190,6 +191,8 @@ def campaign_cancel(*, campaign_id: int, user=None, now: datetime | None = None)
     entry_create(kind=EntryKind.CAMPAIGN, campaign=campaign, title=f"Campaign {campaign.pk} cancelled by {who}",
                  body=f"No further day or learning cycle starts.{note}", data={"status": CampaignStatus.CANCELLED})
     campaign_announce(campaign.pk, "campaign.cancelled")
+    from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+    narrate_on_commit("campaign.cancelled", campaign=campaign)
     return campaign
 
 
@@ -224,8 +227,13 @@ def day_skip_note(campaign: Campaign, number: int) -> str:
 
 
 def campaign_advance(*, campaign_id: int, now: datetime | None = None) -> str:
-    """Takes the campaign's next step and says which: launched, ran, learned, completed, failed, waiting, finished."""
-    now = now or timezone.now()
+    """Takes the campaign's next step and says which: launched, ran, learned, completed, failed, waiting, finished.
+    Every log line of the step carries the campaign's id."""
+    with log_context(campaign_id=campaign_id):
+        return _advance(campaign_id, now or timezone.now())
+
+
+def _advance(campaign_id: int, now: datetime) -> str:
     campaign = Campaign.objects.get(pk=campaign_id)
     if campaign.status in CAMPAIGN_ENDED:
         _record_cancelled_day(campaign)
@@ -234,6 +242,8 @@ def campaign_advance(*, campaign_id: int, now: datetime | None = None) -> str:
         if not _transition(campaign, CampaignStatus.RUNNING, started_at=now):
             return "finished"  # cancelled before it began
         campaign_announce(campaign.pk, "campaign.started")
+        from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+        narrate_on_commit("campaign.started", campaign=campaign)
     day = campaign_latest_day(campaign)
     if day is None:
         return _launch_day(campaign, 1, now)
@@ -351,6 +361,8 @@ def _record_day(campaign: Campaign, number: int, cohort: Cohort) -> None:
                       f"Sharpe {best.get('sharpe', 0):.2f}." + (f" {skipped}" if skipped else ""),
                  data={"day": number, "date": day.isoformat(), "skipped": skipped, "roi": cohort.roi,
                        "best_agent": best})
+    from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+    narrate_on_commit("campaign.day_finished", campaign=campaign, day=number)
 
 
 def _transition(campaign: Campaign, to: str, **fields) -> bool:
@@ -365,6 +377,8 @@ def _finish(campaign: Campaign, status: str, reason: str) -> str:
                  else f"Campaign {campaign.pk} failed")
         entry_create(kind=EntryKind.CAMPAIGN, campaign=campaign, title=title, body=reason, data={"status": status})
         campaign_announce(campaign.pk, f"campaign.{status}")
+        from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+        narrate_on_commit(f"campaign.{status}", campaign=campaign)
     return status
 
 

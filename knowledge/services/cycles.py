@@ -204,6 +204,8 @@ def _persist(cycle: LearningCycle, campaign: Campaign, outcome: learning.CycleOu
     cycle = CYCLE_STATES.move(cycle.pk, CycleStatus.COMPLETED, finished_at=timezone.now())
     _record(cycle, campaign, outcome)
     campaign_announce(campaign.pk, "cycle.completed")
+    from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+    narrate_on_commit("cycle.completed", cycle=cycle)
     return cycle
 
 

@@ -1,0 +1,1 @@
+"""Operations: what an operator watches and keeps (metrics, health, structured logs, backups)."""

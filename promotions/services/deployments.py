@@ -200,6 +200,8 @@ def deployment_start(*, request_id: int, clock: str = "wall", run: bool = True) 
     deployment_log(deployment, LogKind.DEPLOYED, f"{deployment.trading_mode} deployment of {terms.family} with "
          f"${capital:,.2f} on {broker}, until {deployment.ends_at:%Y-%m-%d %H:%M} UTC",
          cohort=cohort, data={"cohort": cohort.pk, "capital": str(capital)})
+    from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+    narrate_on_commit("deployment.started", deployment=deployment)
     if capital != terms.capital:
         rollout.rollout_first_step(deployment=deployment, allocation=terms.capital)
     if run:
@@ -257,6 +259,8 @@ def deployment_pause(*, deployment_id: int, reason: str, user=None, kind: str = 
         deployment = DEPLOYMENT_STATES.move(deployment_id, DeploymentStatus.PAUSED, status_reason=reason[:2000])
         if deployment is not None:
             deployment_log(deployment, kind, f"Paused: {reason}"[:300], actor=user, data={"reason": reason, **(data or {})})
+            from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+            narrate_on_commit("deployment.paused", deployment=deployment)
     return deployment
 
 
@@ -268,6 +272,8 @@ def deployment_resume(*, deployment_id: int, reason: str, user=None) -> Deployme
         deployment = DEPLOYMENT_STATES.move(deployment_id, DeploymentStatus.RUNNING, status_reason="")
         if deployment is not None:
             deployment_log(deployment, LogKind.RESUMED, f"Resumed: {reason}"[:300], actor=user, data={"reason": reason})
+            from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+            narrate_on_commit("deployment.resumed", deployment=deployment)
     return deployment
 
 
@@ -286,6 +292,8 @@ def deployment_rollback(*, deployment_id: int, reason: str, user=None, data: dic
              data={"reason": reason, **(data or {})})
         alert_raise("rollback", f"deployment:{deployment.pk}", f"Deployment {deployment.pk} rolled back: {reason}",
                     deployment=deployment, data={"reason": reason})
+        from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+        narrate_on_commit("deployment.rolled_back", deployment=deployment)
     return deployment
 
 
@@ -341,6 +349,8 @@ def deployment_succeed(*, deployment_id: int, capital: Decimal, reason: str, use
         paused = before.status_reason if before.status == DeploymentStatus.PAUSED else None
         successor = _successor_start(deployment, capital=capital, start=start, window_end=cohort.window_end,
                                      paused=paused)
+        from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+        narrate_on_commit("deployment.capital_stepped", deployment=successor)
     if run:
         transaction.on_commit(lambda: enqueue("promotions.tasks.deployment_run_task", successor.pk, clock))
     return successor
@@ -403,6 +413,8 @@ def deployment_finish(*, deployment_id: int) -> Deployment | None:
             return None
         _wind_down(deployment, reason)
         deployment_log(deployment, kind, f"{to.label}: {reason}"[:300])
+        from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+        narrate_on_commit(f"deployment.{to}", deployment=deployment)
     return deployment
 
 

@@ -129,6 +129,8 @@ def _request_open(*, candidate: PromotionCandidate, payload: dict, roles: list[s
     _log(LogKind.REQUESTED, request, user, message, digest=request.payload_digest, roles=roles,
          expires_at=request.expires_at.isoformat())
     _notify_next_signers(request)
+    from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+    narrate_on_commit("promotion.requested", request=request)
     return request
 
 
@@ -322,6 +324,8 @@ def _decide(*, request_id: int, user, note: str, decision: str, seen: str | None
         _log(LogKind.REJECTED, request, user, f"Request {request.pk} rejected by {_name(user)} ({role}): {note}",
              signature=signature.pk, step=step, role=role)
         _leverage_step_closed(request, f"rejected by {_name(user)} ({role}): {note}")
+        from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+        narrate_on_commit("promotion.rejected", request=request, signature=signature)
     else:
         _log(LogKind.SIGNED, request, user, f"Request {request.pk}: {role} approved by {_name(user)}",
              signature=signature.pk, step=step, role=role)
@@ -331,6 +335,8 @@ def _decide(*, request_id: int, user, note: str, decision: str, seen: str | None
             transaction.on_commit(functools.partial(on_final_approval, request.pk))
         else:
             _notify_next_signers(request)
+            from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+            narrate_on_commit("promotion.signed", request=request, signature=signature)
     return PromotionRequest.objects.get(pk=request.pk)
 
 
@@ -392,6 +398,8 @@ def on_final_approval(request_id: int) -> None:
                    .values_list("user_id", flat=True))
     _log(LogKind.APPROVED, request, None, f"Request {request_id} approved by every role ({', '.join(request.roles)})",
          signers=signers, digest=request.payload_digest)
+    from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+    narrate_on_commit("promotion.approved", request=request)  # its last signature's sentence, before what it starts
     renews, resizes = request.payload.get("renews"), request.payload.get("resizes")
     try:
         if renews is not None:
@@ -435,6 +443,8 @@ def promotion_cancel(*, request_id: int, user, reason: str) -> PromotionRequest:
     _request_ended(request, f"cancelled by {_name(user)}: {reason}")
     _log(LogKind.CANCELLED, request, user, f"Request {request.pk} cancelled by {_name(user)}: {reason}")
     _leverage_step_closed(request, f"cancelled by {_name(user)}: {reason}")
+    from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+    narrate_on_commit("promotion.cancelled", request=request)
     return PromotionRequest.objects.get(pk=request.pk)
 
 
@@ -451,6 +461,8 @@ def promotion_expire_due(now: datetime | None = None) -> list[int]:
                 _log(LogKind.EXPIRED, row, None, f"Request {pk} expired unsigned at {row.expires_at.isoformat()}")
                 _request_ended(row, "expired unsigned")
                 _leverage_step_closed(row, "not signed in time")
+                from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+                narrate_on_commit("promotion.expired", request=row)
                 expired.append(pk)
     return expired
 

@@ -59,6 +59,8 @@ def alert_raise(kind: str, key: str, message: str, *, trading_mode: str | None =
     log.warning("alert %s [%s] %s", kind, mode, message)
     transaction.on_commit(lambda: alert_route(alert_id=alert.pk), robust=True)  # a routing fault never undoes the caller
     broadcast_on_commit(RISK, "alert", {"alert": alert.pk, "kind": kind})  # the risk page shows it live
+    from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+    narrate_on_commit("alert.raised", alert=alert)
     return alert
 
 

@@ -255,8 +255,10 @@ def breaker_move(breaker: Breaker, to: str, reason: str, *, at: datetime, recove
         breaker.data = _reset_data(breaker)
         alert_resolve("breaker_opened", f"breaker:{breaker.pk}")
     breaker.save(update_fields=["state", "reason", "opened_at", "recovers_at", "data", "updated_at"])
-    BreakerEvent.objects.create(breaker=breaker, from_state=before, to_state=to, reason=reason[:300],
-                                data=data or {}, actor=actor)
+    event = BreakerEvent.objects.create(breaker=breaker, from_state=before, to_state=to, reason=reason[:300],
+                                        data=data or {}, actor=actor)
+    from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+    narrate_on_commit("breaker.recovered" if to == ACTIVE else "breaker.opened", event=event)
     log.warning("breaker %s (%s on %s): %s → %s: %s", breaker.pk, breaker.rule, breaker.subject_label, before, to, reason)
     broadcast_on_commit(RISK, "breaker", {"breaker": breaker.pk, "rule": breaker.rule, "subject": breaker.subject_label,
                                           "from": before, "to": to, "reason": reason[:300]})
@@ -396,8 +398,10 @@ def kill_switch_engage(*, user, reason: str) -> KillSwitch:
                 paused.append(deployment_id)
         cohorts = list(Cohort.objects.filter(mode=CohortMode.LIVE, status=CohortStatus.RUNNING,
                                              deployment_run__isnull=True).values_list("pk", flat=True))
-        KillSwitchEvent.objects.create(engaged=True, reason=reason, actor=user,
-                                       data={"paused_deployments": paused, "halted_cohorts": cohorts})
+        event = KillSwitchEvent.objects.create(engaged=True, reason=reason, actor=user,
+                                               data={"paused_deployments": paused, "halted_cohorts": cohorts})
+        from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+        narrate_on_commit("kill_switch.engaged", event=event)
         alert_raise("kill_switch", key="kill_switch", message=f"Kill switch engaged by {user.get_username()}: {reason}",
                     data={"paused_deployments": paused, "halted_cohorts": cohorts})
         broadcast_on_commit(RISK, "kill_switch", {"engaged": True, "paused_deployments": paused,
@@ -412,7 +416,9 @@ def kill_switch_release(*, user, reason: str) -> KillSwitch:
         switch = _locked()
         switch.engaged, switch.reason, switch.changed_by, switch.changed_at = False, reason, user, timezone.now()
         switch.save()
-        KillSwitchEvent.objects.create(engaged=False, reason=reason, actor=user)
+        event = KillSwitchEvent.objects.create(engaged=False, reason=reason, actor=user)
+        from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+        narrate_on_commit("kill_switch.released", event=event)
         alert_resolve("kill_switch", "kill_switch")
         broadcast_on_commit(RISK, "kill_switch", {"engaged": False})
     return switch

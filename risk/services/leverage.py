@@ -236,6 +236,8 @@ def _announce(decision: LeverageDecision) -> None:
     broadcast_on_commit(RISK, "leverage", {"decision": decision.pk, "subject_kind": decision.subject_kind,
                                            "subject": subject_id, "status": decision.status,
                                            "from_tier": str(decision.from_tier), "to_tier": str(decision.to_tier)})
+    from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+    narrate_on_commit("leverage.changed", decision=decision)  # said only when an applied decision moves the tier
     if decision.status == DecisionStatus.APPLIED and decision.to_tier != decision.from_tier \
             and decision.to_tier > decision.ladder.cap:
         deployment = decision.deployment if decision.subject_kind == SubjectKind.DEPLOYMENT else None

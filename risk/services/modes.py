@@ -59,8 +59,10 @@ def mode_change(*, deployment_id: int, to: str, user, reason: str, request_id: i
         request = _live_approval(deployment, request_id) if to == TradingMode.LIVE else None
         moved = MODE_STATES.move(deployment.pk, to)
         deployment_broker(moved)  # a mode the broker cannot honour is refused here, and everything rolls back
-        ModeChange.objects.create(deployment=moved, from_mode=current, to_mode=to, automatic=automatic,
-                                  reason=reason[:300], request=request, actor=user)
+        change = ModeChange.objects.create(deployment=moved, from_mode=current, to_mode=to, automatic=automatic,
+                                           reason=reason[:300], request=request, actor=user)
+        from assistant.services.narration import narrate_on_commit  # late: the assistant builds on this app
+        narrate_on_commit("mode.changed", change=change)
         how = "Automatic" if automatic else "Mode"
         deployment_log(moved, LogKind.MODE, f"{how}: {current} → {to}: {reason}"[:300], actor=user,
                        data={"from": current, "to": to, "automatic": automatic,

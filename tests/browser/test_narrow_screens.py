@@ -60,6 +60,7 @@ def test_every_page_fits_a_390_px_screen(asgi_server, operator, page):  # noqa: 
         "new-campaign": "/knowledge/campaigns/new",
         "promotions": "/promotions/",
         "risk": "/risk/leverage",
+        "assistant": "/assistant/",
         "not-found": "/trading/no-such-page/",
     }
     for name, path in pages.items():

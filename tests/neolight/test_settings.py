@@ -41,7 +41,7 @@ def test_database_and_redis_urls_switch_to_postgres_and_redis():
     result = json.loads(run(PRINT_SETTINGS, DATABASE_URL="postgres://u@db:5432/neo",
                             REDIS_URL="redis://cache:6379/0").stdout)
     assert result["db"] == "django.db.backends.postgresql"
-    assert result["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert result["cache"] == "neolight.ops.cache.DegradingRedisCache"  # Django's RedisCache, missing while down
     assert result["layer"] == "channels_redis.core.RedisChannelLayer"
     assert result["broker"] == "redis://cache:6379/0" and result["eager"] is False
 

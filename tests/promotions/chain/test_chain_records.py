@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from assistant.services.narration import narrate
 from neolight.errors import ApplicationError
 from promotions.canonical import (
     GENESIS,
@@ -136,7 +137,7 @@ def test_a_rejection_ends_the_request_and_calls_no_hook(people, request_of, djan
     request = request_of()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         done = promotion_reject(request_id=request.pk, user=people["ops"], note="too volatile")
-    assert callbacks == []  # no hook, and nobody left to notify
+    assert [c.func for c in callbacks] == [narrate]  # no hook, and nobody left to notify: only the narration
     assert (done.status, done.status_reason) == (RequestStatus.REJECTED, "too volatile")
     assert not PromotionLog.objects.filter(kind=LogKind.APPROVED).exists()
 
