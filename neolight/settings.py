@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from kombu import Queue
 
 from neolight.ops.logs import logging_config, structlog_configure
 
@@ -519,9 +520,12 @@ RETENTION_CURVES_DAYS = env.int("RETENTION_CURVES_DAYS", default=None)  # equity
 RETENTION_DELIVERIES_DAYS = env.int("RETENTION_DELIVERIES_DAYS", default=None)  # finished alert deliveries (sent, failed)
 RETENTION_LOGS_DAYS = env.int("RETENTION_LOGS_DAYS", default=None)  # login attempt logs, checkpoints of ended cohorts
 CELERY_BEAT_SCHEDULE["ops-prune"] = {"task": "neolight.ops.backup_tasks.prune_task", "schedule": crontab(hour=3, minute=30)}
-# Queues: one per kind of work, so each gets workers of its own (`celery -A neolight worker -Q cohorts`, deploy/).
-# A task not named here goes to "default". Embedded and eager modes ignore queues.
-CELERY_TASK_DEFAULT_QUEUE = "default"
+# Queues: one per kind of work, so each gets workers of its own (`celery -A neolight worker -Q cohorts`, deploy/); a
+# worker started without -Q serves them all. A task not named here goes to "celery" (Celery's default queue: beat's
+# sweeps, backups, retention). Embedded and eager modes ignore queues.
+WORKER_QUEUES = ["cohorts", "learning", "alerts", "live", "celery"]  # deploy/ starts a worker for each
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue(name) for name in WORKER_QUEUES]
 CELERY_TASK_ROUTES = {
     # cohort runs and the campaign days that launch them
     "cohorts.tasks.cohort_run_task": {"queue": "cohorts"},
@@ -542,7 +546,6 @@ CELERY_TASK_ROUTES = {
     "promotions.tasks.deployments_reconcile": {"queue": "live"},
     "risk.tasks.guardian.breakers_recover_task": {"queue": "live"},
 }
-WORKER_QUEUES = ["cohorts", "learning", "alerts", "live", "default"]  # deploy/ starts a worker for each
 
 LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)  # structlog renders every line (neolight/ops/logs.py)
 structlog_configure()

@@ -15,8 +15,8 @@ EXPECTED = {
     "cohorts.tasks.cohort_run_live_task": "live",
     "promotions.tasks.deployment_run_task": "live",
     "cohorts.tasks.ingest_latest_bars": "live",
-    "cohorts.tasks.cohort_recover_stale_task": "default",
-    "neolight.ops.backup_tasks.backup_scheduled_task": "default",
+    "cohorts.tasks.cohort_recover_stale_task": "celery",
+    "neolight.ops.backup_tasks.backup_scheduled_task": "celery",
 }
 
 
@@ -37,7 +37,7 @@ def test_a_task_is_routed_to_its_kind_of_queue(task, queue, registered):
 
 
 def test_every_route_names_a_real_task_and_every_task_lands_on_a_served_queue(registered):
-    """A renamed task would silently fall back to "default": every exact route must name a registered task,
+    """A renamed task would silently fall back to the default queue: every exact route must name a registered task,
     and every task must go to a queue deploy/ starts workers for."""
     exact = [name for name in settings.CELERY_TASK_ROUTES if "*" not in name]
     assert sorted(set(exact) - registered) == []
@@ -46,3 +46,8 @@ def test_every_route_names_a_real_task_and_every_task_lands_on_a_served_queue(re
 
 def test_every_beat_entry_names_a_registered_task(registered):
     assert {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()} <= registered
+
+
+def test_a_worker_without_queues_serves_every_kind_of_work():
+    """`celery -A neolight worker` with no -Q (one machine, README "Running the full stack") consumes all queues."""
+    assert set(app.amqp.queues) == set(settings.WORKER_QUEUES)
