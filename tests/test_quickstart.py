@@ -132,7 +132,6 @@ def quickstart(tmp_path):
     server.stop()
 
 
-@pytest.mark.smoke
 def test_quickstart_serves_quietly_and_sigterm_leaves_nothing_running(quickstart):
     output = quickstart.start()
 

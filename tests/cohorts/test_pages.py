@@ -36,6 +36,7 @@ def test_advanced_launch_refuses_a_reversed_window_beside_the_end(operator, cryp
     assert re.search(r'id="id_end-error"[^>]*><li>The window must end after it starts', response.content.decode())
 
 
+@pytest.mark.smoke
 @pytest.mark.django_db
 def test_easy_launch_runs_a_cohort_and_opens_its_page(operator, crypto_day, eager, django_capture_on_commit_callbacks):
     form = operator.get(reverse("cohort-launch")).content.decode()
