@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from kombu import Queue
 
 from neolight.ops.logs import logging_config, structlog_configure
 
@@ -502,6 +503,49 @@ if REDIS_URL:  # pages keep answering from the database while Redis is down (rea
                                     "socket_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=2.0)}  # seconds
 
 # --- operations: backups, restore, retention, queues (neolight/ops/) --------------------------------------
+# Backups (neolight/ops/backup.py): `manage.py backup` / `restore`; beat makes one every BACKUP_EVERY_HOURS and keeps
+# the BACKUP_KEEP newest in BACKUP_DIR (each dump with its manifest, FILE.json).
+BACKUP_DIR = env.path("BACKUP_DIR", default=VAR_DIR / "backups")  # where dumps and manifests go
+BACKUP_KEEP = env.int("BACKUP_KEEP", default=7)  # scheduled backups kept; older ones are deleted after each new one
+BACKUP_EVERY_HOURS = env.float("BACKUP_EVERY_HOURS", default=24.0)  # beat's backup period; 0 = no scheduled backups
+CELERY_INCLUDE = [*vars().get("CELERY_INCLUDE", []), "neolight.ops.backup_tasks"]  # tasks outside the apps
+if BACKUP_EVERY_HOURS > 0:
+    CELERY_BEAT_SCHEDULE["ops-backup"] = {"task": "neolight.ops.backup_tasks.backup_scheduled_task",
+                                          "schedule": 3600.0 * BACKUP_EVERY_HOURS}
+# Retention (neolight/ops/retention.py): `manage.py prune [--dry-run]`, and daily in beat. Each age is in days; None
+# (the default) keeps those rows for ever. Ledger, transactions, settlements, audit (promotion log, signatures, mode
+# changes, breaker and kill-switch events), alerts themselves and knowledge rows are never deleted.
+RETENTION_BARS_DAYS = env.int("RETENTION_BARS_DAYS", default=None)  # 1-minute bars older than this
+RETENTION_CURVES_DAYS = env.int("RETENTION_CURVES_DAYS", default=None)  # equity curves of cohorts ended before (scores kept)
+RETENTION_DELIVERIES_DAYS = env.int("RETENTION_DELIVERIES_DAYS", default=None)  # finished alert deliveries (sent, failed)
+RETENTION_LOGS_DAYS = env.int("RETENTION_LOGS_DAYS", default=None)  # login attempt logs, checkpoints of ended cohorts
+CELERY_BEAT_SCHEDULE["ops-prune"] = {"task": "neolight.ops.backup_tasks.prune_task", "schedule": crontab(hour=3, minute=30)}
+# Queues: one per kind of work, so each gets workers of its own (`celery -A neolight worker -Q cohorts`, deploy/); a
+# worker started without -Q serves them all. A task not named here goes to "celery" (Celery's default queue: beat's
+# sweeps, backups, retention). Embedded and eager modes ignore queues.
+WORKER_QUEUES = ["cohorts", "learning", "alerts", "live", "celery"]  # deploy/ starts a worker for each
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue(name) for name in WORKER_QUEUES]
+CELERY_TASK_ROUTES = {
+    # cohort runs and the campaign days that launch them
+    "cohorts.tasks.cohort_run_task": {"queue": "cohorts"},
+    "knowledge.tasks.campaign_advance_task": {"queue": "cohorts"},
+    "knowledge.tasks.campaign_replay_task": {"queue": "cohorts"},
+    # learning: the optuna trials (studies shared through LEARNING_STUDY_STORAGE) and the intraday cycles
+    "knowledge.tasks.learning_study_join_task": {"queue": "learning"},
+    "knowledge.tasks.learning_intraday_task": {"queue": "learning"},
+    # alerts, notices and reports: outside calls (SMTP, Slack, Telegram) that may wait on a slow peer
+    "risk.tasks.alerts.alert_deliver_task": {"queue": "alerts"},
+    "risk.tasks.alerts.alert_rules_check_task": {"queue": "alerts"},
+    "promotions.tasks.promotion_notify_task": {"queue": "alerts"},
+    "assistant.tasks.*": {"queue": "alerts"},
+    # live ticks: live cohorts, deployments, the minute's bars and the breakers that guard them
+    "cohorts.tasks.cohort_run_live_task": {"queue": "live"},
+    "cohorts.tasks.ingest_latest_bars": {"queue": "live"},
+    "promotions.tasks.deployment_run_task": {"queue": "live"},
+    "promotions.tasks.deployments_reconcile": {"queue": "live"},
+    "risk.tasks.guardian.breakers_recover_task": {"queue": "live"},
+}
 
 LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)  # structlog renders every line (neolight/ops/logs.py)
 structlog_configure()

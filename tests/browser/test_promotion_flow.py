@@ -74,9 +74,9 @@ def server(broker, transactional_db, settings, monkeypatch):
 
 
 def queued_tasks() -> list[tuple[str, str]]:
-    """(task name, its arguments) of each message waiting on Celery's default queue (Redis), oldest first."""
+    """(task name, its arguments) of each message waiting on Celery's queues (Redis; each queue oldest first)."""
     queue = redis.Redis.from_url(celery_app.conf.broker_url)
-    messages = [json.loads(m) for m in queue.lrange(celery_app.conf.task_default_queue, 0, -1)]
+    messages = [json.loads(m) for name in celery_app.amqp.queues for m in queue.lrange(name, 0, -1)]
     return [(m["headers"]["task"], m["headers"]["argsrepr"]) for m in reversed(messages)]
 
 
