@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from assistant.selectors.bankroll import bankroll_summary
 from assistant.selectors.readiness import promotion_readiness
 from assistant.selectors.status import cohorts_status
+from promotions.serializers import CheckSerializer
 
 USD = "USD, a decimal string with cents"
 
@@ -35,16 +36,6 @@ class CohortsStatusSerializer(serializers.Serializer):
     cohorts = CohortStatusSerializer(many=True)
 
 
-class ReadinessCheckSerializer(serializers.Serializer):
-    kind = serializers.CharField(help_text="guard or readiness")
-    name = serializers.CharField()
-    value = serializers.FloatField(allow_null=True)
-    threshold = serializers.FloatField()
-    comparison = serializers.CharField()
-    passed = serializers.BooleanField()
-    detail = serializers.CharField()
-
-
 class ReadinessStepSerializer(serializers.Serializer):
     step = serializers.IntegerField()
     role = serializers.CharField()
@@ -62,7 +53,7 @@ class ReadinessSerializer(serializers.Serializer):
     candidate = serializers.DictField(allow_null=True, help_text="the best candidate: agent, family, rank, "
                                       "allocation (USD string), is_eligible")
     request = serializers.DictField(allow_null=True, help_text="its latest request: id, status, expires_at")
-    checks = ReadinessCheckSerializer(many=True)
+    checks = CheckSerializer(many=True)  # each guard rail and readiness check, as on the Day-3 page
     chain = ReadinessStepSerializer(many=True)
 
 
