@@ -23,7 +23,7 @@ from neolight.errors import ApplicationError
 
 from .csvfile import report_csv
 from .data import Report, parse_day, report_campaign, report_daily
-from .pdf import report_pdf
+from .pdf import pdf_unavailable, report_pdf
 
 log = logging.getLogger(__name__)
 DELIVER_TASK = "assistant.tasks.report_deliver_task"
@@ -74,8 +74,11 @@ def _send_once(recipient: ReportRecipient, kind: str, period: str) -> ReportDeli
     if delivery.status == DeliveryStatus.SENT:
         return delivery
     report = report_build(kind=kind, period=period)
-    files = report_files(report)
-    message = EmailMessage(subject=f"[NeoLight] {report.title}", body=_body(report), to=recipient.addresses,
+    missing = pdf_unavailable()  # without Pango the CSV still goes, and the mail says why the PDF does not
+    files = report_files(report, ("csv",) if missing else ("csv", "pdf"))
+    body = _body(report) if not missing else _body(report).replace("The CSV and the PDF are attached.",
+                                                                    f"The CSV is attached; no PDF: {missing}")
+    message = EmailMessage(subject=f"[NeoLight] {report.title}", body=body, to=recipient.addresses,
                            from_email=settings.DEFAULT_FROM_EMAIL)
     for file in files:
         message.attach(file.name, file.content, file.mimetype)

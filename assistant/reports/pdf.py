@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import logging
+from functools import cache
 
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from neolight.errors import ApplicationError
+
 from . import charts
 from .data import Report
+
+PANGO = "Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0"
 
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # its steps are not news in the worker's log
 
@@ -25,8 +30,27 @@ def report_html(report: Report) -> str:
         "r": report, "charts": drawn, "fills_total": sum(h["fills"] for h in report.hours)})
 
 
+class PdfUnavailable(ApplicationError):
+    """WeasyPrint cannot load here (its system libraries are missing): PDFs cannot be made, CSVs still can."""
+
+    status_code = 503
+
+
+@cache
+def pdf_unavailable() -> str | None:
+    """Why PDFs cannot be made on this machine, or None when they can (WeasyPrint needs Pango, a system library)."""
+    try:
+        import weasyprint  # noqa: F401  (loads Pango and fonts)
+    except (ImportError, OSError) as exc:
+        return f"PDF reports need Pango, which this machine lacks ({PANGO}): {exc}".splitlines()[0][:300]
+    return None
+
+
 def report_pdf(report: Report) -> bytes:
-    """The report as a PDF document."""
-    from weasyprint import HTML  # imported on first use: it loads Pango and fonts
+    """The report as a PDF document; PdfUnavailable when WeasyPrint cannot load here."""
+    reason = pdf_unavailable()
+    if reason is not None:
+        raise PdfUnavailable(reason, field="format")
+    from weasyprint import HTML
 
     return HTML(string=report_html(report), base_url=str(settings.BASE_DIR)).write_pdf()

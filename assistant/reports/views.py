@@ -12,12 +12,15 @@ from neolight.errors import ApplicationError
 from .csvfile import reconciliation_csv
 from .data import parse_day, report_campaign, report_daily
 from .delivery import report_files
+from .pdf import pdf_unavailable
 from .reconciliation import reconciliation
 
 FORMATS = ("csv", "pdf")
 
 
 def _download(report, fmt: str) -> HttpResponse:
+    if fmt == "pdf" and (missing := pdf_unavailable()):
+        return HttpResponse(missing, status=503, content_type="text/plain; charset=utf-8")
     [file] = report_files(report, (fmt,))
     response = HttpResponse(file.content, content_type=file.mimetype)
     response["Content-Disposition"] = f'attachment; filename="{file.name}"'

@@ -2,16 +2,22 @@
 narration and a post-mortem about it; a local mail server."""
 from __future__ import annotations
 
+import shutil
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
+from assistant.reports.pdf import pdf_unavailable
 from tests.promotions.smtp_stub import SmtpStub
 
 DAY = date(2021, 5, 6)
 WINDOW = {"start": "2021-05-06T00:00:00Z", "end": "2021-05-06T03:00:00Z"}
+
+
+needs_pdf = pytest.mark.skipif(pdf_unavailable() is not None, reason="WeasyPrint needs Pango (libpango-1.0-0)")
+needs_poppler = pytest.mark.skipif(not shutil.which("pdftoppm"), reason="reading PDFs needs poppler-utils")
 
 
 @pytest.fixture(autouse=True)

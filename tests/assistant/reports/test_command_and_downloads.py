@@ -12,8 +12,10 @@ from django.urls import reverse
 
 from assistant.models import ReportDelivery, ReportRecipient
 from knowledge.models import CampaignDay
-from tests.assistant.reports.conftest import DAY
+from tests.assistant.reports.conftest import DAY, needs_pdf
 from tests.factories import CampaignFactory
+
+pytestmark = [needs_pdf]  # PDFs are made (and read) here; without Pango the CSV paths are tested elsewhere
 
 
 @pytest.mark.django_db

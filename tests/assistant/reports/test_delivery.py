@@ -14,8 +14,10 @@ from assistant.models import DeliveryStatus, ReportDelivery, ReportRecipient
 from assistant.reports.delivery import report_deliver, reports_deliver_due
 from knowledge.models import CampaignDay
 from neolight.celery import task_named
-from tests.assistant.reports.conftest import DAY
+from tests.assistant.reports.conftest import DAY, needs_pdf
 from tests.factories import CampaignFactory
+
+pytestmark = [needs_pdf]  # PDFs are made (and read) here; without Pango the CSV paths are tested elsewhere
 
 AFTER_THE_DAY = datetime(2021, 5, 7, 1, 0, tzinfo=UTC)
 

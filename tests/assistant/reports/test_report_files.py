@@ -13,7 +13,9 @@ from assistant.reports.csvfile import REPORT_COLUMNS, report_csv
 from assistant.reports.data import report_campaign, report_daily
 from assistant.reports.pdf import report_pdf
 from neolight.errors import ApplicationError
-from tests.assistant.reports.conftest import DAY
+from tests.assistant.reports.conftest import DAY, needs_pdf, needs_poppler
+
+pytestmark = [needs_pdf, needs_poppler]  # PDFs are made (and read) here; without Pango the CSV paths are tested elsewhere
 
 SECTIONS = ["Summary", "Hourly breakdown", "Leaderboard", "Leverage decisions", "Bankroll trend",
             "Approvals and signatures", "Compliance notes", "Assistant commentary", "Post-mortems"]
