@@ -22,10 +22,15 @@ PASSWORD = "operator-password-1"
 
 
 @pytest.fixture
-def asgi_server(transactional_db, settings, monkeypatch):
-    """Daphne serving NeoLight in a child process that shares the test database."""
+def shared_database(transactional_db):
+    """The test database, which a second process (Daphne) must be able to open: skips on in-memory SQLite."""
     if connection.vendor == "sqlite" and connection.is_in_memory_db():
         pytest.skip("the browser tests need a database a second process can open (PostgreSQL in CI)")
+
+
+@pytest.fixture
+def asgi_server(shared_database, settings, monkeypatch):
+    """Daphne serving NeoLight in a child process that shares the test database."""
     settings.TASKS_IN_THREADS = True  # the server runs launched cohorts in the background, as in production
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "127.0.0.1"]
     # Slow the run down just enough for a person (and this test) to watch its progress arrive.

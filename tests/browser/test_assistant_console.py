@@ -33,7 +33,7 @@ def in_a_thread(work):
 
 
 @pytest.fixture
-def ten_days(transactional_db, tmp_path):
+def ten_days(shared_database, tmp_path):
     """Two bundled pairs' first ten days (2021-05-06 … 2021-05-15 UTC)."""
     from cohorts.services.market import bars_import_files
 

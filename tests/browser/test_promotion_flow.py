@@ -18,7 +18,7 @@ from decimal import Decimal
 import pytest
 import redis
 from django.contrib.auth.models import Permission
-from django.db import connection, connections
+from django.db import connections
 from playwright.sync_api import expect
 
 from cohorts.models import CohortSettlement, CohortStatus
@@ -57,11 +57,9 @@ def broker(request, transactional_db, settings):
 
 
 @pytest.fixture
-def server(broker, transactional_db, settings, monkeypatch):
+def server(broker, shared_database, settings, monkeypatch):
     """Daphne in a forked child sharing the test database (as tests/browser/conftest.py's `asgi_server`), with
     queued tasks left on Celery's queue: the deployment's run is this process's to drive."""
-    if connection.vendor == "sqlite" and connection.is_in_memory_db():
-        pytest.skip("the browser tests need a database a second process can open (PostgreSQL in CI)")
     if not settings.REDIS_URL:
         pytest.skip("the deployment's run must wait on a Celery queue (Redis)")
     settings.TASKS_IN_THREADS = False
