@@ -51,6 +51,12 @@ def is_approver(user, roles=None) -> bool:
                 and user.groups.filter(name__in=approver_groups(roles)).exists())
 
 
+def in_approval_roles(user) -> bool:
+    """True when `user` belongs to one of the settings' approval roles: who may override deployments, change their
+    trading mode and reset their breakers (ops alone may not)."""
+    return bool(user is not None and user.groups.filter(name__in=settings.PROMOTION_APPROVAL_ROLES).exists())
+
+
 class IsApprover(BasePermission):
     """Members of ops or of an approval role; superusers only if they are members too."""
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 
-from django.conf import settings
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.shortcuts import get_object_or_404
 
@@ -16,6 +15,7 @@ from promotions.models import (
     PromotionRequest,
     RequestStatus,
 )
+from promotions.permissions import in_approval_roles
 from promotions.selectors.deployments import deployment_brief, deployment_list
 from promotions.selectors.requests import may_sign_now, request_chain_state
 from promotions.services.notify import next_role
@@ -95,6 +95,6 @@ def promotion_page(*, request_id: int, user) -> dict:
             "chain": request_chain_state(request, signatures), "next_role": next_role(request),
             "may_sign": may_sign_now(user, request), "deployment": deployment,
             "may_override": deployment is not None and deployment.status in DEPLOYMENT_LIVE
-            and user.groups.filter(name__in=settings.PROMOTION_APPROVAL_ROLES).exists(),
+            and in_approval_roles(user),
             "payload_json": json.dumps(request.payload, indent=2, sort_keys=True),
             "log": PromotionLog.objects.filter(request=request).select_related("actor").order_by("-created_at", "-id")[:30]}

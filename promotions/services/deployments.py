@@ -78,6 +78,7 @@ from promotions.models import (
     RequestStatus,
     TradingMode,
 )
+from promotions.permissions import in_approval_roles
 from promotions.services.deploy_ledger import execution_settle
 from risk.services.alerts import alert_raise
 
@@ -244,7 +245,7 @@ def override_check(*, user, reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError("Give a reason for this override.", field="reason")
-    if user is not None and not user.groups.filter(name__in=settings.PROMOTION_APPROVAL_ROLES).exists():
+    if user is not None and not in_approval_roles(user):
         raise OverrideRefused("Only members of " + " or ".join(settings.PROMOTION_APPROVAL_ROLES)
                               + " may pause, resume or roll back a deployment.", field="user")
     return reason

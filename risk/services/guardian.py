@@ -51,6 +51,7 @@ from cohorts.selectors.market import BarWindow
 from neolight.errors import ApplicationError
 from neolight.realtime import RISK, broadcast_on_commit
 from promotions.models import Deployment, DeploymentOrder, DeploymentStatus, LogKind, PromotionLog
+from promotions.permissions import in_approval_roles
 from promotions.services.deployments import deployment_cohort_lock, deployment_pause, deployment_resume
 from risk.models import (
     Breaker,
@@ -285,7 +286,7 @@ def breaker_reset(*, breaker_id: int, user, reason: str) -> Breaker:
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError("Give a reason for resetting the breaker.", field="reason")
-    if user is None or not user.groups.filter(name__in=settings.PROMOTION_APPROVAL_ROLES).exists():
+    if not in_approval_roles(user):
         raise GuardianForbidden("Only members of " + " or ".join(settings.PROMOTION_APPROVAL_ROLES)
                                 + " may reset a breaker.", field="user")
     with transaction.atomic():

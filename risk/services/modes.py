@@ -27,6 +27,7 @@ from promotions.models import (
     RequestStatus,
     TradingMode,
 )
+from promotions.permissions import in_approval_roles
 from promotions.services.deployments import deployment_broker, deployment_cohort_lock, deployment_log
 from risk.models import ModeChange
 
@@ -80,7 +81,7 @@ def _permitted(user, reason: str, automatic: bool) -> str:
         if not automatic:
             raise ModeChangeForbidden("Only an automatic safety action changes a mode without a user.", field="user")
         return reason
-    if not user.groups.filter(name__in=settings.PROMOTION_APPROVAL_ROLES).exists():
+    if not in_approval_roles(user):
         raise ModeChangeForbidden("Only members of " + " or ".join(settings.PROMOTION_APPROVAL_ROLES)
                                   + " may change a deployment's trading mode.", field="user")
     return reason
